@@ -1,0 +1,131 @@
+# colo - build, test and benchmark.
+#
+#   make                  build everything (warnings are errors)
+#   make check            install missing packages, build, run all tests
+#   make check SANITIZE=1 the same under ASan + UBSan
+#   make bench            benchmarks (not part of check); results in bench/results
+#   make CC=clang ...     any of the above with clang
+#
+# Every entry target first runs mk/deps.sh, which installs missing Debian
+# packages when run as root and says what to install otherwise.
+
+CC ?= cc
+SANITIZE ?= 0
+V ?= 0
+
+BUILD := build/$(notdir $(CC))$(if $(filter 1,$(SANITIZE)),-san)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wvla -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP \
+	-Icheckpoint -Iguest
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+CFLAGS_ALL := $(BASE_CFLAGS) $(SAN_FLAGS)
+LDFLAGS_ALL := $(SAN_FLAGS)
+else
+CFLAGS_ALL := $(BASE_CFLAGS)
+LDFLAGS_ALL :=
+endif
+
+# Expanded when a recipe runs, i.e. after deps has installed pkg-config.
+INIH_CFLAGS = $(shell pkg-config --cflags inih)
+INIH_LIBS = $(shell pkg-config --libs inih)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# --- sources ---------------------------------------------------------------
+
+CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
+	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
+	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
+	checkpoint/dirty_log_full.c checkpoint/ram_save.c
+GUEST_SRCS := guest/guest_uffd.c
+
+LIBCOLO := $(BUILD)/libcolo.a
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(GUEST_SRCS))
+
+# Unit and integration tests (cmocka), one binary per concern.
+TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log
+TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
+# Test helpers linked into the tests that need them.
+TEST_LIB_SRCS := tests/child.c tests/image.c
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
+
+# The tracked process of tests and benchmarks. It is the "guest" and is
+# never built with sanitizers: ASan's shadow maps terabytes of writable
+# memory that no dirty log should track.
+TRACKED_CHILD := build/tracked_child
+
+BENCH_BINS := $(BUILD)/bench/bench_dirty_log
+
+.PHONY: all deps check check-tree tests bench clean
+
+all: $(LIBCOLO) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
+
+deps:
+	$(Q)./mk/deps.sh $(if $(filter clang%,$(notdir $(CC))),clang)
+
+# --- build rules -----------------------------------------------------------
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(INIH_CFLAGS) -c -o $@ $<
+
+$(LIBCOLO): $(LIB_OBJS)
+	@$(if $(filter 0,$(V)),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
+
+$(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -MF $@.d -o $@ tests/tracked_child.c guest/guest_uffd.c
+
+# --- entry targets ---------------------------------------------------------
+
+tests: $(TEST_BINS) $(TRACKED_CHILD)
+
+check: deps check-tree tests
+	$(Q)fail=0; for t in $(TEST_BINS); do \
+		echo "== $$t"; \
+		COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi; \
+	echo "make check: all test programs passed"
+
+# The tree must not track patch leftovers or build outputs.
+check-tree:
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		bad=$$(git ls-files | grep -E '\.(orig|rej|o|a|so|d|log|gcda|gcno|png|csv)$$|^build/|^bench/results/|(^|/)core$$'); \
+		if [ -n "$$bad" ]; then \
+			echo "check-tree: these tracked files are patch leftovers or build outputs; git rm them:"; \
+			echo "$$bad"; exit 1; \
+		fi; \
+	fi
+
+bench: deps $(BENCH_BINS) $(TRACKED_CHILD)
+	$(Q)mkdir -p bench/results
+	$(Q)COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) $(BUILD)/bench/bench_dirty_log \
+		--csv bench/results/dirty_log.csv $(BENCH_ARGS)
+	$(Q)gnuplot -e "csv='bench/results/dirty_log.csv'; png='bench/results/dirty_log.png'" \
+		bench/dirty_log.gp && echo "bench: plot in bench/results/dirty_log.png"
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

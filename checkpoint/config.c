@@ -1,0 +1,267 @@
+/*
+ * config.c - the table of colo.conf keys and their parser.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#define LOG_PREFIX "config: "
+#include "config.h"
+
+enum key_type {
+	KEY_UINT_CLAMPED,	/* unsigned in [min, max], clamped with a warning */
+	KEY_ENUM,		/* one of names[], stored as its index */
+};
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;			/* into struct colo_config */
+	unsigned long min, max;		/* KEY_UINT_CLAMPED */
+	const char *const *names;	/* KEY_ENUM, NULL-terminated */
+	const char *allowed;		/* shown when a value is refused */
+};
+
+static const char *const dirty_log_names[] = {
+	[DIRTY_LOG_AUTO] = "auto",
+	[DIRTY_LOG_UFFD_WP] = "uffd-wp",
+	[DIRTY_LOG_FULL] = "full",
+	NULL,
+};
+
+static const char *const log_level_names[] = {
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+	NULL,
+};
+
+static const struct config_key config_keys[] = {
+	{ "ram", "clear_bitmap_shift", KEY_UINT_CLAMPED,
+	  offsetof(struct colo_config, ram.clear_bitmap_shift),
+	  CLEAR_BITMAP_SHIFT_MIN, CLEAR_BITMAP_SHIFT_MAX, NULL,
+	  "an integer 6..31 (default 18: 1 GiB chunks of 4 KiB pages)" },
+	{ "ram", "dirty_log", KEY_ENUM,
+	  offsetof(struct colo_config, ram.dirty_log), 0, 0, dirty_log_names,
+	  "auto, uffd-wp or full (default auto)" },
+	{ "log", "level", KEY_ENUM,
+	  offsetof(struct colo_config, log.level), 0, 0, log_level_names,
+	  "error, warn, info or debug (default info)" },
+};
+
+#define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+void config_defaults(struct colo_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ram.clear_bitmap_shift = CLEAR_BITMAP_SHIFT_DEFAULT;
+	cfg->ram.dirty_log = DIRTY_LOG_AUTO;
+	cfg->log.level = LOG_INFO;
+}
+
+struct config_parse {
+	struct colo_config cfg;		/* filled, copied out on success */
+	const char *path;
+	FILE *file;
+	char *line_buf;
+	size_t line_cap;
+	int line;			/* number of the line being parsed */
+	int seen[NR_KEYS];		/* line where each key was set */
+	int err_line;			/* first error we found, 0 = none */
+	char err[512];			/* its message, logged at the end */
+};
+
+/* Keep the first error only; later ones are usually its echoes. */
+static void __attribute__((format(printf, 2, 3)))
+parse_error(struct config_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+	p->err_line = p->line;
+}
+
+/*
+ * inih's line reader, replaced so that we know the line number in the
+ * handler (this libinih is built without INI_HANDLER_LINENO) and so that a
+ * line too long for inih is an error rather than silently split.
+ */
+static char *config_read_line(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	ssize_t n = getline(&p->line_buf, &p->line_cap, p->file);
+
+	if (n < 0)
+		return NULL;
+	p->line++;
+	if (n > num - 2) {
+		parse_error(p, "line longer than %d characters", num - 3);
+		strcpy(str, "\n");
+		return str;
+	}
+	memcpy(str, p->line_buf, (size_t)n + 1);
+	return str;
+}
+
+static void list_sections(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NR_KEYS; i++) {
+		if (i && strcmp(config_keys[i].section, config_keys[i - 1].section) == 0)
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s[%s]",
+					 used ? ", " : "", config_keys[i].section);
+		if (used >= len)
+			return;
+	}
+}
+
+static void list_keys(const char *section, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NR_KEYS; i++) {
+		if (strcmp(config_keys[i].section, section) != 0)
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 used ? ", " : "", config_keys[i].name);
+		if (used >= len)
+			return;
+	}
+}
+
+static int set_uint(struct config_parse *p, const struct config_key *k,
+		    const char *value)
+{
+	unsigned *dst = (unsigned *)((char *)&p->cfg + k->offset);
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || value[0] == '-' || value[0] == '+') {
+		parse_error(p, "[%s] %s = '%s' is not a number; allowed: %s",
+			    k->section, k->name, value, k->allowed);
+		return 0;
+	}
+	if (errno == ERANGE)
+		v = ULONG_MAX;
+	if (v < k->min || v > k->max) {
+		unsigned long to = v < k->min ? k->min : k->max;
+
+		pr_warn("%s:%d: [%s] %s = %s is out of range %lu..%lu; "
+			"clamped to %lu", p->path, p->line, k->section, k->name,
+			value, k->min, k->max, to);
+		v = to;
+	}
+	*dst = (unsigned)v;
+	return 1;
+}
+
+static int set_enum(struct config_parse *p, const struct config_key *k,
+		    const char *value)
+{
+	int *dst = (int *)((char *)&p->cfg + k->offset);
+
+	for (int i = 0; k->names[i]; i++) {
+		if (strcmp(value, k->names[i]) == 0) {
+			*dst = i;
+			return 1;
+		}
+	}
+	parse_error(p, "[%s] %s = '%s' is not valid; allowed: %s", k->section,
+		    k->name, value, k->allowed);
+	return 0;
+}
+
+static int config_handler(void *user, const char *section, const char *name,
+			  const char *value)
+{
+	struct config_parse *p = user;
+	bool section_known = false;
+	char known[256];
+
+	for (size_t i = 0; i < NR_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if (p->seen[i]) {
+			parse_error(p, "[%s] %s is set twice (first on line "
+				    "%d); keep one", section, name, p->seen[i]);
+			return 0;
+		}
+		p->seen[i] = p->line;
+		return k->type == KEY_ENUM ? set_enum(p, k, value) :
+					     set_uint(p, k, value);
+	}
+	if (!section_known) {
+		list_sections(known, sizeof(known));
+		if (!*section)
+			parse_error(p, "key '%s' is outside any section; put it "
+				    "under one of %s", name, known);
+		else
+			parse_error(p, "unknown section [%s] (key '%s'); "
+				    "known sections: %s", section, name, known);
+		return 0;
+	}
+	list_keys(section, known, sizeof(known));
+	parse_error(p, "unknown key '%s' in [%s]; known keys there: %s", name,
+		    section, known);
+	return 0;
+}
+
+int config_load(struct colo_config *cfg, const char *path)
+{
+	struct config_parse p = { .path = path };
+	int ret;
+
+	config_defaults(&p.cfg);
+	snprintf(p.cfg.path, sizeof(p.cfg.path), "%s", path);
+	p.file = fopen(path, "r");
+	if (!p.file) {
+		ret = -errno;
+		pr_err("cannot open config file %s: %s; give the path of an "
+		       "existing file (colo.conf in the source tree is an "
+		       "annotated example)", path, strerror(errno));
+		return ret;
+	}
+	ret = ini_parse_stream(config_read_line, &p, config_handler, &p);
+	fclose(p.file);
+	free(p.line_buf);
+	if (ret < 0) {
+		pr_err("cannot parse %s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (ret > 0 && (p.err_line == 0 || ret < p.err_line)) {
+		p.line = ret;
+		p.err_line = 0;
+		parse_error(&p, "syntax error: expected '[section]' or "
+			    "'key = value'");
+	}
+	if (p.err_line) {
+		pr_err("%s:%d: %s", path, p.err_line, p.err);
+		return -EINVAL;
+	}
+	*cfg = p.cfg;
+	return 0;
+}

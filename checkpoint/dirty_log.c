@@ -1,0 +1,260 @@
+/*
+ * dirty_log.c - backend selection, sync and the chunk clear rule.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "dirty-log: "
+#include "log.h"
+#include "bitmap.h"
+#include "dirty_log.h"
+#include "dirty_log_backend.h"
+#include "fault.h"
+
+/* Failed registrations of one block in a row before we warn about it. */
+#define TRACK_WARN_AFTER	3
+
+static const char *const kind_names[] = {
+	[DIRTY_LOG_AUTO] = "auto",
+	[DIRTY_LOG_UFFD_WP] = "uffd-wp",
+	[DIRTY_LOG_FULL] = "full",
+};
+
+const char *dirty_log_kind_name(enum dirty_log_kind kind)
+{
+	return (unsigned)kind <= DIRTY_LOG_FULL ? kind_names[kind] : "?";
+}
+
+int dirty_log_kind_parse(const char *name, enum dirty_log_kind *kind)
+{
+	for (unsigned i = 0; i <= DIRTY_LOG_FULL; i++) {
+		if (strcmp(name, kind_names[i]) == 0) {
+			*kind = (enum dirty_log_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+uint64_t dirty_log_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int dirty_log_probe(enum dirty_log_kind kind, enum dirty_log_kind *chosen)
+{
+	const char *missing = NULL;
+	int ret;
+
+	switch (kind) {
+	case DIRTY_LOG_FULL:
+		*chosen = DIRTY_LOG_FULL;
+		return 0;
+	case DIRTY_LOG_UFFD_WP:
+		ret = dirty_log_uffd_ops.probe(&missing);
+		if (ret) {
+			pr_err("dirty_log = uffd-wp, but this kernel lacks %s; "
+			       "use Linux 6.7 or later, or set [ram] dirty_log "
+			       "= auto to fall back to full copies", missing);
+			return ret;
+		}
+		*chosen = DIRTY_LOG_UFFD_WP;
+		return 0;
+	case DIRTY_LOG_AUTO:
+		ret = dirty_log_uffd_ops.probe(&missing);
+		if (ret) {
+			pr_warn("uffd-wp dirty log unavailable: this kernel lacks "
+				"%s; falling back to 'full' (every page is copied "
+				"at every checkpoint; use Linux 6.7+ to avoid it)",
+				missing);
+			*chosen = DIRTY_LOG_FULL;
+			return 0;
+		}
+		*chosen = DIRTY_LOG_UFFD_WP;
+		return 0;
+	}
+	pr_err("unknown dirty log kind %d", (int)kind);
+	return -EINVAL;
+}
+
+int dirty_log_open(struct dirty_log **out, pid_t pid,
+		   const struct dirty_log_params *params)
+{
+	enum dirty_log_kind chosen;
+	struct dirty_log *dl;
+	long page_size = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	ret = dirty_log_probe(params->kind, &chosen);
+	if (ret)
+		return ret;
+	dl = calloc(1, sizeof(*dl));
+	if (!dl) {
+		pr_err("out of memory opening the dirty log of pid %d", (int)pid);
+		return -ENOMEM;
+	}
+	dl->ops = chosen == DIRTY_LOG_FULL ? &dirty_log_full_ops :
+					     &dirty_log_uffd_ops;
+	dl->pid = pid;
+	dl->clear_mode = params->clear_mode;
+	ram_list_init(&dl->ram, pid, (size_t)page_size,
+		      params->clear_bmap_shift);
+	ret = dl->ops->attach(dl, params->guest_uffd);
+	if (ret) {
+		ram_list_destroy(&dl->ram);
+		free(dl);
+		return ret;
+	}
+	pr_info("tracking pid %d with the %s dirty log, %s clear, "
+		"clear_bitmap_shift %u", (int)pid, dl->ops->name,
+		dl->clear_mode == DIRTY_LOG_LAZY ? "lazy chunked" : "monolithic",
+		dl->ram.clear_bmap_shift);
+	*out = dl;
+	return 0;
+}
+
+void dirty_log_close(struct dirty_log *dl)
+{
+	if (!dl)
+		return;
+	dl->ops->detach(dl);
+	ram_list_destroy(&dl->ram);
+	free(dl);
+}
+
+const char *dirty_log_backend(const struct dirty_log *dl)
+{
+	return dl->ops->name;
+}
+
+/*
+ * A block seen for the first time, or whose mapping was replaced: record
+ * its writes from now on and send it all once. Lazy mode leaves the
+ * re-arming to the chunk clears.
+ *
+ * A register fails when the guest changed that part of its layout after
+ * we read it (it runs while we sync). The block then stays untracked and
+ * wholly dirty, so it is copied whole and nothing written to it is lost;
+ * the next sync tries again. With the guest stopped the layout holds
+ * still, so a failure that persists is a mapping the log cannot track.
+ */
+static int track_block(struct dirty_log *dl, struct ram_block *rb)
+{
+	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;
+	int ret;
+
+	ret = dl->ops->track(dl, rb);
+	ram_block_mark_dirty(rb, 0, rb->npages, lazy);
+	if (ret == -ENOMEM || ret == -EINVAL || ret == -EPERM ||
+	    ret == -ENOENT) {
+		if (++rb->track_failures == TRACK_WARN_AFTER)
+			pr_warn("block %s %" PRIx64 "-%" PRIx64 " of pid %d "
+				"cannot be tracked (%s); it is copied whole at "
+				"every sync until it can", rb->name, rb->start,
+				rb->start + rb->len, (int)dl->pid,
+				strerror(-ret));
+		return 0;
+	}
+	if (ret)
+		return ret;
+	rb->tracked = true;
+	rb->track_failures = 0;
+	if (!lazy) {
+		uint64_t t0 = dirty_log_now_ns();
+
+		ret = dl->ops->sync_clear(dl, rb);
+		dl->stats.clear_ns += dirty_log_now_ns() - t0;
+	}
+	return ret == -EPERM ? 0 : ret;
+}
+
+int dirty_log_sync(struct dirty_log *dl)
+{
+	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;
+	uint64_t t0 = dirty_log_now_ns(), in_clear = 0;
+	int ret;
+
+	ret = ram_list_refresh(&dl->ram);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < dl->ram.nr_blocks; i++) {
+		struct ram_block *rb = dl->ram.blocks[i];
+
+		if (rb->tracked) {
+			if (lazy) {
+				ret = dl->ops->sync(dl, rb, true);
+			} else {
+				uint64_t tc = dirty_log_now_ns();
+
+				ret = dl->ops->sync_clear(dl, rb);
+				in_clear += dirty_log_now_ns() - tc;
+			}
+			if (ret != -EPERM) {
+				if (ret)
+					return ret;
+				continue;
+			}
+			/* Part of the block was replaced by a mapping the log
+			 * does not track: track and send it all again. */
+			pr_debug("block %s %" PRIx64 " was remapped; resending it",
+				 rb->name, rb->start);
+			rb->tracked = false;
+		}
+		ret = track_block(dl, rb);
+		if (ret)
+			return ret;
+	}
+	dl->stats.syncs++;
+	dl->stats.clear_ns += in_clear;
+	dl->stats.sync_ns += dirty_log_now_ns() - t0 - in_clear;
+	return 0;
+}
+
+int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
+			  size_t first, size_t npages)
+{
+	uint64_t t0 = dirty_log_now_ns();
+	int ret;
+
+	ret = dl->ops->clear(dl, rb, first, npages);
+	dl->stats.clear_calls++;
+	dl->stats.clear_ns += dirty_log_now_ns() - t0;
+	return ret;
+}
+
+/*
+ * Re-arm exactly the pages bmap holds in the chunk: the runs the syncs
+ * recorded. A page written after the sync but not yet recorded stays
+ * visible to the next sync (KVM_CLEAR_DIRTY_LOG takes a bitmap for the
+ * same reason). FI_CLEAR_UNRECORDED re-arms the whole chunk instead.
+ */
+int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
+			  size_t chunk)
+{
+	size_t first, npages, end, p;
+	int ret = 0;
+
+	ram_block_chunk_range(rb, chunk, &first, &npages);
+	end = first + npages;
+	dl->stats.chunks_cleared++;
+	if (fault_injected(FI_CLEAR_UNRECORDED))
+		return dirty_log_clear_pages(dl, rb, first, npages);
+
+	for (p = find_next_bit(rb->bmap, end, first); p < end;
+	     p = find_next_bit(rb->bmap, end, p)) {
+		size_t q = find_next_zero_bit(rb->bmap, end, p);
+
+		ret = dirty_log_clear_pages(dl, rb, p, q - p);
+		if (ret)
+			return ret;
+		p = q;
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * fault.c - the active fault-injection point.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "fault: "
+#include "log.h"
+#include "fault.h"
+
+enum colo_fault fault_active = FI_NONE;
+
+static const char *const fault_names[FI_MAX] = {
+	[FI_NONE] = "none",
+	[FI_CLEAR_AFTER_READ] = "clear-after-read",
+	[FI_CLEAR_UNRECORDED] = "clear-unrecorded",
+};
+
+const char *fault_name(enum colo_fault f)
+{
+	return (unsigned)f < FI_MAX ? fault_names[f] : "?";
+}
+
+void fault_inject(enum colo_fault f)
+{
+	if (f != FI_NONE)
+		pr_warn("fault injected: %s", fault_name(f));
+	fault_active = f;
+}
+
+int fault_init_from_env(void)
+{
+	const char *name = getenv("COLO_FAULT");
+
+	if (!name || !*name)
+		return 0;
+	for (unsigned i = 0; i < FI_MAX; i++) {
+		if (strcmp(name, fault_names[i]) == 0) {
+			fault_inject((enum colo_fault)i);
+			return 0;
+		}
+	}
+	pr_err("COLO_FAULT=%s is not a fault point; unset it or use one of: "
+	       "clear-after-read, clear-unrecorded", name);
+	return -EINVAL;
+}

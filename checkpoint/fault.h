@@ -1,0 +1,37 @@
+/*
+ * fault.h - fault-injection points (CRIU's FI_* idea).
+ *
+ * A fault makes one named code path do the wrong thing on purpose, so a
+ * test can show that it detects exactly that mistake. Faults are chosen by
+ * tests with fault_inject(), or for a whole daemon with the environment
+ * variable COLO_FAULT=<name>. Production never sets one.
+ */
+#ifndef COLO_FAULT_H
+#define COLO_FAULT_H
+
+#include <stdbool.h>
+
+enum colo_fault {
+	FI_NONE = 0,
+	/* ram_save: read a page, then clear its chunk (the order QEMU forbids) */
+	FI_CLEAR_AFTER_READ,
+	/* dirty log: a chunk clear re-protects the whole chunk, including
+	 * pages written since the sync that no bitmap recorded */
+	FI_CLEAR_UNRECORDED,
+	FI_MAX,
+};
+
+/* The process has one active fault at most. */
+extern enum colo_fault fault_active;
+
+static inline bool fault_injected(enum colo_fault f)
+{
+	return fault_active == f;
+}
+
+void fault_inject(enum colo_fault f);
+const char *fault_name(enum colo_fault f);
+/* Read COLO_FAULT from the environment; -EINVAL (logged) if unknown. */
+int fault_init_from_env(void);
+
+#endif /* COLO_FAULT_H */

@@ -1,0 +1,363 @@
+/*
+ * ram_list.c - read the guest's mappings and reconcile its RAM blocks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "ram-list: "
+#include "log.h"
+#include "ram_list.h"
+
+int ram_list_init(struct ram_list *rl, pid_t pid, size_t page_size,
+		  unsigned clear_bmap_shift)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->pid = pid;
+	rl->page_size = page_size;
+	clear_bmap_shift_clamp(clear_bmap_shift, &rl->clear_bmap_shift);
+	return 0;
+}
+
+void ram_list_destroy(struct ram_list *rl)
+{
+	for (size_t i = 0; i < rl->nr_blocks; i++)
+		ram_block_free(rl->blocks[i]);
+	free(rl->blocks);
+	free(rl->areas);
+	free(rl->maps_buf);
+	memset(rl, 0, sizeof(*rl));
+}
+
+int ram_list_add_hole(struct ram_list *rl, uint64_t start, uint64_t end)
+{
+	if (rl->nr_holes == RAM_LIST_MAX_HOLES) {
+		pr_err("more than %d untracked ranges requested", RAM_LIST_MAX_HOLES);
+		return -ENOSPC;
+	}
+	rl->holes[rl->nr_holes].start = start;
+	rl->holes[rl->nr_holes].end = end;
+	rl->nr_holes++;
+	return 0;
+}
+
+uint64_t ram_list_bytes(const struct ram_list *rl)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < rl->nr_blocks; i++)
+		sum += rl->blocks[i]->len;
+	return sum;
+}
+
+static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,
+		      const char *name)
+{
+	struct ram_area *a;
+
+	if (start >= end)
+		return 0;
+	if (rl->nr_areas == rl->cap_areas) {
+		size_t cap = rl->cap_areas ? rl->cap_areas * 2 : 64;
+		struct ram_area *n = realloc(rl->areas, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory for %zu mappings", cap);
+			return -ENOMEM;
+		}
+		rl->areas = n;
+		rl->cap_areas = cap;
+	}
+	a = &rl->areas[rl->nr_areas++];
+	a->start = start;
+	a->end = end;
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	return 0;
+}
+
+/* Push [start, end) minus the holes (holes are few: a linear pass each). */
+static int areas_push_outside_holes(struct ram_list *rl, uint64_t start,
+				    uint64_t end, const char *name)
+{
+	for (size_t i = 0; i < rl->nr_holes; i++) {
+		const struct ram_hole *h = &rl->holes[i];
+		int ret;
+
+		if (h->end <= start || h->start >= end)
+			continue;
+		ret = areas_push_outside_holes(rl, start,
+					       h->start > start ? h->start : start,
+					       name);
+		if (ret)
+			return ret;
+		return areas_push_outside_holes(rl, h->end < end ? h->end : end,
+						end, name);
+	}
+	return areas_push(rl, start, end, name);
+}
+
+/* What a block of this mapping is called in logs and status. */
+static const char *area_name(const char *path)
+{
+	const char *slash;
+
+	if (!*path)
+		return "anon";
+	if (path[0] == '[')
+		return path;
+	slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static bool is_special(const char *path)
+{
+	static const char *const special[] = {
+		"[vvar]", "[vvar_vclock]", "[vdso]", "[vsyscall]",
+	};
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strcmp(path, special[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A maps line: "start-end perms offset dev inode [path]". Only mappings
+ * the guest can write and that are its own (private) are RAM.
+ */
+int ram_list_parse_maps(struct ram_list *rl, const char *text)
+{
+	const char *line = text;
+
+	rl->nr_areas = 0;
+	while (*line) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		char buf[512], perms[8] = "", path[400] = "";
+		unsigned long long start, end;
+		int ret, n;
+
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		line = eol ? eol + 1 : line + strlen(line);
+
+		n = sscanf(buf, "%llx-%llx %7s %*s %*s %*s %399[^\n]", &start,
+			   &end, perms, path);
+		if (n < 3) {
+			pr_err("cannot parse maps line '%s' of pid %d", buf,
+			       (int)rl->pid);
+			return -EINVAL;
+		}
+		if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+			continue;
+		if (is_special(path))
+			continue;
+		if (strstr(path, "anon_hugepage") || strstr(path, "hugetlb")) {
+			pr_err("pid %d maps hugetlb memory at %llx-%llx: the dirty "
+			       "log tracks 4 KiB pages only; do not use "
+			       "MAP_HUGETLB in guests", (int)rl->pid, start, end);
+			return -ENOTSUP;
+		}
+		ret = areas_push_outside_holes(rl, start, end, area_name(path));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int read_maps(struct ram_list *rl)
+{
+	char path[64];
+	size_t used = 0;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)rl->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
+		pr_err("cannot open %s: %s; is the guest still running?", path,
+		       strerror(errno));
+		return ret;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (rl->cap_maps_buf - used < 4096) {
+			size_t cap = rl->cap_maps_buf ? rl->cap_maps_buf * 2 : 65536;
+			char *b = realloc(rl->maps_buf, cap);
+
+			if (!b) {
+				pr_err("out of memory reading %s", path);
+				ret = -ENOMEM;
+				break;
+			}
+			rl->maps_buf = b;
+			rl->cap_maps_buf = cap;
+		}
+		n = read(fd, rl->maps_buf + used, rl->cap_maps_buf - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = errno == ESRCH ? -ESRCH : -errno;
+			pr_err("cannot read %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	if (!ret)
+		rl->maps_buf[used] = '\0';
+	return ret;
+}
+
+/* Is [start, end) inside writable private memory (areas are sorted)? */
+static bool areas_cover(const struct ram_list *rl, size_t *cursor,
+			uint64_t start, uint64_t end)
+{
+	size_t i = *cursor;
+	uint64_t at = start;
+
+	while (i < rl->nr_areas && rl->areas[i].end <= start)
+		i++;
+	*cursor = i;
+	for (; i < rl->nr_areas && at < end; i++) {
+		if (rl->areas[i].start > at)
+			return false;
+		at = rl->areas[i].end;
+	}
+	return at >= end;
+}
+
+static int blocks_reserve(struct ram_list *rl, size_t want)
+{
+	struct ram_block **n;
+	size_t cap;
+
+	if (want <= rl->cap_blocks)
+		return 0;
+	cap = rl->cap_blocks ? rl->cap_blocks : 32;
+	while (cap < want)
+		cap *= 2;
+	n = realloc(rl->blocks, cap * sizeof(*n));
+	if (!n) {
+		pr_err("out of memory for %zu RAM blocks", cap);
+		return -ENOMEM;
+	}
+	rl->blocks = n;
+	rl->cap_blocks = cap;
+	return 0;
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	const struct ram_block *x = *(struct ram_block *const *)a;
+	const struct ram_block *y = *(struct ram_block *const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void ram_list_remove(struct ram_list *rl, size_t i)
+{
+	pr_debug("block %s %" PRIx64 "-%" PRIx64 " gone", rl->blocks[i]->name,
+		 rl->blocks[i]->start, rl->blocks[i]->start + rl->blocks[i]->len);
+	ram_block_free(rl->blocks[i]);
+	memmove(&rl->blocks[i], &rl->blocks[i + 1],
+		(rl->nr_blocks - i - 1) * sizeof(rl->blocks[0]));
+	rl->nr_blocks--;
+	rl->blocks_removed++;
+}
+
+static int block_add(struct ram_list *rl, uint64_t start, uint64_t end,
+		     const char *name)
+{
+	struct ram_block *rb;
+	int ret;
+
+	ret = blocks_reserve(rl, rl->nr_blocks + 1);
+	if (ret)
+		return ret;
+	rb = ram_block_new(start, end - start, rl->page_size,
+			   rl->clear_bmap_shift, name);
+	if (!rb) {
+		pr_err("out of memory for the bitmaps of a %" PRIu64
+		       " KiB block", (end - start) >> 10);
+		return -ENOMEM;
+	}
+	rl->blocks[rl->nr_blocks++] = rb;
+	rl->blocks_added++;
+	pr_debug("block %s %" PRIx64 "-%" PRIx64 " new", name, start, end);
+	return 0;
+}
+
+/*
+ * Step 1 -- drop every block that is no longer wholly writable private
+ *           memory (unmapped, made read-only, replaced by a shared map).
+ * Step 2 -- for every area, the addresses no surviving block covers
+ *           become new blocks, named after the area.
+ * Step 3 -- sort, so blocks stay in address order.
+ */
+int ram_list_update(struct ram_list *rl)
+{
+	size_t cursor = 0, nr_kept, b;
+	int ret;
+
+	for (size_t i = 0; i < rl->nr_blocks;) {
+		struct ram_block *rb = rl->blocks[i];
+
+		if (areas_cover(rl, &cursor, rb->start, rb->start + rb->len))
+			i++;
+		else
+			ram_list_remove(rl, i);
+	}
+
+	nr_kept = rl->nr_blocks;
+	b = 0;
+	for (size_t i = 0; i < rl->nr_areas; i++) {
+		const struct ram_area *a = &rl->areas[i];
+		uint64_t at = a->start;
+
+		while (b < nr_kept && rl->blocks[b]->start + rl->blocks[b]->len <= at)
+			b++;
+		for (size_t k = b; k < nr_kept && at < a->end; k++) {
+			const struct ram_block *rb = rl->blocks[k];
+
+			if (rb->start >= a->end)
+				break;
+			if (rb->start > at) {
+				ret = block_add(rl, at, rb->start, a->name);
+				if (ret)
+					return ret;
+			}
+			at = rb->start + rb->len;
+		}
+		if (at < a->end) {
+			ret = block_add(rl, at, a->end, a->name);
+			if (ret)
+				return ret;
+		}
+	}
+	if (rl->nr_blocks != nr_kept)
+		qsort(rl->blocks, rl->nr_blocks, sizeof(rl->blocks[0]), cmp_block);
+	return 0;
+}
+
+int ram_list_refresh(struct ram_list *rl)
+{
+	int ret;
+
+	ret = read_maps(rl);
+	if (ret)
+		return ret;
+	ret = ram_list_parse_maps(rl, rl->maps_buf);
+	if (ret)
+		return ret;
+	return ram_list_update(rl);
+}

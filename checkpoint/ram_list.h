@@ -1,0 +1,88 @@
+/*
+ * ram_list.h - the guest's RAM blocks, kept in step with its mappings.
+ *
+ * The guest's RAM is all of its writable private memory. The list is
+ * rebuilt from /proc/PID/maps at every sync by address coverage, not line
+ * by line: registering an area with userfaultfd splits and merges the
+ * kernel's VMAs, so a block survives as long as the addresses it covers are
+ * still writable private memory, and only addresses no block covers become
+ * new blocks. A block that lost any of its addresses is dropped; whatever
+ * of it is still mapped comes back as a new block, wholly dirty.
+ */
+#ifndef COLO_RAM_LIST_H
+#define COLO_RAM_LIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ramblock.h"
+
+/* One writable private mapping as read from /proc/PID/maps. */
+struct ram_area {
+	uint64_t start;
+	uint64_t end;		/* exclusive */
+	char name[64];
+};
+
+/* An address range the list must never track (the runtime's own state). */
+struct ram_hole {
+	uint64_t start;
+	uint64_t end;
+};
+
+#define RAM_LIST_MAX_HOLES	4
+
+struct ram_list {
+	pid_t pid;			/* the tracked process */
+	size_t page_size;
+	unsigned clear_bmap_shift;	/* for new blocks */
+
+	struct ram_block **blocks;	/* sorted by start, disjoint */
+	size_t nr_blocks;
+	size_t cap_blocks;
+
+	struct ram_hole holes[RAM_LIST_MAX_HOLES];
+	size_t nr_holes;
+
+	/* Scratch reused by every refresh, so a sync does not allocate. */
+	struct ram_area *areas;
+	size_t nr_areas;
+	size_t cap_areas;
+	char *maps_buf;
+	size_t cap_maps_buf;
+
+	uint64_t blocks_added;		/* counters since init */
+	uint64_t blocks_removed;
+};
+
+int ram_list_init(struct ram_list *rl, pid_t pid, size_t page_size,
+		  unsigned clear_bmap_shift);
+void ram_list_destroy(struct ram_list *rl);
+
+/* Never track [start, end) (page aligned). 0 or -ENOSPC. */
+int ram_list_add_hole(struct ram_list *rl, uint64_t start, uint64_t end);
+
+/*
+ * Re-read the guest's mappings and update the blocks. New blocks have
+ * tracked == false. 0, -ESRCH when the guest is gone, -ENOMEM, or -ENOTSUP
+ * for a mapping the dirty log cannot track (all logged).
+ */
+int ram_list_refresh(struct ram_list *rl);
+
+/*
+ * The two halves of a refresh, exposed for unit tests.
+ * ram_list_parse_maps() fills rl->areas from the text of a maps file,
+ * keeping writable private mappings outside the holes.
+ * ram_list_update() reconciles the blocks with rl->areas.
+ */
+int ram_list_parse_maps(struct ram_list *rl, const char *text);
+int ram_list_update(struct ram_list *rl);
+
+/* Drop block i (its mapping vanished under us). */
+void ram_list_remove(struct ram_list *rl, size_t i);
+
+/* Total bytes of all blocks. */
+uint64_t ram_list_bytes(const struct ram_list *rl);
+
+#endif /* COLO_RAM_LIST_H */

@@ -1,0 +1,487 @@
+/*
+ * test_dirty_log.c - the dirty log and lazy chunked clearing on a real,
+ * running process.
+ *
+ * The copy end is tests/image.c; the tracked process is tests/tracked_child.
+ * Every test ends by comparing the copy with the process's memory, byte by
+ * byte, after a final round with the process stopped.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bitmap.h"
+#include "child.h"
+#include "dirty_log.h"
+#include "fault.h"
+#include "image.h"
+#include "log.h"
+#include "ram_save.h"
+
+struct fixture {
+	struct child child;
+	struct dirty_log *dl;
+	struct ram_save rs;
+	struct image im;
+	uint64_t region;	/* the child's working region */
+	size_t region_bytes;
+	size_t page_size;
+};
+
+static struct fixture *fixture_new(size_t region_bytes,
+				   enum dirty_log_kind kind,
+				   enum dirty_log_clear_mode mode,
+				   unsigned shift)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dirty_log_params p = {
+		.kind = kind,
+		.clear_mode = mode,
+		.clear_bmap_shift = shift,
+	};
+
+	assert_non_null(f);
+	f->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	assert_int_equal(child_spawn(&f->child), 0);
+	assert_int_equal(child_cmd(&f->child, "region %zu", region_bytes), 0);
+	f->region = child_reply_addr(&f->child);
+	f->region_bytes = region_bytes;
+	p.guest_uffd = f->child.uffd;
+	assert_int_equal(dirty_log_open(&f->dl, f->child.pid, &p), 0);
+	assert_int_equal(ram_save_init(&f->rs, f->dl), 0);
+	assert_int_equal(image_init(&f->im, f->page_size), 0);
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	fault_inject(FI_NONE);
+	image_destroy(&f->im);
+	ram_save_destroy(&f->rs);
+	dirty_log_close(f->dl);
+	child_kill(&f->child);
+	free(f);
+}
+
+static void round_trip(struct fixture *f)
+{
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+}
+
+/* Final round with the child stopped, then compare; returns bad pages. */
+static long final_compare(struct fixture *f, uint64_t *first_bad)
+{
+	long bad;
+
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	bad = image_compare(&f->im, f->child.pid, &f->dl->ram, first_bad);
+	assert_int_equal(child_thaw(&f->child), 0);
+	return bad;
+}
+
+static struct ram_block *block_of(struct fixture *f, uint64_t addr,
+				  size_t *page)
+{
+	for (size_t i = 0; i < f->dl->ram.nr_blocks; i++) {
+		struct ram_block *rb = f->dl->ram.blocks[i];
+
+		if (addr >= rb->start && addr < rb->start + rb->len) {
+			*page = (addr - rb->start) / rb->page_size;
+			return rb;
+		}
+	}
+	return NULL;
+}
+
+/* A write into the child from outside, as a device or the kernel would. */
+static void poke(struct fixture *f, uint64_t addr, uint64_t value)
+{
+	struct iovec local = { &value, sizeof(value) };
+	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(value) };
+
+	assert_int_equal(process_vm_writev(f->child.pid, &local, 1, &remote, 1, 0),
+			 sizeof(value));
+}
+
+/* --- copying a process that keeps writing ------------------------------ */
+
+struct copy_case {
+	enum dirty_log_kind kind;
+	enum dirty_log_clear_mode mode;
+	unsigned shift;
+};
+
+static const struct copy_case lazy6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6 };
+static const struct copy_case lazy12 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 12 };
+static const struct copy_case lazy18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18 };
+static const struct copy_case mono = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_MONOLITHIC, 18 };
+static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6 };
+
+#define COPY_REGION	(16u << 20)
+#define COPY_ROUNDS	25
+
+/*
+ * The child writes random pages of its region without pause, and maps,
+ * unmaps and grows its heap, on the other core, while we run rounds of
+ * sync + send. Writes land everywhere in the timeline: before a sync,
+ * between a sync and the clear of their chunk, between the clear and the
+ * read, after the read. After a last round with the child stopped, the
+ * copy must equal the child's memory byte for byte.
+ */
+static void test_copy_running_process(void **state)
+{
+	const struct copy_case *cc = *state;
+	struct fixture *f = fixture_new(COPY_REGION, cc->kind, cc->mode, cc->shift);
+	uint64_t ram_pages, incremental = 0, first_bad, writes;
+	unsigned long long w;
+	long bad;
+
+	round_trip(f);		/* the first, whole copy */
+	ram_pages = ram_list_bytes(&f->dl->ram) / f->page_size;
+	assert_true(f->rs.stats.pages_sent >= ram_pages);
+
+	assert_int_equal(child_cmd(&f->child, "run 42 churn"), 0);
+	for (int r = 0; r < COPY_ROUNDS; r++) {
+		uint64_t before = f->rs.stats.pages_sent;
+
+		round_trip(f);
+		incremental += f->rs.stats.pages_sent - before;
+	}
+	bad = final_compare(f, &first_bad);
+	assert_int_equal(child_cmd(&f->child, "stop"), 0);
+	assert_int_equal(sscanf(f->child.reply, "ok %llu", &w), 1);
+	writes = w;
+
+	print_message("%s/%s shift %u: %llu writes during %d rounds, %llu "
+		      "pages sent after the first copy (RAM %llu pages), %llu "
+		      "chunk clears, %llu blocks added, %lu bad pages\n",
+		      dirty_log_backend(f->dl),
+		      cc->mode == DIRTY_LOG_LAZY ? "lazy" : "monolithic",
+		      f->dl->ram.clear_bmap_shift, (unsigned long long)writes,
+		      COPY_ROUNDS, (unsigned long long)incremental,
+		      (unsigned long long)ram_pages,
+		      (unsigned long long)f->dl->stats.chunks_cleared,
+		      (unsigned long long)f->dl->ram.blocks_added, bad);
+	if (bad)
+		fail_msg("%ld pages differ, the first at %llx", bad,
+			 (unsigned long long)first_bad);
+	assert_true(writes > 10000);		/* it really ran meanwhile */
+	assert_true(f->dl->ram.blocks_added > 10);	/* and changed layout */
+	if (cc->kind == DIRTY_LOG_FULL)	/* every round copies everything */
+		assert_true(incremental >= COPY_ROUNDS * (ram_pages / 2));
+	if (cc->kind == DIRTY_LOG_UFFD_WP && cc->mode == DIRTY_LOG_LAZY)
+		assert_true(f->dl->stats.chunks_cleared > 0);
+	fixture_free(f);
+}
+
+/* --- the ordering rules, shown on single pages -------------------------- */
+
+/* Region pages used below: two in chunk 0, with shift 6. */
+#define PAGE_X	5
+#define PAGE_Y	9
+
+struct after_read {
+	struct fixture *f;
+	uint64_t addr;		/* write here right after it was read */
+	int done;
+};
+
+static void write_after_read(struct image *im, uint64_t addr, size_t len,
+			     void *opaque)
+{
+	struct after_read *ar = opaque;
+
+	(void)im;
+	if (!ar->done && ar->addr >= addr && ar->addr < addr + len) {
+		poke(ar->f, ar->addr, 0xabad1dea);
+		ar->done = 1;
+	}
+}
+
+/*
+ * A write that lands after page X was read for sending. With the clear
+ * before the read (the rule), the write is recorded for the next sync.
+ * With FI_CLEAR_AFTER_READ the clear re-protects X after the write: lost.
+ */
+static long scenario_write_after_read(enum colo_fault fault, uint64_t *bad_at)
+{
+	struct fixture *f = fixture_new(1u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	struct after_read ar = { f, f->region + PAGE_X * f->page_size, 0 };
+	long bad;
+
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	fault_inject(fault);
+	poke(f, ar.addr, 1);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	f->im.hook = write_after_read;
+	f->im.hook_opaque = &ar;
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	f->im.hook = NULL;
+	assert_true(ar.done);
+	fault_inject(FI_NONE);
+	bad = final_compare(f, bad_at);
+	fixture_free(f);
+	return bad;
+}
+
+static void test_clear_before_read_keeps_write(void **state)
+{
+	uint64_t bad_at;
+
+	(void)state;
+	assert_int_equal(scenario_write_after_read(FI_NONE, &bad_at), 0);
+}
+
+static void test_clear_after_read_detected(void **state)
+{
+	uint64_t bad_at;
+	long bad;
+
+	(void)state;
+	bad = scenario_write_after_read(FI_CLEAR_AFTER_READ, &bad_at);
+	assert_int_equal(bad, 1);
+	assert_int_equal(bad_at % 4096, 0);
+}
+
+/*
+ * Page X is recorded by a sync; page Y of the same chunk is written after
+ * the sync. The clear must re-protect X only: Y stays visible to the next
+ * sync. FI_CLEAR_UNRECORDED re-protects the whole chunk and loses Y.
+ */
+static long scenario_unrecorded_write(enum colo_fault fault, uint64_t *bad_at,
+				      uint64_t *y)
+{
+	struct fixture *f = fixture_new(1u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	long bad;
+
+	*y = f->region + PAGE_Y * f->page_size;
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	fault_inject(fault);
+	poke(f, f->region + PAGE_X * f->page_size, 2);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	poke(f, *y, 3);		/* between the sync and the clear */
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	fault_inject(FI_NONE);
+	bad = final_compare(f, bad_at);
+	fixture_free(f);
+	return bad;
+}
+
+static void test_clear_only_recorded_keeps_write(void **state)
+{
+	uint64_t bad_at, y;
+
+	(void)state;
+	assert_int_equal(scenario_unrecorded_write(FI_NONE, &bad_at, &y), 0);
+}
+
+static void test_clear_unrecorded_detected(void **state)
+{
+	uint64_t bad_at, y;
+
+	(void)state;
+	assert_int_equal(scenario_unrecorded_write(FI_CLEAR_UNRECORDED, &bad_at, &y), 1);
+	assert_int_equal(bad_at, y);
+}
+
+/* --- what sync and clear do to the kernel's log ------------------------- */
+
+/* Sync reads without re-arming; only the clear of a send re-arms. */
+static void test_sync_rearms_nothing(void **state)
+{
+	struct fixture *f = fixture_new(1u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	uint64_t x = f->region + 3 * f->page_size;
+	struct ram_block *rb;
+	size_t page;
+
+	(void)state;
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	poke(f, x, 7);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	rb = block_of(f, x, &page);
+	assert_non_null(rb);
+	assert_true(test_bit(page, rb->bmap));
+	assert_true(test_bit(ram_block_chunk_of(rb, page), rb->clear_bmap));
+
+	/* forget it without clearing: the log still has it */
+	bitmap_clear(rb->bmap, 0, rb->npages);
+	bitmap_clear(rb->clear_bmap, 0, ram_block_nchunks(rb));
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	rb = block_of(f, x, &page);
+	assert_true(test_bit(page, rb->bmap));
+
+	/* a send clears its chunk: the next sync sees nothing there */
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	rb = block_of(f, x, &page);
+	assert_false(test_bit(page, rb->bmap));
+	assert_int_equal(bitmap_count_one(rb->bmap, rb->npages), 0);
+	fixture_free(f);
+}
+
+/* A send clears exactly the chunks a sync marked, each once. */
+static void test_untouched_chunks_never_cleared(void **state)
+{
+	struct fixture *f = fixture_new(4u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	const size_t pages[] = { 5, 64 * 7 + 1, 64 * 7 + 2, 64 * 12 + 63 };
+	uint64_t marked = 0, before;
+	struct ram_block *rb = NULL;
+	size_t first = 0;
+
+	(void)state;
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	for (size_t i = 0; i < 4; i++)
+		poke(f, f->region + pages[i] * f->page_size, 100 + i);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+
+	rb = block_of(f, f->region, &first);
+	assert_non_null(rb);
+	/* the region's chunks marked are exactly those with written pages */
+	for (size_t c = ram_block_chunk_of(rb, first);
+	     c <= ram_block_chunk_of(rb, first + 1023); c++) {
+		bool want = false;
+
+		for (size_t i = 0; i < 4; i++)
+			want |= ram_block_chunk_of(rb, first + pages[i]) == c;
+		assert_int_equal(test_bit(c, rb->clear_bmap), want);
+	}
+	for (size_t i = 0; i < f->dl->ram.nr_blocks; i++) {
+		struct ram_block *b = f->dl->ram.blocks[i];
+
+		marked += bitmap_count_one(b->clear_bmap, ram_block_nchunks(b));
+	}
+	before = f->dl->stats.chunks_cleared;
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	assert_int_equal(f->dl->stats.chunks_cleared - before, marked);
+	for (size_t i = 0; i < f->dl->ram.nr_blocks; i++) {
+		struct ram_block *b = f->dl->ram.blocks[i];
+
+		assert_int_equal(bitmap_count_one(b->clear_bmap,
+						  ram_block_nchunks(b)), 0);
+	}
+	fixture_free(f);
+}
+
+/* New mappings and heap growth become blocks, are sent whole, and go. */
+static void test_new_areas(void **state)
+{
+	struct fixture *f = fixture_new(1u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	uint64_t area, heap, first_bad;
+	size_t page;
+
+	(void)state;
+	round_trip(f);
+	assert_int_equal(child_cmd(&f->child, "mmap %u", 256u << 10), 0);
+	area = child_reply_addr(&f->child);
+	assert_int_equal(child_cmd(&f->child, "sbrk %u", 64u << 10), 0);
+	heap = child_reply_addr(&f->child);
+	assert_null(block_of(f, area, &page));
+	round_trip(f);
+	assert_non_null(block_of(f, area, &page));
+	assert_non_null(block_of(f, area + (256u << 10) - 1, &page));
+	assert_non_null(block_of(f, heap, &page));
+	assert_non_null(image_lookup(&f->im, area + 17 * f->page_size));
+	assert_int_equal(final_compare(f, &first_bad), 0);
+
+	assert_int_equal(child_cmd(&f->child, "munmap %llx %u",
+				   (unsigned long long)area, 256u << 10), 0);
+	round_trip(f);
+	assert_null(block_of(f, area, &page));
+	assert_int_equal(final_compare(f, &first_bad), 0);
+	fixture_free(f);
+}
+
+/* --- errors -------------------------------------------------------------- */
+
+static char last_error[1024];
+
+static void keep_error(enum log_level level, const char *line, void *opaque)
+{
+	(void)opaque;
+	if (level == LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", line);
+}
+
+static void test_bad_guest_fd(void **state)
+{
+	struct child c;
+	struct dirty_log *dl = NULL;
+	struct dirty_log_params p = {
+		.kind = DIRTY_LOG_UFFD_WP,
+		.clear_bmap_shift = 18,
+		.guest_uffd = 0,	/* its stdin: a pipe, not a userfaultfd */
+	};
+
+	(void)state;
+	assert_int_equal(child_spawn(&c), 0);
+	log_set_hook(keep_error, NULL);
+	log_set_quiet(1);
+	assert_int_equal(dirty_log_open(&dl, c.pid, &p), -ENOTTY);
+	assert_non_null(strstr(last_error, "UFFDIO_API on fd 0"));
+	p.guest_uffd = 777;	/* not open in the child */
+	assert_int_equal(dirty_log_open(&dl, c.pid, &p), -EBADF);
+	assert_non_null(strstr(last_error, "pidfd_getfd"));
+	/* full needs no userfaultfd */
+	p.kind = DIRTY_LOG_FULL;
+	assert_int_equal(dirty_log_open(&dl, c.pid, &p), 0);
+	assert_string_equal(dirty_log_backend(dl), "full");
+	dirty_log_close(dl);
+	log_set_quiet(0);
+	log_set_hook(NULL, NULL);
+	child_kill(&c);
+}
+
+static void test_probe(void **state)
+{
+	enum dirty_log_kind k;
+
+	(void)state;
+	assert_int_equal(dirty_log_probe(DIRTY_LOG_FULL, &k), 0);
+	assert_int_equal(k, DIRTY_LOG_FULL);
+	/* this machine kind runs Linux 6.18: auto must pick uffd-wp */
+	assert_int_equal(dirty_log_probe(DIRTY_LOG_AUTO, &k), 0);
+	assert_int_equal(k, DIRTY_LOG_UFFD_WP);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy6),
+		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy12),
+		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy18),
+		cmocka_unit_test_prestate(test_copy_running_process, (void *)&mono),
+		cmocka_unit_test_prestate(test_copy_running_process, (void *)&full),
+		cmocka_unit_test(test_clear_before_read_keeps_write),
+		cmocka_unit_test(test_clear_after_read_detected),
+		cmocka_unit_test(test_clear_only_recorded_keeps_write),
+		cmocka_unit_test(test_clear_unrecorded_detected),
+		cmocka_unit_test(test_sync_rearms_nothing),
+		cmocka_unit_test(test_untouched_chunks_never_cleared),
+		cmocka_unit_test(test_new_areas),
+		cmocka_unit_test(test_bad_guest_fd),
+	};
+
+	log_set_level(LOG_WARN);
+	return cmocka_run_group_tests_name("dirty_log", tests, NULL, NULL);
+}
