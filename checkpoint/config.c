@@ -17,7 +17,7 @@
 
 enum key_type {
 	KEY_UINT_CLAMPED,	/* unsigned in [min, max], clamped with a warning */
-	KEY_ENUM,		/* one of names[], stored as its index */
+	KEY_NAMED,		/* a word, turned into a value by parse() */
 };
 
 struct config_key {
@@ -26,35 +26,30 @@ struct config_key {
 	enum key_type type;
 	size_t offset;			/* into struct colo_config */
 	unsigned long min, max;		/* KEY_UINT_CLAMPED */
-	const char *const *names;	/* KEY_ENUM, NULL-terminated */
+	int (*parse)(const char *value, void *dst);	/* KEY_NAMED */
 	const char *allowed;		/* shown when a value is refused */
 };
 
-static const char *const dirty_log_names[] = {
-	[DIRTY_LOG_AUTO] = "auto",
-	[DIRTY_LOG_UFFD_WP] = "uffd-wp",
-	[DIRTY_LOG_FULL] = "full",
-	NULL,
-};
+static int parse_dirty_log(const char *value, void *dst)
+{
+	return dirty_log_kind_parse(value, dst);
+}
 
-static const char *const log_level_names[] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warn",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
-	NULL,
-};
+static int parse_log_level(const char *value, void *dst)
+{
+	return log_level_parse(value, dst);
+}
 
 static const struct config_key config_keys[] = {
 	{ "ram", "clear_bitmap_shift", KEY_UINT_CLAMPED,
 	  offsetof(struct colo_config, ram.clear_bitmap_shift),
 	  CLEAR_BITMAP_SHIFT_MIN, CLEAR_BITMAP_SHIFT_MAX, NULL,
 	  "an integer 6..31 (default 18: 1 GiB chunks of 4 KiB pages)" },
-	{ "ram", "dirty_log", KEY_ENUM,
-	  offsetof(struct colo_config, ram.dirty_log), 0, 0, dirty_log_names,
+	{ "ram", "dirty_log", KEY_NAMED,
+	  offsetof(struct colo_config, ram.dirty_log), 0, 0, parse_dirty_log,
 	  "auto, uffd-wp or full (default auto)" },
-	{ "log", "level", KEY_ENUM,
-	  offsetof(struct colo_config, log.level), 0, 0, log_level_names,
+	{ "log", "level", KEY_NAMED,
+	  offsetof(struct colo_config, log.level), 0, 0, parse_log_level,
 	  "error, warn, info or debug (default info)" },
 };
 
@@ -174,17 +169,11 @@ static int set_uint(struct config_parse *p, const struct config_key *k,
 	return 1;
 }
 
-static int set_enum(struct config_parse *p, const struct config_key *k,
-		    const char *value)
+static int set_named(struct config_parse *p, const struct config_key *k,
+		     const char *value)
 {
-	int *dst = (int *)((char *)&p->cfg + k->offset);
-
-	for (int i = 0; k->names[i]; i++) {
-		if (strcmp(value, k->names[i]) == 0) {
-			*dst = i;
-			return 1;
-		}
-	}
+	if (k->parse(value, (char *)&p->cfg + k->offset) == 0)
+		return 1;
 	parse_error(p, "[%s] %s = '%s' is not valid; allowed: %s", k->section,
 		    k->name, value, k->allowed);
 	return 0;
@@ -211,8 +200,8 @@ static int config_handler(void *user, const char *section, const char *name,
 			return 0;
 		}
 		p->seen[i] = p->line;
-		return k->type == KEY_ENUM ? set_enum(p, k, value) :
-					     set_uint(p, k, value);
+		return k->type == KEY_NAMED ? set_named(p, k, value) :
+					      set_uint(p, k, value);
 	}
 	if (!section_known) {
 		list_sections(known, sizeof(known));

@@ -83,6 +83,8 @@ static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,
 static int areas_push_outside_holes(struct ram_list *rl, uint64_t start,
 				    uint64_t end, const char *name)
 {
+	if (start >= end)
+		return 0;
 	for (size_t i = 0; i < rl->nr_holes; i++) {
 		const struct ram_hole *h = &rl->holes[i];
 		int ret;

@@ -1,5 +1,245 @@
+/*
+ * test_config.c - colo.conf: values, defaults, clamping, and errors that
+ * name the file, the line and the key.
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <cmocka.h>
-int main(void) { return 0; }
+
+#include "config.h"
+#include "log.h"
+
+static char path[64];
+static char errors[4096];
+static char warnings[4096];
+
+static void capture(enum log_level level, const char *line, void *opaque)
+{
+	char *buf = level == LOG_ERROR ? errors : warnings;
+
+	(void)opaque;
+	if (level > LOG_WARN)
+		return;
+	strncat(buf, line, sizeof(errors) - strlen(buf) - 2);
+	strcat(buf, "\n");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	errors[0] = warnings[0] = '\0';
+	log_set_hook(capture, NULL);
+	log_set_quiet(1);
+	snprintf(path, sizeof(path), "/tmp/colo-test-%d.conf", (int)getpid());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	log_set_hook(NULL, NULL);
+	log_set_quiet(0);
+	return 0;
+}
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load text; on failure check *cfg was left as it was. */
+static int load(const char *text, struct colo_config *cfg)
+{
+	struct colo_config before;
+	int ret;
+
+	write_conf(text);
+	config_defaults(cfg);
+	cfg->ram.clear_bitmap_shift = 12345;	/* a marker */
+	before = *cfg;
+	ret = config_load(cfg, path);
+	if (ret)
+		assert_memory_equal(cfg, &before, sizeof(before));
+	return ret;
+}
+
+/* The first error names path:line and contains every needle. */
+static void expect_error(int line, const char *needle1, const char *needle2)
+{
+	char where[96];
+
+	snprintf(where, sizeof(where), "%s:%d: ", path, line);
+	if (!strstr(errors, where))
+		fail_msg("error lacks '%s': %s", where, errors);
+	if (needle1 && !strstr(errors, needle1))
+		fail_msg("error lacks '%s': %s", needle1, errors);
+	if (needle2 && !strstr(errors, needle2))
+		fail_msg("error lacks '%s': %s", needle2, errors);
+}
+
+static void test_values(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("# comment\n[ram]\ndirty_log = full ; inline\n"
+			      "clear_bitmap_shift=12\n\n[log]\nlevel = debug\n",
+			      &cfg), 0);
+	assert_int_equal(cfg.ram.dirty_log, DIRTY_LOG_FULL);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, 12);
+	assert_int_equal(cfg.log.level, LOG_DEBUG);
+	assert_string_equal(cfg.path, path);
+	assert_string_equal(errors, "");
+	assert_string_equal(warnings, "");
+}
+
+static void test_defaults(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("", &cfg), 0);
+	assert_int_equal(cfg.ram.dirty_log, DIRTY_LOG_AUTO);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, 18);
+	assert_int_equal(cfg.log.level, LOG_INFO);
+}
+
+/* The annotated example in the source tree loads, at the defaults. */
+static void test_shipped_example(void **state)
+{
+	struct colo_config cfg, def;
+
+	(void)state;
+	config_defaults(&def);
+	assert_int_equal(config_load(&cfg, "colo.conf"), 0);
+	assert_int_equal(cfg.ram.dirty_log, def.ram.dirty_log);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, def.ram.clear_bitmap_shift);
+	assert_int_equal(cfg.log.level, def.log.level);
+}
+
+static void test_clamp_warns(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[ram]\n\nclear_bitmap_shift = 3\n", &cfg), 0);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, 6);
+	assert_non_null(strstr(warnings, ":3: [ram] clear_bitmap_shift = 3 is out of range 6..31; clamped to 6"));
+	warnings[0] = '\0';
+	assert_int_equal(load("[ram]\nclear_bitmap_shift = 99999999999999999999999\n", &cfg), 0);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, 31);
+	assert_non_null(strstr(warnings, ":2: [ram] clear_bitmap_shift"));
+	assert_non_null(strstr(warnings, "clamped to 31"));
+}
+
+static void test_missing_file(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_load(&cfg, "/nonexistent/colo.conf"), -ENOENT);
+	assert_non_null(strstr(errors, "cannot open config file /nonexistent/colo.conf"));
+	assert_non_null(strstr(errors, "No such file"));
+}
+
+static void test_unknown_key(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[ram]\ndirty_log = auto\nclear_shift = 5\n", &cfg), -EINVAL);
+	expect_error(3, "unknown key 'clear_shift' in [ram]",
+		     "known keys there: clear_bitmap_shift, dirty_log");
+}
+
+static void test_unknown_section(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[log]\nlevel = warn\n[rma]\ndirty_log = full\n", &cfg), -EINVAL);
+	expect_error(4, "unknown section [rma] (key 'dirty_log')",
+		     "known sections: [ram], [log]");
+	errors[0] = '\0';
+	assert_int_equal(load("level = warn\n", &cfg), -EINVAL);
+	expect_error(1, "key 'level' is outside any section", "[log]");
+}
+
+static void test_bad_values(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[ram]\ndirty_log = fast\n", &cfg), -EINVAL);
+	expect_error(2, "[ram] dirty_log = 'fast' is not valid",
+		     "allowed: auto, uffd-wp or full");
+	errors[0] = '\0';
+	assert_int_equal(load("[ram]\nclear_bitmap_shift = 1O\n", &cfg), -EINVAL);
+	expect_error(2, "[ram] clear_bitmap_shift = '1O' is not a number",
+		     "allowed: an integer 6..31");
+	errors[0] = '\0';
+	assert_int_equal(load("[ram]\nclear_bitmap_shift = -7\n", &cfg), -EINVAL);
+	expect_error(2, "'-7' is not a number", NULL);
+	errors[0] = '\0';
+	assert_int_equal(load("[log]\nlevel =\n", &cfg), -EINVAL);
+	expect_error(2, "[log] level = '' is not valid", "error, warn, info or debug");
+}
+
+static void test_twice(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[ram]\ndirty_log = full\n\n[ram]\ndirty_log = auto\n", &cfg), -EINVAL);
+	expect_error(5, "[ram] dirty_log is set twice (first on line 2)", NULL);
+}
+
+static void test_syntax(void **state)
+{
+	struct colo_config cfg;
+	char text[600];
+
+	(void)state;
+	assert_int_equal(load("[ram]\ndirty_log = full\nthis is not a pair\n", &cfg), -EINVAL);
+	expect_error(3, "syntax error", NULL);
+	errors[0] = '\0';
+	/* a syntax error before a bad key is the one reported */
+	assert_int_equal(load("[ram\n[ram]\nbogus = 1\n", &cfg), -EINVAL);
+	expect_error(1, "syntax error", NULL);
+	assert_null(strstr(errors, "bogus"));
+	errors[0] = '\0';
+	snprintf(text, sizeof(text), "[ram]\n# %0400d\ndirty_log = full\n", 0);
+	assert_int_equal(load(text, &cfg), -EINVAL);
+	expect_error(2, "line longer than", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clamp_warns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,5 +1,204 @@
+/*
+ * test_ram_list.c - which mappings are RAM, and how blocks follow layout
+ * changes by address coverage (maps text in, blocks out; no process).
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 #include <cmocka.h>
-int main(void) { return 0; }
+
+#include "bitmap.h"
+#include "log.h"
+#include "ram_list.h"
+
+#define PAGE 4096ul
+
+static const char maps_text[] =
+	"555555554000-555555556000 r--p 00000000 fe:01 1234  /usr/bin/guest\n"
+	"555555556000-555555558000 r-xp 00002000 fe:01 1234  /usr/bin/guest\n"
+	"55555555a000-55555555b000 rw-p 00005000 fe:01 1234  /usr/bin/guest\n"
+	"55555555b000-55555557c000 rw-p 00000000 00:00 0     [heap]\n"
+	"7ffff7d80000-7ffff7d84000 rw-s 00000000 00:01 99    /dev/zero (deleted)\n"
+	"7ffff7d84000-7ffff7d86000 ---p 00000000 00:00 0 \n"
+	"7ffff7d86000-7ffff7d90000 rw-p 00000000 00:00 0 \n"
+	"7ffff7f9a000-7ffff7f9e000 rw-p 001d0000 fe:01 555   /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+	"7ffff7fc1000-7ffff7fc5000 r--p 00000000 00:00 0     [vvar]\n"
+	"7ffff7fc5000-7ffff7fc7000 r-xp 00000000 00:00 0     [vdso]\n"
+	"7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0     [stack]\n"
+	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n";
+
+static void test_parse_filters(void **state)
+{
+	struct ram_list rl;
+
+	(void)state;
+	ram_list_init(&rl, 1, PAGE, 18);
+	assert_int_equal(ram_list_parse_maps(&rl, maps_text), 0);
+	assert_int_equal(rl.nr_areas, 5);
+	assert_int_equal(rl.areas[0].start, 0x55555555a000);
+	assert_string_equal(rl.areas[0].name, "guest");
+	assert_string_equal(rl.areas[1].name, "[heap]");
+	assert_int_equal(rl.areas[2].start, 0x7ffff7d86000);
+	assert_string_equal(rl.areas[2].name, "anon");
+	assert_string_equal(rl.areas[3].name, "libc.so.6");
+	assert_string_equal(rl.areas[4].name, "[stack]");
+	ram_list_destroy(&rl);
+}
+
+static void test_holes(void **state)
+{
+	struct ram_list rl;
+
+	(void)state;
+	ram_list_init(&rl, 1, PAGE, 18);
+	/* a hole inside the anonymous area and one covering the stack */
+	assert_int_equal(ram_list_add_hole(&rl, 0x7ffff7d88000, 0x7ffff7d8a000), 0);
+	assert_int_equal(ram_list_add_hole(&rl, 0x7ffff7f00000, 0x800000000000), 0);
+	assert_int_equal(ram_list_parse_maps(&rl, maps_text), 0);
+	/* guest, heap, anon (two pieces); libc and stack fall in the hole */
+	assert_int_equal(rl.nr_areas, 4);
+	assert_int_equal(rl.areas[2].start, 0x7ffff7d86000);
+	assert_int_equal(rl.areas[2].end, 0x7ffff7d88000);
+	assert_int_equal(rl.areas[3].start, 0x7ffff7d8a000);
+	assert_int_equal(rl.areas[3].end, 0x7ffff7d90000);
+	ram_list_destroy(&rl);
+}
+
+static void test_parse_errors(void **state)
+{
+	struct ram_list rl;
+
+	(void)state;
+	log_set_quiet(1);
+	ram_list_init(&rl, 1, PAGE, 18);
+	assert_int_equal(ram_list_parse_maps(&rl, "garbage\n"), -EINVAL);
+	assert_int_equal(ram_list_parse_maps(&rl,
+		"7f0000000000-7f0000200000 rw-p 00000000 00:0f 123 /anon_hugepage (deleted)\n"),
+		-ENOTSUP);
+	ram_list_destroy(&rl);
+	log_set_quiet(0);
+}
+
+/* Update with a maps text and return the number of blocks. */
+static size_t update(struct ram_list *rl, const char *text)
+{
+	assert_int_equal(ram_list_parse_maps(rl, text), 0);
+	assert_int_equal(ram_list_update(rl), 0);
+	for (size_t i = 1; i < rl->nr_blocks; i++)
+		assert_true(rl->blocks[i - 1]->start + rl->blocks[i - 1]->len <=
+			    rl->blocks[i]->start);
+	return rl->nr_blocks;
+}
+
+static struct ram_block *find(struct ram_list *rl, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < rl->nr_blocks; i++)
+		if (rl->blocks[i]->start == start &&
+		    rl->blocks[i]->start + rl->blocks[i]->len == end)
+			return rl->blocks[i];
+	return NULL;
+}
+
+static void test_blocks_follow_layout(void **state)
+{
+	struct ram_list rl;
+	struct ram_block *a, *b, *stack;
+
+	(void)state;
+	ram_list_init(&rl, 1, PAGE, 6);
+	assert_int_equal(update(&rl,
+		"10000-20000 rw-p 0 0:0 0\n"
+		"20000-30000 rw-p 0 0:0 0\n"
+		"7ff00000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 3);
+	a = find(&rl, 0x10000, 0x20000);
+	b = find(&rl, 0x20000, 0x30000);
+	stack = find(&rl, 0x7ff00000, 0x7ff10000);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(stack);
+	assert_false(a->tracked);
+	a->tracked = b->tracked = stack->tracked = true;
+	set_bit(3, a->bmap);
+	assert_int_equal(rl.blocks_added, 3);
+
+	/* the kernel merged a and b (same flags after registration): kept */
+	assert_int_equal(update(&rl,
+		"10000-30000 rw-p 0 0:0 0\n"
+		"7ff00000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 3);
+	assert_ptr_equal(find(&rl, 0x10000, 0x20000), a);
+	assert_ptr_equal(find(&rl, 0x20000, 0x30000), b);
+	assert_true(test_bit(3, a->bmap));
+	assert_int_equal(rl.blocks_added, 3);
+
+	/* the stack grew down: only the new part is a new block */
+	assert_int_equal(update(&rl,
+		"10000-30000 rw-p 0 0:0 0\n"
+		"7fef0000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 4);
+	assert_ptr_equal(find(&rl, 0x7ff00000, 0x7ff10000), stack);
+	assert_non_null(find(&rl, 0x7fef0000, 0x7ff00000));
+	assert_false(find(&rl, 0x7fef0000, 0x7ff00000)->tracked);
+	assert_string_equal(find(&rl, 0x7fef0000, 0x7ff00000)->name, "[stack]");
+
+	/* part of b unmapped: b goes, what is left of it comes back new */
+	assert_int_equal(update(&rl,
+		"10000-24000 rw-p 0 0:0 0\n"
+		"28000-30000 rw-p 0 0:0 0\n"
+		"7fef0000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 5);
+	assert_ptr_equal(find(&rl, 0x10000, 0x20000), a);
+	assert_null(find(&rl, 0x20000, 0x30000));
+	assert_non_null(find(&rl, 0x20000, 0x24000));
+	assert_non_null(find(&rl, 0x28000, 0x30000));
+	assert_int_equal(rl.blocks_removed, 1);
+
+	/* a made read-only in its middle: a goes, two writable pieces come */
+	assert_int_equal(update(&rl,
+		"10000-14000 rw-p 0 0:0 0\n"
+		"14000-18000 r--p 0 0:0 0\n"
+		"18000-24000 rw-p 0 0:0 0\n"
+		"28000-30000 rw-p 0 0:0 0\n"
+		"7fef0000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 6);
+	assert_null(find(&rl, 0x10000, 0x20000));
+	assert_non_null(find(&rl, 0x10000, 0x14000));
+	assert_non_null(find(&rl, 0x18000, 0x20000));
+	assert_non_null(find(&rl, 0x20000, 0x24000));
+
+	/* everything unmapped */
+	assert_int_equal(update(&rl, ""), 0);
+	assert_int_equal(ram_list_bytes(&rl), 0);
+	ram_list_destroy(&rl);
+}
+
+/* Blocks cover the areas exactly: no address twice, none missing. */
+static void test_coverage_is_exact(void **state)
+{
+	struct ram_list rl;
+	uint64_t total = 0;
+
+	(void)state;
+	ram_list_init(&rl, 1, PAGE, 18);
+	update(&rl, maps_text);
+	for (size_t i = 0; i < rl.nr_areas; i++)
+		total += rl.areas[i].end - rl.areas[i].start;
+	assert_int_equal(ram_list_bytes(&rl), total);
+	update(&rl, maps_text);
+	assert_int_equal(ram_list_bytes(&rl), total);
+	assert_int_equal(rl.blocks_added, 5);
+	ram_list_destroy(&rl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_filters),
+		cmocka_unit_test(test_holes),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_blocks_follow_layout),
+		cmocka_unit_test(test_coverage_is_exact),
+	};
+
+	return cmocka_run_group_tests_name("ram_list", tests, NULL, NULL);
+}
