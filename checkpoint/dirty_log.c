@@ -217,6 +217,29 @@ int dirty_log_sync(struct dirty_log *dl)
 	return 0;
 }
 
+int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
+			unsigned clear_bmap_shift)
+{
+	unsigned shift;
+
+	if (clear_bmap_shift_clamp(clear_bmap_shift, &shift))
+		pr_warn("clear_bitmap_shift %u is out of range %d..%d; using %u",
+			clear_bmap_shift, CLEAR_BITMAP_SHIFT_MIN,
+			CLEAR_BITMAP_SHIFT_MAX, shift);
+	for (size_t i = 0; i < dl->ram.nr_blocks; i++) {
+		int ret = ram_block_set_clear_shift(dl->ram.blocks[i], shift);
+
+		if (ret) {
+			pr_err("out of memory resizing the clear_bmap of %s",
+			       dl->ram.blocks[i]->name);
+			return ret;
+		}
+	}
+	dl->ram.clear_bmap_shift = shift;
+	dl->clear_mode = mode;
+	return 0;
+}
+
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 			  size_t first, size_t npages)
 {

@@ -117,6 +117,15 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 			  size_t first, size_t npages);
 
+/*
+ * Change the clear mode and chunk size of a running log. Chunks holding
+ * pages still pending in bmap are marked for clearing under the new size,
+ * since their clear state under the old one is not carried over (a spare
+ * clear costs time, a missing one would lose writes).
+ */
+int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
+			unsigned clear_bmap_shift);
+
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t dirty_log_now_ns(void);
 

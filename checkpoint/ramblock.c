@@ -1,6 +1,7 @@
 /*
  * ramblock.c - RAM block allocation and the clear_bmap rules.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,23 @@ void ram_block_mark_dirty(struct ram_block *rb, size_t first, size_t npages,
 bool clear_bmap_test_and_clear(struct ram_block *rb, size_t page)
 {
 	return test_and_clear_bit(ram_block_chunk_of(rb, page), rb->clear_bmap);
+}
+
+int ram_block_set_clear_shift(struct ram_block *rb, unsigned shift)
+{
+	unsigned long *map;
+	size_t chunk_pages, page;
+
+	clear_bmap_shift_clamp(shift, &shift);
+	chunk_pages = (size_t)1 << shift;
+	map = bitmap_new((rb->npages + chunk_pages - 1) / chunk_pages);
+	if (!map)
+		return -ENOMEM;
+	bitmap_free(rb->clear_bmap);
+	rb->clear_bmap = map;
+	rb->clear_bmap_shift = shift;
+	for (page = find_next_bit(rb->bmap, rb->npages, 0); page < rb->npages;
+	     page = find_next_bit(rb->bmap, rb->npages, page + 1))
+		set_bit(ram_block_chunk_of(rb, page), rb->clear_bmap);
+	return 0;
 }

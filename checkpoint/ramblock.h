@@ -102,6 +102,13 @@ void ram_block_chunk_range(const struct ram_block *rb, size_t chunk,
 void ram_block_mark_dirty(struct ram_block *rb, size_t first, size_t npages,
 			  bool lazy);
 
+/*
+ * Re-chunk clear_bmap with a new shift. Every chunk that holds a page
+ * pending in bmap is marked, so no pending page is read before a clear.
+ * 0 or -ENOMEM (the block is then unchanged).
+ */
+int ram_block_set_clear_shift(struct ram_block *rb, unsigned shift);
+
 /* Test-and-clear the clear_bmap bit of the chunk holding page. */
 bool clear_bmap_test_and_clear(struct ram_block *rb, size_t page);
 

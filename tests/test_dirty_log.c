@@ -37,6 +37,14 @@ struct fixture {
 	size_t page_size;
 };
 
+/*
+ * Fixtures still alive when a test fails (an assertion jumps out of it)
+ * are freed by the teardown, so no tracked child outlives its test.
+ */
+#define MAX_LIVE	4
+static struct fixture *live[MAX_LIVE];
+static struct child lone;	/* a child without a fixture */
+
 static struct fixture *fixture_new(size_t region_bytes,
 				   enum dirty_log_kind kind,
 				   enum dirty_log_clear_mode mode,
@@ -50,6 +58,12 @@ static struct fixture *fixture_new(size_t region_bytes,
 	};
 
 	assert_non_null(f);
+	for (int i = 0; i < MAX_LIVE; i++) {
+		if (!live[i]) {
+			live[i] = f;
+			break;
+		}
+	}
 	f->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	assert_int_equal(child_spawn(&f->child), 0);
 	assert_int_equal(child_cmd(&f->child, "region %zu", region_bytes), 0);
@@ -64,12 +78,27 @@ static struct fixture *fixture_new(size_t region_bytes,
 
 static void fixture_free(struct fixture *f)
 {
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] == f)
+			live[i] = NULL;
 	fault_inject(FI_NONE);
 	image_destroy(&f->im);
 	ram_save_destroy(&f->rs);
 	dirty_log_close(f->dl);
 	child_kill(&f->child);
 	free(f);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i])
+			fixture_free(live[i]);
+	child_kill(&lone);
+	log_set_hook(NULL, NULL);
+	log_set_quiet(0);
+	return 0;
 }
 
 static void round_trip(struct fixture *f)
@@ -120,16 +149,54 @@ struct copy_case {
 	enum dirty_log_kind kind;
 	enum dirty_log_clear_mode mode;
 	unsigned shift;
+	bool cycle;		/* change mode and chunk size every round */
+	enum colo_fault fault;	/* a wrong ordering the test must catch */
 };
 
-static const struct copy_case lazy6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6 };
-static const struct copy_case lazy12 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 12 };
-static const struct copy_case lazy18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18 };
-static const struct copy_case mono = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_MONOLITHIC, 18 };
-static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6 };
+static const struct copy_case lazy6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_NONE };
+static const struct copy_case lazy12 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 12, false, FI_NONE };
+static const struct copy_case lazy18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_NONE };
+static const struct copy_case mono = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_MONOLITHIC, 18, false, FI_NONE };
+static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6, false, FI_NONE };
+static const struct copy_case cycling = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, true, FI_NONE };
+static const struct copy_case after_read6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_AFTER_READ };
+static const struct copy_case after_read18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_AFTER_READ };
+static const struct copy_case unrecorded6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_UNRECORDED };
+static const struct copy_case unrecorded18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_UNRECORDED };
 
 #define COPY_REGION	(16u << 20)
 #define COPY_ROUNDS	25
+
+/* End a run; the child's count of writes since it started. */
+static unsigned long long child_stop(struct fixture *f)
+{
+	unsigned long long writes;
+
+	assert_int_equal(child_cmd(&f->child, "stop"), 0);
+	assert_int_equal(sscanf(f->child.reply, "ok %llu", &writes), 1);
+	return writes;
+}
+
+/* Image hook: the first time pages of the region arrive, the child
+ * writes many region pages, some of them in the batch just read. */
+struct write_in_batch {
+	struct fixture *f;
+	int done;
+};
+
+static void child_writes_in_batch(struct image *im, uint64_t addr, size_t len,
+				  void *opaque)
+{
+	struct write_in_batch *wb = opaque;
+	struct fixture *f = wb->f;
+
+	(void)im;
+	(void)len;
+	if (wb->done || addr < f->region || addr >= f->region + f->region_bytes)
+		return;
+	assert_int_equal(child_cmd(&f->child, "dirty 1000 7 rand"), 0);
+	wb->done = 1;
+}
 
 /*
  * The child writes random pages of its region without pause, and maps,
@@ -138,46 +205,91 @@ static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6 };
  * between a sync and the clear of their chunk, between the clear and the
  * read, after the read. After a last round with the child stopped, the
  * copy must equal the child's memory byte for byte.
+ *
+ * A lost write shows only if nothing rewrites the page before the end, and
+ * the running writer rewrites every page every few milliseconds; where it
+ * lands also depends on the scheduler. So after the running rounds the
+ * child, now writing on command, writes exactly inside the two windows the
+ * ordering rules protect:
+ *   A  between the read of a batch and the next step (a late clear would
+ *      re-protect the batch after the writes: FI_CLEAR_AFTER_READ);
+ *   B  between a sync and the clears of the send that follows (a clear of
+ *      the whole chunk would re-protect the unrecorded writes:
+ *      FI_CLEAR_UNRECORDED).
+ * With a fault injected the test must find bad pages; without, none.
  */
 static void test_copy_running_process(void **state)
 {
 	const struct copy_case *cc = *state;
 	struct fixture *f = fixture_new(COPY_REGION, cc->kind, cc->mode, cc->shift);
-	uint64_t ram_pages, incremental = 0, first_bad, writes;
-	unsigned long long w;
+	struct write_in_batch wb = { f, 0 };
+	uint64_t ram_pages, incremental = 0, first_bad;
+	unsigned long long writes;
 	long bad;
 
 	round_trip(f);		/* the first, whole copy */
 	ram_pages = ram_list_bytes(&f->dl->ram) / f->page_size;
 	assert_true(f->rs.stats.pages_sent >= ram_pages);
+	fault_inject(cc->fault);
 
 	assert_int_equal(child_cmd(&f->child, "run 42 churn"), 0);
 	for (int r = 0; r < COPY_ROUNDS; r++) {
+		static const unsigned shifts[] = { 6, 12, 18, 9 };
 		uint64_t before = f->rs.stats.pages_sent;
 
+		/* A gap, as between checkpoints: the child, woken by our
+		 * pipe write, may sit on our core until we block. */
+		usleep(2000);
+		if (cc->cycle)
+			assert_int_equal(dirty_log_set_clear(f->dl,
+				r % 5 == 4 ? DIRTY_LOG_MONOLITHIC : DIRTY_LOG_LAZY,
+				shifts[r % 4]), 0);
 		round_trip(f);
 		incremental += f->rs.stats.pages_sent - before;
 	}
-	bad = final_compare(f, &first_bad);
-	assert_int_equal(child_cmd(&f->child, "stop"), 0);
-	assert_int_equal(sscanf(f->child.reply, "ok %llu", &w), 1);
-	writes = w;
+	writes = child_stop(f);
 
-	print_message("%s/%s shift %u: %llu writes during %d rounds, %llu "
-		      "pages sent after the first copy (RAM %llu pages), %llu "
-		      "chunk clears, %llu blocks added, %lu bad pages\n",
+	/* window A: every region page dirty, then writes during the send */
+	assert_int_equal(child_cmd(&f->child, "dirty %zu 1 seq",
+				   f->region_bytes / f->page_size), 0);
+	f->im.hook = child_writes_in_batch;
+	f->im.hook_opaque = &wb;
+	round_trip(f);
+	f->im.hook = NULL;
+	assert_true(wb.done);
+
+	/* window B: writes recorded by a sync, then writes after it */
+	assert_int_equal(child_cmd(&f->child, "dirty 200 8 rand"), 0);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	assert_int_equal(child_cmd(&f->child, "dirty 2000 9 rand"), 0);
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	fault_inject(FI_NONE);
+	bad = final_compare(f, &first_bad);
+
+	print_message("%s/%s%s shift %u%s%s: %llu writes, %llu pages sent "
+		      "after the first copy (RAM %llu pages), %llu chunk "
+		      "clears, %llu blocks added, %lu bad pages\n",
 		      dirty_log_backend(f->dl),
 		      cc->mode == DIRTY_LOG_LAZY ? "lazy" : "monolithic",
-		      f->dl->ram.clear_bmap_shift, (unsigned long long)writes,
-		      COPY_ROUNDS, (unsigned long long)incremental,
+		      cc->cycle ? " (mode and shift changed every round)" : "",
+		      f->dl->ram.clear_bmap_shift,
+		      cc->fault ? ", fault " : "", cc->fault ? fault_name(cc->fault) : "",
+		      writes, (unsigned long long)incremental,
 		      (unsigned long long)ram_pages,
 		      (unsigned long long)f->dl->stats.chunks_cleared,
 		      (unsigned long long)f->dl->ram.blocks_added, bad);
+	assert_true(writes > 10000);		/* it really ran meanwhile */
+	assert_true(f->dl->ram.blocks_added > 10);	/* and changed layout */
+	if (cc->fault != FI_NONE) {
+		if (bad == 0)
+			fail_msg("fault %s lost no write: the test cannot see it",
+				 fault_name(cc->fault));
+		fixture_free(f);
+		return;
+	}
 	if (bad)
 		fail_msg("%ld pages differ, the first at %llx", bad,
 			 (unsigned long long)first_bad);
-	assert_true(writes > 10000);		/* it really ran meanwhile */
-	assert_true(f->dl->ram.blocks_added > 10);	/* and changed layout */
 	if (cc->kind == DIRTY_LOG_FULL)	/* every round copies everything */
 		assert_true(incremental >= COPY_ROUNDS * (ram_pages / 2));
 	if (cc->kind == DIRTY_LOG_UFFD_WP && cc->mode == DIRTY_LOG_LAZY)
@@ -424,7 +536,7 @@ static void keep_error(enum log_level level, const char *line, void *opaque)
 
 static void test_bad_guest_fd(void **state)
 {
-	struct child c;
+	struct child *c = &lone;
 	struct dirty_log *dl = NULL;
 	struct dirty_log_params p = {
 		.kind = DIRTY_LOG_UFFD_WP,
@@ -433,22 +545,22 @@ static void test_bad_guest_fd(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(child_spawn(&c), 0);
+	assert_int_equal(child_spawn(c), 0);
 	log_set_hook(keep_error, NULL);
 	log_set_quiet(1);
-	assert_int_equal(dirty_log_open(&dl, c.pid, &p), -ENOTTY);
+	assert_int_equal(dirty_log_open(&dl, c->pid, &p), -ENOTTY);
 	assert_non_null(strstr(last_error, "UFFDIO_API on fd 0"));
 	p.guest_uffd = 777;	/* not open in the child */
-	assert_int_equal(dirty_log_open(&dl, c.pid, &p), -EBADF);
+	assert_int_equal(dirty_log_open(&dl, c->pid, &p), -EBADF);
 	assert_non_null(strstr(last_error, "pidfd_getfd"));
 	/* full needs no userfaultfd */
 	p.kind = DIRTY_LOG_FULL;
-	assert_int_equal(dirty_log_open(&dl, c.pid, &p), 0);
+	assert_int_equal(dirty_log_open(&dl, c->pid, &p), 0);
 	assert_string_equal(dirty_log_backend(dl), "full");
 	dirty_log_close(dl);
 	log_set_quiet(0);
 	log_set_hook(NULL, NULL);
-	child_kill(&c);
+	child_kill(c);
 }
 
 static void test_probe(void **state)
@@ -466,20 +578,25 @@ static void test_probe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probe),
-		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy6),
-		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy12),
-		cmocka_unit_test_prestate(test_copy_running_process, (void *)&lazy18),
-		cmocka_unit_test_prestate(test_copy_running_process, (void *)&mono),
-		cmocka_unit_test_prestate(test_copy_running_process, (void *)&full),
-		cmocka_unit_test(test_clear_before_read_keeps_write),
-		cmocka_unit_test(test_clear_after_read_detected),
-		cmocka_unit_test(test_clear_only_recorded_keeps_write),
-		cmocka_unit_test(test_clear_unrecorded_detected),
-		cmocka_unit_test(test_sync_rearms_nothing),
-		cmocka_unit_test(test_untouched_chunks_never_cleared),
-		cmocka_unit_test(test_new_areas),
-		cmocka_unit_test(test_bad_guest_fd),
+		cmocka_unit_test_teardown(test_probe, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy6),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy12),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy18),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&mono),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&full),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&cycling),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&after_read6),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&after_read18),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&unrecorded6),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&unrecorded18),
+		cmocka_unit_test_teardown(test_clear_before_read_keeps_write, teardown),
+		cmocka_unit_test_teardown(test_clear_after_read_detected, teardown),
+		cmocka_unit_test_teardown(test_clear_only_recorded_keeps_write, teardown),
+		cmocka_unit_test_teardown(test_clear_unrecorded_detected, teardown),
+		cmocka_unit_test_teardown(test_sync_rearms_nothing, teardown),
+		cmocka_unit_test_teardown(test_untouched_chunks_never_cleared, teardown),
+		cmocka_unit_test_teardown(test_new_areas, teardown),
+		cmocka_unit_test_teardown(test_bad_guest_fd, teardown),
 	};
 
 	log_set_level(LOG_WARN);
