@@ -77,7 +77,10 @@ deps:
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(INIH_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(EXTRA_CFLAGS) $(INIH_CFLAGS) -c -o $@ $<
+
+# Benchmarks drive the tracked child with the tests' helpers.
+$(BUILD)/bench/%.o: EXTRA_CFLAGS := -Itests
 
 $(LIBCOLO): $(LIB_OBJS)
 	@$(if $(filter 0,$(V)),echo "  AR      $@")

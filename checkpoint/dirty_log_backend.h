@@ -28,9 +28,13 @@ struct dirty_log_ops {
 	int (*sync)(struct dirty_log *dl, struct ram_block *rb, bool lazy);
 	/* Get-and-clear: mark and re-arm the whole block in one go. */
 	int (*sync_clear)(struct dirty_log *dl, struct ram_block *rb);
-	/* Re-arm pages [first, first + npages) of rb. */
+	/* Re-arm pages [first, first + npages) of rb: all of them. */
 	int (*clear)(struct dirty_log *dl, struct ram_block *rb, size_t first,
 		     size_t npages);
+	/* Re-arm the written pages among [first, first + npages) and mark
+	 * them in bmap (not clear_bmap), in one atomic walk. */
+	int (*clear_scan)(struct dirty_log *dl, struct ram_block *rb,
+			  size_t first, size_t npages);
 };
 
 extern const struct dirty_log_ops dirty_log_uffd_ops;

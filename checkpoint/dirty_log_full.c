@@ -53,6 +53,12 @@ static int full_clear(struct dirty_log *dl, struct ram_block *rb,
 	return 0;
 }
 
+static int full_clear_scan(struct dirty_log *dl, struct ram_block *rb,
+			   size_t first, size_t npages)
+{
+	return full_clear(dl, rb, first, npages);
+}
+
 const struct dirty_log_ops dirty_log_full_ops = {
 	.name = "full",
 	.kind = DIRTY_LOG_FULL,
@@ -63,4 +69,5 @@ const struct dirty_log_ops dirty_log_full_ops = {
 	.sync = full_sync,
 	.sync_clear = full_sync_clear,
 	.clear = full_clear,
+	.clear_scan = full_clear_scan,
 };

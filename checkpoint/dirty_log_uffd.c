@@ -5,9 +5,12 @@
  * In async mode a write to a protected page does not stop the guest: the
  * kernel drops the page's uffd-wp bit and the write goes on. A page is
  * "written" (PAGE_IS_WRITTEN) while its bit is clear, so:
- *   sync  = PAGEMAP_SCAN read-only, for PAGE_IS_WRITTEN   (cheap: a walk)
- *   clear = UFFDIO_WRITEPROTECT of a recorded run         (TLB flush each)
- *   get-and-clear = PAGEMAP_SCAN with PM_SCAN_WP_MATCHING (whole block)
+ *   sync  = PAGEMAP_SCAN read-only, for PAGE_IS_WRITTEN    (a page walk)
+ *   clear = UFFDIO_WRITEPROTECT of a recorded run          (a call each)
+ *   clear_scan = PAGEMAP_SCAN with PM_SCAN_WP_MATCHING over a span of a
+ *           chunk: re-protects and reports every written page in it, in
+ *           one walk; the caller marks them in bmap before any read
+ *   get-and-clear = the same over a whole block (monolithic mode)
  *
  * The guest only calls userfaultfd(); we take its descriptor with
  * pidfd_getfd() and do UFFDIO_API and every registration from outside.
@@ -216,12 +219,14 @@ static int uffd_track(struct dirty_log *dl, struct ram_block *rb)
 	return 0;
 }
 
-/* Walk [rb->start, end) with PAGEMAP_SCAN and mark what was written. */
-static int uffd_scan_block(struct dirty_log *dl, struct ram_block *rb,
-			  uint64_t flags, bool lazy)
+/* Walk pages [first, first + npages) of rb with PAGEMAP_SCAN and mark
+ * what was written. */
+static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
+		     size_t npages, uint64_t flags, bool lazy)
 {
 	struct uffd_state *st = dl->priv;
-	uint64_t at = rb->start, end = rb->start + rb->len;
+	uint64_t at = ram_block_page_addr(rb, first);
+	uint64_t end = ram_block_page_addr(rb, first + npages);
 
 	while (at < end) {
 		uint64_t walk_end;
@@ -238,11 +243,11 @@ static int uffd_scan_block(struct dirty_log *dl, struct ram_block *rb,
 		}
 		for (long i = 0; i < n; i++) {
 			const struct page_region *r = &st->vec[i];
-			size_t first = (r->start - rb->start) / rb->page_size;
-			size_t npages = (r->end - r->start) / rb->page_size;
+			size_t page = (r->start - rb->start) / rb->page_size;
+			size_t run = (r->end - r->start) / rb->page_size;
 
-			ram_block_mark_dirty(rb, first, npages, lazy);
-			dl->stats.pages_synced += npages;
+			ram_block_mark_dirty(rb, page, run, lazy);
+			dl->stats.pages_synced += run;
 		}
 		if (walk_end <= at) {
 			pr_err("PAGEMAP_SCAN of pid %d made no progress at %"
@@ -256,15 +261,21 @@ static int uffd_scan_block(struct dirty_log *dl, struct ram_block *rb,
 
 static int uffd_sync(struct dirty_log *dl, struct ram_block *rb, bool lazy)
 {
-	return uffd_scan_block(dl, rb, PM_SCAN_CHECK_WPASYNC, lazy);
+	return uffd_scan(dl, rb, 0, rb->npages, PM_SCAN_CHECK_WPASYNC, lazy);
 }
 
 static int uffd_sync_clear(struct dirty_log *dl, struct ram_block *rb)
 {
 	dl->stats.clear_calls++;
-	return uffd_scan_block(dl, rb,
-			       PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-			       false);
+	return uffd_scan(dl, rb, 0, rb->npages,
+			 PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, false);
+}
+
+static int uffd_clear_scan(struct dirty_log *dl, struct ram_block *rb,
+			   size_t first, size_t npages)
+{
+	return uffd_scan(dl, rb, first, npages,
+			 PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, false);
 }
 
 static int uffd_clear(struct dirty_log *dl, struct ram_block *rb,
@@ -302,4 +313,5 @@ const struct dirty_log_ops dirty_log_uffd_ops = {
 	.sync = uffd_sync,
 	.sync_clear = uffd_sync_clear,
 	.clear = uffd_clear,
+	.clear_scan = uffd_clear_scan,
 };

@@ -411,6 +411,38 @@ static void test_clear_unrecorded_detected(void **state)
 	assert_int_equal(bad_at, y);
 }
 
+/*
+ * Two recorded runs close together are cleared with one WP_MATCHING walk
+ * of their span. A page written between them after the sync is then
+ * re-protected too, so the walk must hand it to bmap: it goes out in the
+ * same pass instead of being lost.
+ */
+static void test_span_scan_marks_unrecorded(void **state)
+{
+	struct fixture *f = fixture_new(1u << 20, DIRTY_LOG_UFFD_WP,
+					DIRTY_LOG_LAZY, 6);
+	uint64_t y = f->region + 4 * f->page_size, first_bad, calls;
+	const unsigned char *copy;
+	uint64_t value;
+
+	(void)state;
+	assert_int_equal(child_freeze(&f->child), 0);
+	round_trip(f);
+	poke(f, f->region + 2 * f->page_size, 21);
+	poke(f, f->region + 6 * f->page_size, 22);
+	assert_int_equal(dirty_log_sync(f->dl), 0);
+	poke(f, y, 23);			/* unrecorded, inside the span */
+	calls = f->dl->stats.clear_calls;
+	assert_int_equal(ram_save_pass(&f->rs, &f->im.sink), 0);
+	copy = image_lookup(&f->im, y);
+	assert_non_null(copy);
+	memcpy(&value, copy, sizeof(value));
+	assert_int_equal(value, 23);	/* sent in this very pass */
+	assert_true(f->dl->stats.clear_calls - calls <= 2);
+	assert_int_equal(final_compare(f, &first_bad), 0);
+	fixture_free(f);
+}
+
 /* --- what sync and clear do to the kernel's log ------------------------- */
 
 /* Sync reads without re-arming; only the clear of a send re-arms. */
@@ -593,6 +625,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_clear_after_read_detected, teardown),
 		cmocka_unit_test_teardown(test_clear_only_recorded_keeps_write, teardown),
 		cmocka_unit_test_teardown(test_clear_unrecorded_detected, teardown),
+		cmocka_unit_test_teardown(test_span_scan_marks_unrecorded, teardown),
 		cmocka_unit_test_teardown(test_sync_rearms_nothing, teardown),
 		cmocka_unit_test_teardown(test_untouched_chunks_never_cleared, teardown),
 		cmocka_unit_test_teardown(test_new_areas, teardown),
