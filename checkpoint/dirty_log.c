@@ -51,6 +51,15 @@ uint64_t dirty_log_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int probe_uffd(const char **missing)
+{
+	if (fault_injected(FI_NO_UFFD_WP)) {
+		*missing = "the PAGEMAP_SCAN ioctl (fault injected)";
+		return -ENOTTY;
+	}
+	return dirty_log_uffd_ops.probe(missing);
+}
+
 int dirty_log_probe(enum dirty_log_kind kind, enum dirty_log_kind *chosen)
 {
 	const char *missing = NULL;
@@ -61,7 +70,7 @@ int dirty_log_probe(enum dirty_log_kind kind, enum dirty_log_kind *chosen)
 		*chosen = DIRTY_LOG_FULL;
 		return 0;
 	case DIRTY_LOG_UFFD_WP:
-		ret = dirty_log_uffd_ops.probe(&missing);
+		ret = probe_uffd(&missing);
 		if (ret) {
 			pr_err("dirty_log = uffd-wp, but this kernel lacks %s; "
 			       "use Linux 6.7 or later, or set [ram] dirty_log "
@@ -71,7 +80,7 @@ int dirty_log_probe(enum dirty_log_kind kind, enum dirty_log_kind *chosen)
 		*chosen = DIRTY_LOG_UFFD_WP;
 		return 0;
 	case DIRTY_LOG_AUTO:
-		ret = dirty_log_uffd_ops.probe(&missing);
+		ret = probe_uffd(&missing);
 		if (ret) {
 			pr_warn("uffd-wp dirty log unavailable: this kernel lacks "
 				"%s; falling back to 'full' (every page is copied "

@@ -18,6 +18,8 @@ enum colo_fault {
 	/* dirty log: a chunk clear re-protects the whole chunk, including
 	 * pages written since the sync that no bitmap recorded */
 	FI_CLEAR_UNRECORDED,
+	/* dirty_log_probe: act as if the kernel lacked uffd-wp */
+	FI_NO_UFFD_WP,
 	FI_MAX,
 };
 

@@ -595,6 +595,15 @@ static void test_bad_guest_fd(void **state)
 	child_kill(c);
 }
 
+static char last_warning[1024];
+
+static void keep_warning(enum log_level level, const char *line, void *opaque)
+{
+	keep_error(level, line, opaque);
+	if (level == LOG_WARN)
+		snprintf(last_warning, sizeof(last_warning), "%s", line);
+}
+
 static void test_probe(void **state)
 {
 	enum dirty_log_kind k;
@@ -605,6 +614,21 @@ static void test_probe(void **state)
 	/* this machine kind runs Linux 6.18: auto must pick uffd-wp */
 	assert_int_equal(dirty_log_probe(DIRTY_LOG_AUTO, &k), 0);
 	assert_int_equal(k, DIRTY_LOG_UFFD_WP);
+	assert_int_equal(dirty_log_probe(DIRTY_LOG_UFFD_WP, &k), 0);
+	assert_int_equal(k, DIRTY_LOG_UFFD_WP);
+
+	/* a kernel without it: auto falls back and says why, uffd-wp refuses */
+	log_set_hook(keep_warning, NULL);
+	log_set_quiet(1);
+	fault_inject(FI_NO_UFFD_WP);
+	assert_int_equal(dirty_log_probe(DIRTY_LOG_AUTO, &k), 0);
+	assert_int_equal(k, DIRTY_LOG_FULL);
+	assert_non_null(strstr(last_warning, "lacks the PAGEMAP_SCAN ioctl"));
+	assert_non_null(strstr(last_warning, "falling back to 'full'"));
+	assert_int_equal(dirty_log_probe(DIRTY_LOG_UFFD_WP, &k), -ENOTTY);
+	assert_non_null(strstr(last_error, "dirty_log = uffd-wp, but this kernel lacks"));
+	assert_non_null(strstr(last_error, "Linux 6.7"));
+	fault_inject(FI_NONE);
 }
 
 int main(void)
