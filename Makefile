@@ -66,6 +66,8 @@ TRACKED_CHILD := build/tracked_child
 BENCH_BINS := $(BUILD)/bench/bench_dirty_log
 
 .PHONY: all deps check check-tree tests bench clean
+# Keep test and bench objects (intermediates of pattern rules).
+.SECONDARY:
 
 all: $(LIBCOLO) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
 
