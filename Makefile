@@ -45,23 +45,33 @@ endif
 CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
-	checkpoint/dirty_log_full.c checkpoint/ram_save.c
-GUEST_SRCS := guest/guest_uffd.c
+	checkpoint/dirty_log_full.c checkpoint/ram_save.c checkpoint/guest.c \
+	checkpoint/layout.c checkpoint/local_checkpoint.c
 
 LIBCOLO := $(BUILD)/libcolo.a
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(GUEST_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS))
+
+# The guest runtime and the guests. Guests are never built with
+# sanitizers (ASan's shadow is terabytes of writable memory that no dirty
+# log should track), and the pause path never with the stack protector.
+GUEST_BUILD := build/guest-$(notdir $(CC))
+LIBCOLOGUEST := $(GUEST_BUILD)/libcologuest.a
+LIBCOLOGUEST_OBJS := $(addprefix $(GUEST_BUILD)/,runtime.o pause.o context.o guest_uffd.o)
+GUESTS := $(GUEST_BUILD)/memstress
+GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 
 # Unit and integration tests (cmocka), one binary per concern.
-TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log
+TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log \
+	test_local_checkpoint
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
-TEST_LIB_SRCS := tests/child.c tests/image.c
+TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is
 # never built with sanitizers: ASan's shadow maps terabytes of writable
 # memory that no dirty log should track.
-TRACKED_CHILD := build/tracked_child
+TRACKED_CHILD := $(GUEST_BUILD)/tracked_child
 
 BENCH_BINS := $(BUILD)/bench/bench_dirty_log
 
@@ -69,7 +79,7 @@ BENCH_BINS := $(BUILD)/bench/bench_dirty_log
 # Keep test and bench objects (intermediates of pattern rules).
 .SECONDARY:
 
-all: $(LIBCOLO) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
+all: $(LIBCOLO) $(GUESTS) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
 
 deps:
 	$(Q)./mk/deps.sh $(if $(filter clang%,$(notdir $(CC))),clang)
@@ -96,19 +106,40 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
 
+$(GUEST_BUILD)/pause.o: EXTRA_GUEST_CFLAGS := -fno-stack-protector -fno-builtin
+
+$(GUEST_BUILD)/%.o: guest/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $< (guest)")
+	$(Q)$(CC) $(GUEST_CFLAGS) $(EXTRA_GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/%.o: guest/%.S | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  AS      $<")
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(LIBCOLOGUEST): $(LIBCOLOGUEST_OBJS)
+	@$(if $(filter 0,$(V)),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(GUEST_BUILD)/%: $(GUEST_BUILD)/%.o $(LIBCOLOGUEST)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^
+
 $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $@")
-	$(Q)$(CC) $(BASE_CFLAGS) -MF $@.d -o $@ tests/tracked_child.c guest/guest_uffd.c
+	$(Q)$(CC) $(BASE_CFLAGS) -Icheckpoint -MF $@.d -o $@ tests/tracked_child.c guest/guest_uffd.c
 
 # --- entry targets ---------------------------------------------------------
 
-tests: $(TEST_BINS) $(TRACKED_CHILD)
+tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS)
 
 check: deps check-tree tests
 	$(Q)fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
-		COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) $$t || fail=1; \
+		COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) \
+		COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) $$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi; \
 	echo "make check: all test programs passed"
@@ -123,7 +154,7 @@ check-tree:
 		fi; \
 	fi
 
-bench: deps $(BENCH_BINS) $(TRACKED_CHILD)
+bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS)
 	$(Q)mkdir -p bench/results
 	$(Q)COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) $(BUILD)/bench/bench_dirty_log \
 		--csv bench/results/dirty_log.csv $(BENCH_ARGS)

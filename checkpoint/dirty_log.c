@@ -229,6 +229,28 @@ int dirty_log_sync(struct dirty_log *dl)
 	return 0;
 }
 
+int dirty_log_forget(struct dirty_log *dl)
+{
+	for (size_t i = 0; i < dl->ram.nr_blocks; i++) {
+		struct ram_block *rb = dl->ram.blocks[i];
+		size_t nchunks = ram_block_nchunks(rb);
+
+		if (dl->clear_mode == DIRTY_LOG_LAZY) {
+			for (size_t c = find_next_bit(rb->clear_bmap, nchunks, 0);
+			     c < nchunks;
+			     c = find_next_bit(rb->clear_bmap, nchunks, c + 1)) {
+				int ret = dirty_log_clear_chunk(dl, rb, c);
+
+				if (ret && ret != -ENOENT)
+					return ret;
+			}
+		}
+		bitmap_clear(rb->bmap, 0, rb->npages);
+		bitmap_clear(rb->clear_bmap, 0, nchunks);
+	}
+	return 0;
+}
+
 int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
 			unsigned clear_bmap_shift)
 {

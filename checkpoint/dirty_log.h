@@ -113,6 +113,14 @@ int dirty_log_sync(struct dirty_log *dl);
 int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 			  size_t chunk);
 
+/*
+ * Re-arm every page the bmaps hold and forget them, without sending.
+ * Only for a stopped process whose recorded pages were just overwritten
+ * (the target of a local checkpoint): with it stopped, nothing it writes
+ * can slip between the sync and this.
+ */
+int dirty_log_forget(struct dirty_log *dl);
+
 /* Re-arm pages [first, first + npages) of rb (recorded pages only). */
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 			  size_t first, size_t npages);

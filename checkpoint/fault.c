@@ -16,6 +16,7 @@ static const char *const fault_names[FI_MAX] = {
 	[FI_CLEAR_AFTER_READ] = "clear-after-read",
 	[FI_CLEAR_UNRECORDED] = "clear-unrecorded",
 	[FI_NO_UFFD_WP] = "no-uffd-wp",
+	[FI_LOCAL_NO_FOLD] = "local-no-fold",
 };
 
 const char *fault_name(enum colo_fault f)
@@ -43,6 +44,7 @@ int fault_init_from_env(void)
 		}
 	}
 	pr_err("COLO_FAULT=%s is not a fault point; unset it or use one of: "
-	       "clear-after-read, clear-unrecorded, no-uffd-wp", name);
+	       "clear-after-read, clear-unrecorded, no-uffd-wp, local-no-fold",
+	       name);
 	return -EINVAL;
 }

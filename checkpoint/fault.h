@@ -20,6 +20,8 @@ enum colo_fault {
 	FI_CLEAR_UNRECORDED,
 	/* dirty_log_probe: act as if the kernel lacked uffd-wp */
 	FI_NO_UFFD_WP,
+	/* local checkpoint: do not copy the pages B itself dirtied */
+	FI_LOCAL_NO_FOLD,
 	FI_MAX,
 };
 

@@ -1,0 +1,484 @@
+/*
+ * guest.c - launch a guest with a reproducible layout, and drive it over
+ * its runtime channel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "guest: "
+#include "log.h"
+#include "guest.h"
+
+#define RX_SIZE		(sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD)
+#define MAX_ENV		64
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The environment, in a fixed order, so two launches get the same bytes. */
+static int build_env(const struct guest_params *p, char *mac_var, size_t len,
+		     char **envp)
+{
+	size_t n = 0;
+
+	envp[n++] = "GLIBC_TUNABLES=glibc.pthread.rseq=0";
+	if (p->mac) {
+		snprintf(mac_var, len, "%s=%s", COLO_GUEST_MAC_ENV, p->mac);
+		envp[n++] = mac_var;
+	}
+	for (size_t i = 0; p->env && p->env[i]; i++) {
+		if (n == MAX_ENV - 1) {
+			pr_err("guest %s: more than %d environment variables",
+			       p->name, MAX_ENV - 2);
+			return -E2BIG;
+		}
+		envp[n++] = p->env[i];
+	}
+	envp[n] = NULL;
+	return 0;
+}
+
+/* In the child, between fork and execve: report errno on report_fd. */
+static void __attribute__((noreturn))
+exec_guest(const struct guest_params *p, char **envp, int chan, int report_fd,
+	   uint64_t stack_limit)
+{
+	struct rlimit rl = { .rlim_cur = stack_limit, .rlim_max = stack_limit };
+	sigset_t all;
+	int null_fd, err;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (personality(ADDR_NO_RANDOMIZE) < 0 || setrlimit(RLIMIT_STACK, &rl))
+		goto fail;
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0 ||
+	    dup2(null_fd, 0) < 0 ||
+	    dup2(p->stdout_fd >= 0 ? p->stdout_fd : null_fd, 1) < 0 ||
+	    dup2(p->stderr_fd >= 0 ? p->stderr_fd : null_fd, 2) < 0 ||
+	    dup2(chan, COLO_GUEST_CHANNEL_FD) < 0 ||
+	    dup2(report_fd, COLO_GUEST_CHANNEL_FD + 1) < 0)
+		goto fail;
+	report_fd = COLO_GUEST_CHANNEL_FD + 1;
+	fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+	close_range(3, COLO_GUEST_CHANNEL_FD - 1, 0);
+	close_range(COLO_GUEST_CHANNEL_FD + 2, ~0u, 0);
+	if (chdir("/"))
+		goto fail;
+	umask(022);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	execve(p->path, p->argv, envp);
+fail:
+	err = errno;
+	if (write(report_fd, &err, sizeof(err)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* Wait for the hello; the runtime's refusal is logged with its reason. */
+static int wait_hello(struct guest *g)
+{
+	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+	struct pollfd pfd = { .fd = g->chan, .events = POLLIN };
+	ssize_t n;
+	int ret;
+
+	ret = poll(&pfd, 1, GUEST_HELLO_TIMEOUT_MS);
+	if (ret == 0) {
+		pr_err("guest %s (pid %d) did not say hello within %d ms: is "
+		       "it a colo guest (linked with libcologuest, calling "
+		       "colo_guest_main first)?", g->name, (int)g->pid,
+		       GUEST_HELLO_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
+	n = recv(g->chan, g->rx, RX_SIZE, 0);
+	if (n < (ssize_t)(sizeof(*m) + sizeof(g->hello)) ||
+	    m->type != GUEST_MSG_HELLO) {
+		pr_err("guest %s (pid %d) exited before its runtime said hello:"
+		       " is it a colo guest (linked with libcologuest)?",
+		       g->name, (int)g->pid);
+		return -EPROTO;
+	}
+	memcpy(&g->hello, g->rx + sizeof(*m), sizeof(g->hello));
+	g->hello.why[sizeof(g->hello.why) - 1] = '\0';
+	if (g->hello.error) {
+		pr_err("guest %s refused to start: %s", g->name, g->hello.why);
+		return g->hello.error;
+	}
+	if (g->hello.version != COLO_GUEST_ABI_VERSION) {
+		pr_err("guest %s speaks runtime ABI %u, this colo %d: rebuild "
+		       "the guest against this colo", g->name,
+		       g->hello.version, COLO_GUEST_ABI_VERSION);
+		return -EPROTO;
+	}
+	pr_debug("guest %s: pid %d, context at %#" PRIx64, g->name,
+		 g->hello.pid, g->hello.ctx_addr);
+	return 0;
+}
+
+static int check_params(const struct guest_params *p, uint64_t stack_limit)
+{
+	if (!p->path || p->path[0] != '/') {
+		pr_err("guest %s: the binary path '%s' must be absolute, and "
+		       "the same on both hosts", p->name,
+		       p->path ? p->path : "");
+		return -EINVAL;
+	}
+	if (access(p->path, X_OK)) {
+		int ret = -errno;
+
+		pr_err("guest %s: cannot execute %s: %s", p->name, p->path,
+		       strerror(errno));
+		return ret;
+	}
+	if (!p->argv || !p->argv[0]) {
+		pr_err("guest %s: argv must hold at least argv[0]", p->name);
+		return -EINVAL;
+	}
+	if (stack_limit == (uint64_t)RLIM_INFINITY) {
+		pr_err("guest %s: an unlimited RLIMIT_STACK switches the kernel "
+		       "to the legacy address layout; give a finite stack "
+		       "limit (default 8 MiB)", p->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int guest_launch(struct guest *g, const struct guest_params *p)
+{
+	uint64_t stack_limit = p->stack_limit ? p->stack_limit :
+						GUEST_STACK_LIMIT_DEFAULT;
+	char mac_var[64], *envp[MAX_ENV];
+	int sv[2] = { -1, -1 }, report[2] = { -1, -1 };
+	int err = 0, ret;
+	ssize_t n;
+
+	memset(g, 0, sizeof(*g));
+	g->chan = -1;
+	snprintf(g->name, sizeof(g->name), "%s", p->name ? p->name : "guest");
+	g->on_frame = p->on_frame;
+	g->opaque = p->opaque;
+	ret = check_params(p, stack_limit);
+	if (!ret)
+		ret = build_env(p, mac_var, sizeof(mac_var), envp);
+	if (ret)
+		return ret;
+	g->rx = malloc(RX_SIZE);
+	if (!g->rx) {
+		pr_err("out of memory launching guest %s", g->name);
+		return -ENOMEM;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
+	    pipe2(report, O_CLOEXEC)) {
+		ret = -errno;
+		pr_err("guest %s: cannot create its channel: %s", g->name,
+		       strerror(errno));
+		goto err;
+	}
+	g->pid = fork();
+	if (g->pid < 0) {
+		ret = -errno;
+		pr_err("guest %s: fork: %s", g->name, strerror(errno));
+		goto err;
+	}
+	if (g->pid == 0)
+		exec_guest(p, envp, sv[1], report[1], stack_limit);
+	close(sv[1]);
+	sv[1] = -1;
+	close(report[1]);
+	report[1] = -1;
+	g->chan = sv[0];
+	sv[0] = -1;
+
+	/* execve succeeded when the report pipe closes without a word */
+	n = read(report[0], &err, sizeof(err));
+	close(report[0]);
+	report[0] = -1;
+	if (n == (ssize_t)sizeof(err)) {
+		ret = -err;
+		pr_err("guest %s: cannot start %s: %s", g->name, p->path,
+		       strerror(err));
+		goto err;
+	}
+	ret = wait_hello(g);
+	if (ret)
+		goto err;
+	pr_info("guest %s: %s started, pid %d", g->name, p->path, (int)g->pid);
+	return 0;
+err:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (report[i] >= 0)
+			close(report[i]);
+	}
+	guest_destroy(g, 0);
+	return ret;
+}
+
+static int send_record(struct guest *g, uint32_t type, uint64_t seq,
+		       const uint64_t arg[4], const void *payload, size_t len)
+{
+	struct colo_guest_msg m = { .type = type, .len = (uint32_t)len, .seq = seq };
+	struct iovec iov[2] = { { &m, sizeof(m) }, { (void *)payload, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+
+	if (arg)
+		memcpy(m.arg, arg, sizeof(m.arg));
+	if (len > COLO_GUEST_MAX_PAYLOAD) {
+		pr_err("guest %s: a %zu-byte record is over the %u-byte limit",
+		       g->name, len, COLO_GUEST_MAX_PAYLOAD);
+		return -EMSGSIZE;
+	}
+	while (sendmsg(g->chan, &mh, MSG_NOSIGNAL) < 0) {
+		if (errno == EINTR)
+			continue;
+		pr_err("guest %s: channel write failed: %s", g->name,
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int guest_start(struct guest *g)
+{
+	return send_record(g, GUEST_MSG_START, 0, NULL, NULL, 0);
+}
+
+int guest_send_frame(struct guest *g, const void *frame, size_t len)
+{
+	if (g->paused)
+		return -EBUSY;
+	return send_record(g, GUEST_MSG_FRAME_IN, 0, NULL, frame, len);
+}
+
+static void reap(struct guest *g)
+{
+	if (g->pid > 0 && !g->exited &&
+	    waitpid(g->pid, &g->exit_status, 0) == g->pid)
+		g->exited = true;
+}
+
+static void describe_exit(struct guest *g)
+{
+	reap(g);
+	if (WIFEXITED(g->exit_status))
+		pr_err("guest %s (pid %d) exited with status %d", g->name,
+		       (int)g->pid, WEXITSTATUS(g->exit_status));
+	else if (WIFSIGNALED(g->exit_status))
+		pr_err("guest %s (pid %d) was killed by signal %d (%s)",
+		       g->name, (int)g->pid, WTERMSIG(g->exit_status),
+		       strsignal(WTERMSIG(g->exit_status)));
+}
+
+enum { RX_NONE, RX_HANDLED, RX_RECORD };
+
+/*
+ * Receive one record, waiting up to timeout_ms (-1: forever). Frames and
+ * log lines are handled here (RX_HANDLED); anything else is left in g->rx
+ * for the caller (RX_RECORD). RX_NONE on timeout, -EPIPE when gone.
+ */
+static int receive(struct guest *g, int timeout_ms)
+{
+	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+	struct pollfd pfd = { .fd = g->chan, .events = POLLIN };
+	ssize_t n;
+	int ret;
+
+	if (g->exited)
+		return -EPIPE;
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret < 0)
+		return errno == EINTR ? RX_NONE : -errno;
+	if (ret == 0)
+		return RX_NONE;
+	n = recv(g->chan, g->rx, RX_SIZE, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return RX_NONE;
+	if (n <= 0) {
+		describe_exit(g);
+		return -EPIPE;
+	}
+	if ((size_t)n < sizeof(*m) || m->len != (size_t)n - sizeof(*m)) {
+		pr_warn("guest %s: dropped a malformed %zd-byte record", g->name, n);
+		return RX_HANDLED;
+	}
+	switch (m->type) {
+	case GUEST_MSG_FRAME_OUT:
+		if (g->on_frame)
+			g->on_frame(g, g->rx + sizeof(*m), m->len, g->opaque);
+		return RX_HANDLED;
+	case GUEST_MSG_LOG:
+		pr_info("guest %s: %.*s", g->name, (int)m->len,
+			(const char *)(g->rx + sizeof(*m)));
+		return RX_HANDLED;
+	case GUEST_MSG_PAUSED:
+		if (m->seq == g->cancelled_seq)
+			return RX_HANDLED;	/* it continues by itself */
+		return RX_RECORD;
+	default:
+		return RX_RECORD;
+	}
+}
+
+int guest_poll(struct guest *g, int timeout_ms)
+{
+	int ret = receive(g, timeout_ms);
+
+	while (ret > 0) {
+		if (ret == RX_RECORD)
+			pr_warn("guest %s: unexpected record type %u", g->name,
+				((struct colo_guest_msg *)g->rx)->type);
+		ret = receive(g, 0);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Wait for a record of type (with seq) until deadline; others handled. */
+static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
+		    int64_t deadline)
+{
+	for (;;) {
+		struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+		int64_t left = deadline - now_ms();
+		int ret;
+
+		if (left < 0)
+			return -ETIMEDOUT;
+		ret = receive(g, (int)left);
+		if (ret < 0)
+			return ret;
+		if (ret == RX_RECORD && m->type == type && m->seq == seq)
+			return 0;
+		if (ret == RX_RECORD)
+			pr_warn("guest %s: unexpected record type %u seq %" PRIu64
+				" while waiting for type %u seq %" PRIu64,
+				g->name, m->type, m->seq, type, seq);
+	}
+}
+
+int guest_stop(struct guest *g, int timeout_ms)
+{
+	uint64_t seq = ++g->next_seq;
+	int ret;
+
+	if (g->paused)
+		return 0;
+	ret = send_record(g, GUEST_MSG_PAUSE, seq, NULL, NULL, 0);
+	if (ret)
+		return ret;
+	ret = wait_for(g, GUEST_MSG_PAUSED, seq, now_ms() + timeout_ms);
+	if (ret == -ETIMEDOUT) {
+		g->cancelled_seq = seq;
+		send_record(g, GUEST_MSG_CANCEL, seq, NULL, NULL, 0);
+		pr_warn("guest %s did not reach a pause point within %d ms (busy "
+			"in a handler); the stop is cancelled and it keeps "
+			"running", g->name, timeout_ms);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	g->paused = true;
+	return 0;
+}
+
+int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
+	      int64_t *result, void *reply, size_t reply_len)
+{
+	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+	uint64_t seq = ++g->next_seq;
+	int ret;
+
+	if (!g->paused) {
+		pr_err("guest %s: command %u needs the guest paused", g->name, cmd);
+		return -EBUSY;
+	}
+	ret = send_record(g, cmd, seq, arg, NULL, 0);
+	if (ret)
+		return ret;
+	ret = wait_for(g, GUEST_MSG_REPLY, seq, now_ms() + GUEST_CMD_TIMEOUT_MS);
+	if (ret) {
+		if (ret == -ETIMEDOUT)
+			pr_err("guest %s: no reply to command %u within %d ms",
+			       g->name, cmd, GUEST_CMD_TIMEOUT_MS);
+		return ret;
+	}
+	if (result)
+		*result = (int64_t)m->arg[0];
+	if (reply) {
+		if (m->len != reply_len) {
+			pr_err("guest %s: reply to command %u has %u bytes, "
+			       "expected %zu", g->name, cmd, m->len, reply_len);
+			return -EPROTO;
+		}
+		memcpy(reply, g->rx + sizeof(*m), reply_len);
+	}
+	return 0;
+}
+
+int guest_layout(struct guest *g, struct colo_guest_layout *l)
+{
+	return guest_cmd(g, GUEST_CMD_LAYOUT, NULL, NULL, l, sizeof(*l));
+}
+
+int guest_continue(struct guest *g)
+{
+	int ret;
+
+	if (!g->paused)
+		return 0;
+	ret = guest_cmd(g, GUEST_CMD_CONTINUE, NULL, NULL, NULL, 0);
+	if (!ret)
+		g->paused = false;
+	return ret;
+}
+
+void guest_destroy(struct guest *g, int timeout_ms)
+{
+	if (g->pid > 0 && !g->exited) {
+		if (g->chan >= 0 && timeout_ms > 0) {
+			struct pollfd pfd = { .fd = g->chan, .events = POLLIN };
+			int64_t deadline = now_ms() + timeout_ms;
+
+			send_record(g, GUEST_MSG_SHUTDOWN, 0, NULL, NULL, 0);
+			while (now_ms() < deadline) {
+				if (waitpid(g->pid, &g->exit_status, WNOHANG) == g->pid) {
+					g->exited = true;
+					break;
+				}
+				if (poll(&pfd, 1, 10) > 0 && g->rx)
+					recv(g->chan, g->rx, RX_SIZE, MSG_DONTWAIT);
+			}
+		}
+		if (!g->exited)
+			kill(g->pid, SIGKILL);
+		reap(g);
+	}
+	if (g->chan >= 0)
+		close(g->chan);
+	g->chan = -1;
+	free(g->rx);
+	g->rx = NULL;
+}

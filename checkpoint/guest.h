@@ -1,0 +1,95 @@
+/*
+ * guest.h - launching a guest and driving its runtime: the daemon's side
+ * of guest_abi.h.
+ *
+ * A guest is launched so that two launches with the same parameters share
+ * one address layout byte for byte: ASLR off, one execve path, argv and
+ * environment, a finite RLIMIT_STACK, rseq off, cwd "/", umask 022,
+ * default signal dispositions, stdin /dev/null, and no descriptors but
+ * 0-2 and the runtime's channel. Its runtime checks the same from inside
+ * and refuses to run, saying why, where something is off.
+ */
+#ifndef COLO_GUEST_H_DAEMON
+#define COLO_GUEST_H_DAEMON
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "guest_abi.h"
+
+#define GUEST_STACK_LIMIT_DEFAULT	(8ull << 20)
+#define GUEST_HELLO_TIMEOUT_MS		5000
+#define GUEST_CMD_TIMEOUT_MS		5000
+
+struct guest;
+
+/* A frame the guest sent; data is valid during the call only. */
+typedef void (*guest_frame_fn)(struct guest *g, const void *frame,
+			       size_t len, void *opaque);
+
+struct guest_params {
+	const char *name;		/* in logs: "A", "primary guest" */
+	const char *path;		/* absolute path of the guest binary */
+	char *const *argv;		/* argv[0] included, NULL-terminated */
+	char *const *env;		/* extra NAME=VALUE, NULL-terminated, or NULL */
+	const char *mac;		/* NULL: the runtime's default */
+	uint64_t stack_limit;		/* RLIMIT_STACK; 0: 8 MiB */
+	int stdout_fd;			/* -1: /dev/null */
+	int stderr_fd;			/* -1: /dev/null */
+	guest_frame_fn on_frame;	/* NULL: frames are dropped */
+	void *opaque;
+};
+
+struct guest {
+	char name[32];
+	pid_t pid;
+	int chan;			/* our end of the runtime channel */
+	struct colo_guest_hello hello;
+	uint64_t next_seq;
+	bool paused;			/* stopped at its pause point */
+	uint64_t cancelled_seq;		/* a PAUSE we gave up waiting for */
+	int exit_status;		/* waitpid status once it is gone */
+	bool exited;
+	guest_frame_fn on_frame;
+	void *opaque;
+	unsigned char *rx;		/* one record */
+};
+
+/* Launch and wait for the runtime's hello. 0, or a negative errno with
+ * the reason logged (a refusal by the runtime included). */
+int guest_launch(struct guest *g, const struct guest_params *p);
+
+/* Run the guest's start handler. */
+int guest_start(struct guest *g);
+
+/* Give the guest a frame. -EBUSY while it is paused. */
+int guest_send_frame(struct guest *g, const void *frame, size_t len);
+
+/* Handle what the guest sent (frames, log lines), waiting up to
+ * timeout_ms for the first record. 0, or -EPIPE once the guest is gone. */
+int guest_poll(struct guest *g, int timeout_ms);
+
+/*
+ * Stop the guest at its next event boundary. A guest busy in a handler
+ * gets timeout_ms to finish it; after that the stop is cancelled, the
+ * guest keeps running and -ETIMEDOUT is returned.
+ */
+int guest_stop(struct guest *g, int timeout_ms);
+
+/* A command to the paused guest; *result is its return value (-errno of
+ * a system call, say). reply/reply_len take a payload, if any. */
+int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
+	      int64_t *result, void *reply, size_t reply_len);
+
+int guest_layout(struct guest *g, struct colo_guest_layout *l);
+
+/* Resume the context saved in the guest's memory. */
+int guest_continue(struct guest *g);
+
+/* Ask the guest to leave its event loop, wait up to timeout_ms, then kill
+ * it; reaps it and closes the channel. Safe on a dead or unlaunched guest. */
+void guest_destroy(struct guest *g, int timeout_ms);
+
+#endif /* COLO_GUEST_H_DAEMON */

@@ -1,0 +1,110 @@
+/*
+ * guest_abi.h - the contract between a guest's runtime (libcologuest) and
+ * the daemon that runs it: fixed descriptors and addresses, and the
+ * messages on the runtime's channel.
+ *
+ * The channel is an AF_UNIX SOCK_SEQPACKET socketpair between a daemon
+ * and the guest it launched on the same host, so records keep their
+ * boundaries and use the host's byte order. Every record is a struct
+ * colo_guest_msg header, then len bytes of payload.
+ *
+ *   daemon                         guest runtime
+ *   launch ----------------------> init: private mapping, checks, uffd
+ *          <---------------------- HELLO (its layout facts, or an error)
+ *   START -----------------------> start handler, then the event loop
+ *   FRAME_IN --------------------> frame handler
+ *          <---------------------- FRAME_OUT, LOG (any time it runs)
+ *   PAUSE(seq) ------------------> at the next event boundary: save the
+ *          <---------------------- PAUSED(seq)   context, switch stacks
+ *   CMD_*(seq) ------------------> command loop (raw system calls only)
+ *          <---------------------- REPLY(seq, result)
+ *   CMD_CONTINUE(seq) -----------> REPLY, then restore the context that
+ *                                  is in its memory (its own, or the one
+ *                                  a checkpoint copied in)
+ *   CANCEL(seq) -----------------> a PAUSE the daemon gave up waiting for:
+ *                                  skipped if not yet taken, else the
+ *                                  guest continues by itself
+ */
+#ifndef COLO_GUEST_ABI_H
+#define COLO_GUEST_ABI_H
+
+#include <stdint.h>
+
+#define COLO_GUEST_ABI_VERSION		1
+
+/* Descriptors the runtime owns in the guest. */
+#define COLO_GUEST_UFFD_FD		1000	/* its userfaultfd */
+#define COLO_GUEST_CHANNEL_FD		1001	/* the channel */
+
+/*
+ * The runtime's private mapping: its bookkeeping, buffers and the stack
+ * the pause point runs on. Same address in every guest, never tracked by
+ * the dirty log, never copied. Far from both the ASLR-off heap
+ * (0x5555...) and mmap area (below 0x7fff...).
+ */
+#define COLO_GUEST_PRIVATE_BASE		0x600000000000ull
+#define COLO_GUEST_PRIVATE_SIZE		(4ull << 20)
+
+/* Largest payload of one record (a jumbo Ethernet frame fits). */
+#define COLO_GUEST_MAX_PAYLOAD		(16u << 10)
+
+/* The environment variable that gives both guests of a pair their MAC. */
+#define COLO_GUEST_MAC_ENV		"COLO_GUEST_MAC"
+
+enum colo_guest_msg_type {
+	/* guest -> daemon */
+	GUEST_MSG_HELLO = 1,		/* payload: struct colo_guest_hello */
+	GUEST_MSG_FRAME_OUT = 2,	/* payload: an Ethernet frame */
+	GUEST_MSG_LOG = 3,		/* payload: one line of text */
+	GUEST_MSG_PAUSED = 4,		/* seq of the PAUSE it obeys */
+	GUEST_MSG_REPLY = 5,		/* seq of the command; arg[0]: result */
+
+	/* daemon -> guest, while it runs */
+	GUEST_MSG_START = 32,		/* run the start handler, once */
+	GUEST_MSG_FRAME_IN = 33,	/* payload: an Ethernet frame */
+	GUEST_MSG_PAUSE = 34,		/* stop at the next event boundary */
+	GUEST_MSG_CANCEL = 35,		/* give up PAUSE seq */
+	GUEST_MSG_SHUTDOWN = 36,	/* leave the event loop */
+
+	/* daemon -> paused guest; each answered by a REPLY */
+	GUEST_CMD_LAYOUT = 64,		/* reply payload: colo_guest_layout */
+	GUEST_CMD_BRK = 65,		/* arg[0]: new program break */
+	GUEST_CMD_MMAP = 66,		/* addr, len, prot, flags (MAP_FIXED added) */
+	GUEST_CMD_MUNMAP = 67,		/* addr, len */
+	GUEST_CMD_MPROTECT = 68,	/* addr, len, prot */
+	GUEST_CMD_GROW_STACK = 69,	/* arg[0]: lowest address to reach */
+	GUEST_CMD_SET_TID = 70,		/* put its own TID back in its TCB */
+	GUEST_CMD_CONTINUE = 71,	/* reply, then resume the saved context */
+};
+
+struct colo_guest_msg {
+	uint32_t type;			/* enum colo_guest_msg_type */
+	uint32_t len;			/* payload bytes after this header */
+	uint64_t seq;			/* pairs PAUSE/PAUSED, CMD/REPLY */
+	uint64_t arg[4];		/* command arguments; REPLY: arg[0] */
+};
+
+/* Sent once at start. error != 0: the guest refused to run; why says so. */
+struct colo_guest_hello {
+	uint32_t version;		/* COLO_GUEST_ABI_VERSION */
+	int32_t error;			/* 0, or a negative errno */
+	int32_t pid;
+	int32_t tid;
+	uint64_t ctx_addr;		/* its saved context, in guest RAM */
+	uint64_t tid_addr;		/* the TID field of its TCB */
+	uint64_t private_base;
+	uint64_t private_len;
+	char why[256];			/* the refusal, for the operator */
+};
+
+/* Reply to GUEST_CMD_LAYOUT: what /proc/PID/maps cannot say. */
+struct colo_guest_layout {
+	uint64_t brk;			/* exact program break */
+	uint64_t ctx_addr;
+	uint64_t saved_rsp;		/* stack pointer at the pause point */
+	uint64_t tid_addr;
+	int32_t tid;			/* its own TID (kept privately) */
+	int32_t pad;
+};
+
+#endif /* COLO_GUEST_ABI_H */

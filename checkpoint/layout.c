@@ -1,0 +1,532 @@
+/*
+ * layout.c - read, compare and mirror guest address layouts.
+ *
+ * Layouts are compared by address coverage, not line by line: registering
+ * memory with userfaultfd splits and merges the kernel's VMAs, so the same
+ * memory may be listed in different pieces in two guests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "layout: "
+#include "log.h"
+#include "layout.h"
+
+static const char *const stat_names[LS_NR] = {
+	"start_code", "end_code", "start_stack", "start_data", "end_data",
+	"start_brk", "arg_start", "arg_end", "env_start", "env_end",
+};
+/* Their 1-based field numbers in /proc/PID/stat. */
+static const int stat_fields[LS_NR] = { 26, 27, 28, 45, 46, 47, 48, 49, 50, 51 };
+
+void layout_free(struct layout *l)
+{
+	free(l->maps);
+	memset(l, 0, sizeof(*l));
+}
+
+static enum layout_kind kind_of(const char *path, bool shared, uint64_t start,
+				uint64_t end)
+{
+	if (start >= COLO_GUEST_PRIVATE_BASE &&
+	    end <= COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE)
+		return LAYOUT_RUNTIME;
+	if (shared)
+		return LAYOUT_SPECIAL;
+	if (!*path || strncmp(path, "[anon", 5) == 0)
+		return LAYOUT_ANON;
+	if (strcmp(path, "[heap]") == 0)
+		return LAYOUT_HEAP;
+	if (strcmp(path, "[stack]") == 0)
+		return LAYOUT_STACK;
+	if (path[0] == '[')
+		return LAYOUT_SPECIAL;
+	return LAYOUT_FILE;
+}
+
+static int push_map(struct layout *l, const struct layout_map *m)
+{
+	if (l->nr == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct layout_map *n = realloc(l->maps, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory reading a layout");
+			return -ENOMEM;
+		}
+		l->maps = n;
+		l->cap = cap;
+	}
+	l->maps[l->nr++] = *m;
+	return 0;
+}
+
+static int read_maps(pid_t pid, struct layout *l)
+{
+	char path[64], line[512];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		pr_err("cannot read %s: %s; is the guest running?", path,
+		       strerror(errno));
+		return ret;
+	}
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct layout_map m = { 0 };
+		unsigned long long start, end, offset;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %199[^\n]", &start,
+			   &end, perms, &offset, m.path) < 4) {
+			pr_err("cannot parse '%s' in %s", line, path);
+			ret = -EINVAL;
+			break;
+		}
+		m.start = start;
+		m.end = end;
+		m.offset = offset;
+		m.prot = (perms[0] == 'r' ? PROT_READ : 0) |
+			 (perms[1] == 'w' ? PROT_WRITE : 0) |
+			 (perms[2] == 'x' ? PROT_EXEC : 0);
+		m.shared = perms[3] == 's';
+		m.kind = kind_of(m.path, m.shared, m.start, m.end);
+		ret = push_map(l, &m);
+	}
+	fclose(f);
+	return ret;
+}
+
+static int read_stat(pid_t pid, struct layout *l)
+{
+	char path[64], buf[2048], *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		pr_err("cannot read %s", path);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	/* the command name may hold anything: fields restart after ')' */
+	p = strrchr(buf, ')');
+	if (!p) {
+		pr_err("cannot parse %s", path);
+		return -EINVAL;
+	}
+	p += 2;
+	for (field = 3; *p; field++) {
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+
+		for (int i = 0; i < LS_NR; i++)
+			if (stat_fields[i] == field)
+				l->stat[i] = v;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int layout_read(pid_t pid, struct layout *l)
+{
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	ret = read_maps(pid, l);
+	if (!ret)
+		ret = read_stat(pid, l);
+	if (ret)
+		layout_free(l);
+	return ret;
+}
+
+static bool is_ram(const struct layout_map *m)
+{
+	switch (m->kind) {
+	case LAYOUT_ANON:
+	case LAYOUT_HEAP:
+	case LAYOUT_STACK:
+		return true;
+	case LAYOUT_FILE:
+		return !m->shared && (m->prot & PROT_WRITE);
+	default:
+		return false;
+	}
+}
+
+/*
+ * The fixed part of a layout, normalised: file and special mappings, with
+ * neighbours of the same file, protection and contiguous offsets merged.
+ */
+static int fixed_part(const struct layout *l, struct layout *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct layout_map *m = &l->maps[i];
+		struct layout_map *last = out->nr ? &out->maps[out->nr - 1] : NULL;
+		int ret;
+
+		if (m->kind != LAYOUT_FILE && m->kind != LAYOUT_SPECIAL)
+			continue;
+		if (last && last->end == m->start && last->prot == m->prot &&
+		    last->kind == m->kind && strcmp(last->path, m->path) == 0 &&
+		    (m->kind != LAYOUT_FILE ||
+		     last->offset + (last->end - last->start) == m->offset)) {
+			last->end = m->end;
+			continue;
+		}
+		ret = push_map(out, m);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void describe(const struct layout_map *m, char *buf, size_t len)
+{
+	if (!m) {
+		snprintf(buf, len, "nothing");
+		return;
+	}
+	snprintf(buf, len, "%" PRIx64 "-%" PRIx64 " %c%c%c %s", m->start, m->end,
+		 m->prot & PROT_READ ? 'r' : '-', m->prot & PROT_WRITE ? 'w' : '-',
+		 m->prot & PROT_EXEC ? 'x' : '-', *m->path ? m->path : "anon");
+}
+
+int layout_compatible(const char *name_a, const struct layout *a,
+		      const char *name_b, const struct layout *b)
+{
+	static const char fix[] = "start both guests from the same binary "
+				  "path with the same argv, environment and "
+				  "stack limit";
+	struct layout fa, fb;
+	int ret = 0;
+
+	for (int i = 0; i < LS_NR; i++) {
+		if (a->stat[i] != b->stat[i]) {
+			pr_err("guest layouts differ: %s is %#" PRIx64 " in %s, %#"
+			       PRIx64 " in %s; %s", stat_names[i], a->stat[i],
+			       name_a, b->stat[i], name_b, fix);
+			return -EINVAL;
+		}
+	}
+	ret = fixed_part(a, &fa);
+	if (!ret)
+		ret = fixed_part(b, &fb);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < fa.nr || i < fb.nr; i++) {
+		const struct layout_map *x = i < fa.nr ? &fa.maps[i] : NULL;
+		const struct layout_map *y = i < fb.nr ? &fb.maps[i] : NULL;
+		char dx[300], dy[300];
+
+		if (x && y && x->start == y->start && x->end == y->end &&
+		    x->prot == y->prot && x->offset == y->offset &&
+		    strcmp(x->path, y->path) == 0)
+			continue;
+		describe(x, dx, sizeof(dx));
+		describe(y, dy, sizeof(dy));
+		pr_err("guest layouts differ: %s maps %s where %s maps %s; %s",
+		       name_a, dx, name_b, dy, fix);
+		ret = -EINVAL;
+		break;
+	}
+	layout_free(&fa);
+	layout_free(&fb);
+	return ret;
+}
+
+/* The mapping of l that covers addr, or NULL. */
+static const struct layout_map *covering(const struct layout *l, uint64_t addr)
+{
+	size_t lo = 0, hi = l->nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (l->maps[mid].end <= addr)
+			lo = mid + 1;
+		else if (l->maps[mid].start > addr)
+			hi = mid;
+		else
+			return &l->maps[mid];
+	}
+	return NULL;
+}
+
+static const struct layout_map *find_kind(const struct layout *l,
+					  enum layout_kind kind)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		if (l->maps[i].kind == kind)
+			return &l->maps[i];
+	return NULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Every start and end of both layouts, sorted and unique. */
+static uint64_t *boundaries(const struct layout *a, const struct layout *b,
+			    size_t *n)
+{
+	uint64_t *v = malloc((a->nr + b->nr) * 2 * sizeof(*v) + 1);
+	size_t k = 0, u = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < a->nr; i++) {
+		v[k++] = a->maps[i].start;
+		v[k++] = a->maps[i].end;
+	}
+	for (size_t i = 0; i < b->nr; i++) {
+		v[k++] = b->maps[i].start;
+		v[k++] = b->maps[i].end;
+	}
+	qsort(v, k, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < k; i++)
+		if (!u || v[u - 1] != v[i])
+			v[u++] = v[i];
+	*n = u;
+	return v;
+}
+
+/* Do two mappings make the same kind of RAM (or the same non-RAM)? */
+static bool same_ram(const struct layout_map *x, const struct layout_map *y)
+{
+	bool rx = x && is_ram(x), ry = y && is_ram(y);
+
+	if (!rx && !ry)
+		return true;
+	return rx && ry && x->prot == y->prot &&
+	       (x->kind == LAYOUT_FILE) == (y->kind == LAYOUT_FILE);
+}
+
+bool layout_same_ram(const struct layout *a, const struct layout *b,
+		     uint64_t *first_diff)
+{
+	size_t n;
+	uint64_t *v = boundaries(a, b, &n);
+	bool same = true;
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i + 1 < n && same; i++) {
+		if (!same_ram(covering(a, v[i]), covering(b, v[i]))) {
+			*first_diff = v[i];
+			same = false;
+		}
+	}
+	free(v);
+	return same;
+}
+
+static int command(struct guest *b, uint32_t cmd, uint64_t a0, uint64_t a1,
+		   uint64_t a2, uint64_t a3, int64_t *result, unsigned *count)
+{
+	const uint64_t arg[4] = { a0, a1, a2, a3 };
+	int ret = guest_cmd(b, cmd, arg, result, NULL, 0);
+
+	(*count)++;
+	return ret;
+}
+
+static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
+				struct guest *b, unsigned *count)
+{
+	const struct layout_map *sa = find_kind(la, LAYOUT_STACK), *sb;
+	struct colo_guest_layout gl;
+	struct layout lb;
+	int64_t res;
+	int ret;
+
+	ret = guest_layout(b, &gl);
+	if (ret)
+		return ret;
+	(*count)++;
+	if (gl.brk != brk_a) {
+		ret = command(b, GUEST_CMD_BRK, brk_a, 0, 0, 0, &res, count);
+		if (ret)
+			return ret;
+		if ((uint64_t)res != brk_a) {
+			pr_err("guest %s: cannot move its program break from %#"
+			       PRIx64 " to %#" PRIx64, b->name, gl.brk, brk_a);
+			return -ENOMEM;
+		}
+	}
+	ret = layout_read(b->pid, &lb);
+	if (ret)
+		return ret;
+	sb = find_kind(&lb, LAYOUT_STACK);
+	if (sa && sb && sa->start < sb->start) {
+		ret = command(b, GUEST_CMD_GROW_STACK, sa->start, 0, 0, 0, &res,
+			      count);
+	} else if (sa && sb && sa->start > sb->start) {
+		ret = command(b, GUEST_CMD_MUNMAP, sb->start,
+			      sa->start - sb->start, 0, 0, &res, count);
+		if (!ret && res) {
+			pr_err("guest %s: cannot trim its stack to %#" PRIx64 ": %s",
+			       b->name, sa->start, strerror((int)-res));
+			ret = (int)res;
+		}
+	}
+	layout_free(&lb);
+	return ret;
+}
+
+/* One pending command, grown while neighbouring segments need the same. */
+struct pending {
+	uint32_t cmd;		/* 0: none */
+	uint64_t start, end;
+	int prot;
+};
+
+static int flush_pending(struct guest *b, struct pending *p, unsigned *count)
+{
+	int64_t res = 0;
+	int ret = 0;
+
+	switch (p->cmd) {
+	case 0:
+		return 0;
+	case GUEST_CMD_MMAP:
+		ret = command(b, p->cmd, p->start, p->end - p->start,
+			      (uint64_t)p->prot, MAP_PRIVATE | MAP_ANONYMOUS,
+			      &res, count);
+		if (!ret && (uint64_t)res != p->start)
+			ret = -ENOMEM;
+		break;
+	case GUEST_CMD_MUNMAP:
+		ret = command(b, p->cmd, p->start, p->end - p->start, 0, 0,
+			      &res, count);
+		break;
+	case GUEST_CMD_MPROTECT:
+		ret = command(b, p->cmd, p->start, p->end - p->start,
+			      (uint64_t)p->prot, 0, &res, count);
+		break;
+	}
+	if (!ret && p->cmd != GUEST_CMD_MMAP && res)
+		ret = (int)res;
+	if (ret)
+		pr_err("guest %s: command %u on %#" PRIx64 "-%#" PRIx64
+		       " failed: %s", b->name, p->cmd, p->start, p->end,
+		       strerror(-ret));
+	p->cmd = 0;
+	return ret;
+}
+
+static int want(struct guest *b, struct pending *p, uint32_t cmd,
+		uint64_t start, uint64_t end, int prot, unsigned *count)
+{
+	if (p->cmd == cmd && p->end == start && p->prot == prot) {
+		p->end = end;
+		return 0;
+	}
+	if (flush_pending(b, p, count))
+		return -EIO;
+	p->cmd = cmd;
+	p->start = start;
+	p->end = end;
+	p->prot = prot;
+	return 0;
+}
+
+/* Mappings and protections, segment by segment over both layouts. */
+static int mirror_maps(const struct layout *la, struct guest *b,
+		       const struct layout *lb, unsigned *count)
+{
+	struct pending p = { 0 };
+	size_t n;
+	uint64_t *v = boundaries(la, lb, &n);
+	int ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i + 1 < n && !ret; i++) {
+		const struct layout_map *x = covering(la, v[i]);
+		const struct layout_map *y = covering(lb, v[i]);
+		char dx[300], dy[300];
+
+		if ((x && (x->kind == LAYOUT_RUNTIME || x->kind == LAYOUT_SPECIAL)) ||
+		    (y && (y->kind == LAYOUT_RUNTIME || y->kind == LAYOUT_SPECIAL)))
+			continue;
+		if ((x && x->kind == LAYOUT_FILE) || (y && y->kind == LAYOUT_FILE)) {
+			if (x && y && x->kind == y->kind &&
+			    strcmp(x->path, y->path) == 0 &&
+			    x->offset - x->start == y->offset - y->start) {
+				if (x->prot != y->prot)
+					ret = want(b, &p, GUEST_CMD_MPROTECT, v[i],
+						   v[i + 1], x->prot, count);
+				continue;
+			}
+			describe(x, dx, sizeof(dx));
+			describe(y, dy, sizeof(dy));
+			pr_err("cannot mirror a file mapping: %s has %s where %s "
+			       "has %s", "the source", dx, b->name, dy);
+			ret = -EINVAL;
+			break;
+		}
+		if (x && !y)
+			ret = want(b, &p, GUEST_CMD_MMAP, v[i], v[i + 1], x->prot,
+				   count);
+		else if (!x && y)
+			ret = want(b, &p, GUEST_CMD_MUNMAP, v[i], v[i + 1], 0, count);
+		else if (x && y && x->prot != y->prot)
+			ret = want(b, &p, GUEST_CMD_MPROTECT, v[i], v[i + 1],
+				   x->prot, count);
+	}
+	if (!ret)
+		ret = flush_pending(b, &p, count);
+	free(v);
+	return ret;
+}
+
+int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
+		  unsigned *commands)
+{
+	struct layout lb;
+	uint64_t diff = 0;
+	int ret;
+
+	ret = mirror_brk_and_stack(la, brk_a, b, commands);
+	if (ret)
+		return ret;
+	ret = layout_read(b->pid, &lb);
+	if (ret)
+		return ret;
+	ret = mirror_maps(la, b, &lb, commands);
+	layout_free(&lb);
+	if (ret)
+		return ret;
+	ret = layout_read(b->pid, &lb);
+	if (ret)
+		return ret;
+	if (!layout_same_ram(la, &lb, &diff)) {
+		pr_err("guest %s: its RAM layout still differs at %#" PRIx64
+		       " after mirroring", b->name, diff);
+		ret = -EIO;
+	}
+	layout_free(&lb);
+	return ret;
+}

@@ -1,0 +1,76 @@
+/*
+ * layout.h - a guest's address layout: every mapping, and the address
+ * facts the kernel keeps about the process (where argv, the environment,
+ * code, data and the stack start).
+ *
+ * Two guests can be copies of each other only if everything that is not
+ * RAM is the same: the binary and libraries at the same addresses, the
+ * same special mappings, argv and environment of the same size at the
+ * same place. What is RAM (private anonymous memory, the heap, the stack)
+ * may differ and is mirrored from one to the other before a copy.
+ */
+#ifndef COLO_LAYOUT_H
+#define COLO_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "guest.h"
+
+enum layout_kind {
+	LAYOUT_ANON,		/* private anonymous memory */
+	LAYOUT_HEAP,		/* [heap]: follows brk */
+	LAYOUT_STACK,		/* [stack]: grows down on access */
+	LAYOUT_FILE,		/* a file: binary, libraries */
+	LAYOUT_SPECIAL,		/* [vdso], [vvar], [vsyscall], shared memory */
+	LAYOUT_RUNTIME,		/* the runtime's private mapping: never compared */
+};
+
+struct layout_map {
+	uint64_t start, end;
+	uint64_t offset;	/* in the file */
+	int prot;		/* PROT_* */
+	bool shared;
+	enum layout_kind kind;
+	char path[200];
+};
+
+/* Fields of /proc/PID/stat that place code, data, argv, env, stack. */
+enum layout_stat_field {
+	LS_START_CODE, LS_END_CODE, LS_START_STACK, LS_START_DATA,
+	LS_END_DATA, LS_START_BRK, LS_ARG_START, LS_ARG_END, LS_ENV_START,
+	LS_ENV_END, LS_NR
+};
+
+struct layout {
+	struct layout_map *maps;	/* sorted, as /proc/PID/maps lists them */
+	size_t nr, cap;
+	uint64_t stat[LS_NR];
+};
+
+int layout_read(pid_t pid, struct layout *l);
+void layout_free(struct layout *l);
+
+/*
+ * Can b become a copy of a? Compares everything that is not RAM. 0, or
+ * -EINVAL with the first difference logged and what to do about it.
+ */
+int layout_compatible(const char *name_a, const struct layout *a,
+		      const char *name_b, const struct layout *b);
+
+/*
+ * Make the RAM layout of paused guest b that of a (layout la, program
+ * break brk_a): brk, stack depth, anonymous mappings and protections, by
+ * commands to b's pause loop; then check that it took. Adds the commands
+ * sent to *commands.
+ */
+int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
+		  unsigned *commands);
+
+/* Do a and b cover the same addresses with the same kinds and protections? */
+bool layout_same_ram(const struct layout *a, const struct layout *b,
+		     uint64_t *first_diff);
+
+#endif /* COLO_LAYOUT_H */

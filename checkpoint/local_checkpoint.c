@@ -1,0 +1,272 @@
+/*
+ * local_checkpoint.c - guest A into guest B, on one host.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define LOG_PREFIX "local-checkpoint: "
+#include "log.h"
+#include "bitmap.h"
+#include "fault.h"
+#include "layout.h"
+#include "local_checkpoint.h"
+
+static int write_into_b(struct page_sink *sink, const struct ram_block *rb,
+			uint64_t addr, const void *data, size_t len)
+{
+	struct b_sink *s = (struct b_sink *)sink;
+	struct iovec local = { (void *)data, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_writev(s->pid, &local, 1, &remote, 1, 0);
+
+	if (n != (ssize_t)len) {
+		pr_err("writing %zu bytes at %#" PRIx64 " (%s) into pid %d: %s",
+		       len, addr, rb->name, (int)s->pid,
+		       n < 0 ? strerror(errno) : "short write");
+		return n < 0 ? -errno : -EFAULT;
+	}
+	s->pages += len / rb->page_size;
+	return 0;
+}
+
+static const struct page_sink_ops b_sink_ops = { .save_pages = write_into_b };
+
+static int open_log(struct guest *g, const struct local_checkpoint_params *p,
+		    struct dirty_log **dl)
+{
+	struct dirty_log_params dp = {
+		.kind = p->kind,
+		.clear_mode = p->clear_mode,
+		.clear_bmap_shift = p->clear_bmap_shift,
+		.guest_uffd = COLO_GUEST_UFFD_FD,
+	};
+	int ret = dirty_log_open(dl, g->pid, &dp);
+
+	if (ret)
+		return ret;
+	/* the runtime's own mapping is not the guest's RAM */
+	return ram_list_add_hole(&(*dl)->ram, g->hello.private_base,
+				 g->hello.private_base + g->hello.private_len);
+}
+
+int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
+			  struct guest *b,
+			  const struct local_checkpoint_params *p)
+{
+	int ret;
+
+	memset(lc, 0, sizeof(*lc));
+	lc->a = a;
+	lc->b = b;
+	lc->params = *p;
+	lc->to_b.sink.ops = &b_sink_ops;
+	lc->to_b.pid = b->pid;
+	ret = open_log(a, p, &lc->dla);
+	if (!ret)
+		ret = open_log(b, p, &lc->dlb);
+	if (!ret)
+		ret = ram_save_init(&lc->rs, lc->dla);
+	if (ret)
+		local_checkpoint_destroy(lc);
+	return ret;
+}
+
+void local_checkpoint_destroy(struct local_checkpoint *lc)
+{
+	if (lc->rs.buf)
+		ram_save_destroy(&lc->rs);
+	dirty_log_close(lc->dla);
+	dirty_log_close(lc->dlb);
+	lc->dla = lc->dlb = NULL;
+}
+
+static uint64_t count_dirty(const struct dirty_log *dl)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < dl->ram.nr_blocks; i++)
+		n += bitmap_count_one(dl->ram.blocks[i]->bmap,
+				      dl->ram.blocks[i]->npages);
+	return n;
+}
+
+/* The block of rl holding addr, or the first one after it (or NULL). */
+static struct ram_block *block_at_or_after(const struct ram_list *rl,
+					   uint64_t addr)
+{
+	size_t lo = 0, hi = rl->nr_blocks;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct ram_block *rb = rl->blocks[mid];
+
+		if (rb->start + rb->len <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rl->nr_blocks ? rl->blocks[lo] : NULL;
+}
+
+/*
+ * Pages B wrote must be overwritten from A too: mark them in A's bmap.
+ * A is stopped and synced, so A's log holds no unrecorded write, and the
+ * chunks these pages sit in need no clear on A's side for them.
+ */
+static void fold_dirty(const struct dirty_log *from, struct dirty_log *into)
+{
+	for (size_t i = 0; i < from->ram.nr_blocks; i++) {
+		const struct ram_block *fb = from->ram.blocks[i];
+		size_t p = find_next_bit(fb->bmap, fb->npages, 0);
+
+		while (p < fb->npages) {
+			size_t q = find_next_zero_bit(fb->bmap, fb->npages, p);
+			uint64_t s = ram_block_page_addr(fb, p);
+			uint64_t e = ram_block_page_addr(fb, q);
+
+			while (s < e) {
+				struct ram_block *rb = block_at_or_after(&into->ram, s);
+				uint64_t end;
+
+				if (!rb || rb->start >= e)
+					break;
+				if (rb->start > s)
+					s = rb->start;
+				end = rb->start + rb->len < e ? rb->start + rb->len : e;
+				ram_block_mark_dirty(rb, (s - rb->start) / rb->page_size,
+						     (end - s) / rb->page_size, false);
+				s = end;
+			}
+			p = find_next_bit(fb->bmap, fb->npages, q);
+		}
+	}
+}
+
+/* Undo a stop: A (and B if asked) run on from where they stopped. */
+static void resume_after_failure(struct local_checkpoint *lc, bool b_too)
+{
+	guest_continue(lc->a);
+	if (b_too)
+		guest_continue(lc->b);
+}
+
+/* Step 2 -- on first contact, refuse guests that cannot be copies;
+ *           then make B's RAM layout A's. */
+static int mirror(struct local_checkpoint *lc)
+{
+	struct colo_guest_layout gla;
+	struct layout la, lb;
+	int ret;
+
+	ret = guest_layout(lc->a, &gla);
+	if (ret)
+		return ret;
+	ret = layout_read(lc->a->pid, &la);
+	if (ret)
+		return ret;
+	if (!lc->copied_once) {
+		ret = layout_read(lc->b->pid, &lb);
+		if (!ret) {
+			ret = layout_compatible(lc->a->name, &la, lc->b->name, &lb);
+			layout_free(&lb);
+		}
+	}
+	if (!ret) {
+		lc->stats.layout_commands = 0;
+		ret = layout_mirror(&la, gla.brk, lc->b,
+				    &lc->stats.layout_commands);
+	}
+	layout_free(&la);
+	return ret;
+}
+
+int local_checkpoint_run(struct local_checkpoint *lc)
+{
+	struct local_checkpoint_stats *st = &lc->stats;
+	uint64_t t0 = dirty_log_now_ns(), t;
+	int ret;
+
+	/* Step 1 -- stop both at an event boundary */
+	ret = guest_stop(lc->a, lc->params.stop_timeout_ms);
+	if (ret)
+		return ret;
+	ret = guest_stop(lc->b, lc->params.stop_timeout_ms);
+	if (ret) {
+		resume_after_failure(lc, false);
+		return ret;
+	}
+	t = dirty_log_now_ns();
+	st->stop_ns = t - t0;
+
+	/* Step 2 -- B's layout becomes A's */
+	ret = mirror(lc);
+	if (ret) {
+		/* a refusal changed nothing; a failed mirror left B's
+		 * layout half-changed, but its memory is still its own */
+		resume_after_failure(lc, true);
+		return ret;
+	}
+	st->mirror_ns = dirty_log_now_ns() - t;
+	t = dirty_log_now_ns();
+
+	/* Step 3 -- what to copy: pages dirty in A or in B */
+	ret = dirty_log_sync(lc->dlb);
+	if (!ret)
+		ret = dirty_log_sync(lc->dla);
+	if (ret) {
+		resume_after_failure(lc, true);
+		return ret;
+	}
+	st->pages_dirty_a = count_dirty(lc->dla);
+	st->pages_dirty_b = count_dirty(lc->dlb);
+	if (!fault_injected(FI_LOCAL_NO_FOLD))
+		fold_dirty(lc->dlb, lc->dla);
+	st->sync_ns = dirty_log_now_ns() - t;
+	t = dirty_log_now_ns();
+
+	/* Step 4 -- copy, clearing A's log lazily before each read */
+	lc->to_b.pages = 0;
+	ret = ram_save_pass(&lc->rs, &lc->to_b.sink);
+	st->pages_copied = lc->to_b.pages;
+	st->copy_ns = dirty_log_now_ns() - t;
+	if (ret) {
+		pr_err("copy from %s into %s failed after %" PRIu64 " pages; %s "
+		       "stays paused and must be discarded", lc->a->name,
+		       lc->b->name, st->pages_copied, lc->b->name);
+		resume_after_failure(lc, false);
+		return ret;
+	}
+	if (lc->hook) {
+		ret = lc->hook(lc, lc->hook_opaque);
+		if (ret) {
+			resume_after_failure(lc, false);
+			return ret;
+		}
+	}
+
+	/* Step 5 -- A runs on */
+	t = dirty_log_now_ns();
+	ret = guest_continue(lc->a);
+	st->resume_ns = dirty_log_now_ns() - t;
+	st->pause_ns = dirty_log_now_ns() - t0;
+	if (ret)
+		return ret;
+	lc->copied_once = true;
+
+	/* Step 6 -- B: re-arm its log over what we wrote, its own TID back,
+	 *           and on from A's context */
+	t = dirty_log_now_ns();
+	ret = dirty_log_sync(lc->dlb);
+	if (!ret)
+		ret = dirty_log_forget(lc->dlb);
+	if (!ret)
+		ret = guest_cmd(lc->b, GUEST_CMD_SET_TID, NULL, NULL, NULL, 0);
+	if (!ret)
+		ret = guest_continue(lc->b);
+	st->rearm_ns = dirty_log_now_ns() - t;
+	if (!ret)
+		st->checkpoints++;
+	return ret;
+}

@@ -1,0 +1,285 @@
+/*
+ * memstress - a guest that dirties memory on purpose: the benchmark and
+ * test subject of checkpoints.
+ *
+ *   memstress [--ram MIB] [--wss MIB] [--pattern seq|rand|hotcold]
+ *             [--rate PAGES] [--tick MS] [--seed N] [--churn]
+ *
+ * It maps and fills --ram MiB, then writes pages of the first --wss MiB
+ * in the given pattern: --rate pages every --tick ms, and on request.
+ * With --churn it also allocates and frees large blocks (mmap/munmap) and
+ * grows its heap (brk) as it goes. Everything follows from the seed and
+ * the commands received, so two copies given the same commands end in the
+ * same state.
+ *
+ * Commands come as Ethernet frames of type 0x88b5 whose payload is a line
+ * of text; the answer goes back the same way, to the sender:
+ *   step N     do N write steps now              -> "ok step N"
+ *   hash       the running hash of all writes    -> "hash H"
+ *   digest     a hash over all of its memory     -> "digest D"
+ *   rate N     pages per tick from now on        -> "ok rate N"
+ *   busy MS    stay MS ms in this handler        -> "ok busy MS"
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "colo_guest.h"
+
+#define ETH_TYPE_MEMSTRESS	0x88b5
+#define PAGE			4096u
+#define CHURN_EVERY		256	/* steps between two churn moves */
+#define CHURN_BLOCKS		8	/* large blocks alive at most */
+#define HEAP_PIECES		1024	/* small heap allocations alive at most */
+
+enum pattern { PAT_SEQ, PAT_RAND, PAT_HOTCOLD };
+
+/* All of it is guest memory: a checkpoint carries it to the copy. */
+static struct memstress {
+	unsigned char *ram;
+	size_t ram_pages, wss_pages;
+	enum pattern pattern;
+	unsigned rate;			/* pages per tick */
+	int churn;
+	uint64_t rng;
+	uint64_t steps;
+	uint64_t running_hash;
+	size_t seq_cursor;
+	void *blocks[CHURN_BLOCKS];
+	size_t block_len[CHURN_BLOCKS];
+	void *heap[HEAP_PIECES];
+	size_t heap_len[HEAP_PIECES];
+} ms;
+
+static uint64_t rng_next(void)
+{
+	ms.rng ^= ms.rng >> 12;
+	ms.rng ^= ms.rng << 25;
+	ms.rng ^= ms.rng >> 27;
+	return ms.rng * 2685821657736338717ull;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static size_t pick_page(void)
+{
+	size_t hot = ms.wss_pages / 10 ? ms.wss_pages / 10 : 1;
+
+	switch (ms.pattern) {
+	case PAT_SEQ:
+		ms.seq_cursor = (ms.seq_cursor + 1) % ms.wss_pages;
+		return ms.seq_cursor;
+	case PAT_HOTCOLD:
+		if (rng_next() % 10)
+			return rng_next() % hot;
+		return rng_next() % ms.wss_pages;
+	case PAT_RAND:
+	default:
+		return rng_next() % ms.wss_pages;
+	}
+}
+
+static void fill(void *p, size_t len, uint64_t v)
+{
+	for (size_t off = 0; off + 8 <= len; off += PAGE / 4)
+		memcpy((unsigned char *)p + off, &v, 8);
+}
+
+/* Free the oldest large block or map a new one; grow or trim the heap. */
+static void churn_step(void)
+{
+	unsigned b = (unsigned)(rng_next() % CHURN_BLOCKS);
+	unsigned h = (unsigned)(rng_next() % HEAP_PIECES);
+
+	if (ms.blocks[b]) {
+		free(ms.blocks[b]);	/* above the mmap threshold: munmap */
+		ms.blocks[b] = NULL;
+	} else {
+		ms.block_len[b] = (size_t)(1 + rng_next() % 8) << 18;
+		ms.blocks[b] = malloc(ms.block_len[b]);
+		if (ms.blocks[b])
+			fill(ms.blocks[b], ms.block_len[b], ms.steps);
+	}
+	if (!ms.heap[h]) {
+		ms.heap_len[h] = (size_t)(1 + rng_next() % 16) << 10;
+		ms.heap[h] = malloc(ms.heap_len[h]);	/* from brk */
+		if (ms.heap[h])
+			fill(ms.heap[h], ms.heap_len[h], ms.steps);
+	} else if (rng_next() % 4 == 0) {
+		free(ms.heap[h]);
+		ms.heap[h] = NULL;
+	}
+}
+
+static void step(void)
+{
+	size_t page = pick_page();
+	uint64_t v = rng_next();
+	size_t off = (size_t)(v % (PAGE / 8)) * 8;
+
+	memcpy(ms.ram + page * PAGE + off, &v, sizeof(v));
+	ms.running_hash = fnv1a(ms.running_hash, &page, sizeof(page));
+	ms.running_hash = fnv1a(ms.running_hash, &v, sizeof(v));
+	ms.steps++;
+	if (ms.churn && ms.steps % CHURN_EVERY == 0)
+		churn_step();
+}
+
+static uint64_t digest(void)
+{
+	uint64_t h = fnv1a(14695981039346656037ull, &ms.steps, sizeof(ms.steps));
+
+	h = fnv1a(h, ms.ram, ms.ram_pages * PAGE);
+	for (int i = 0; i < CHURN_BLOCKS; i++)
+		if (ms.blocks[i])
+			h = fnv1a(h, ms.blocks[i], ms.block_len[i]);
+	for (int i = 0; i < HEAP_PIECES; i++)
+		if (ms.heap[i])
+			h = fnv1a(h, ms.heap[i], ms.heap_len[i]);
+	return h;
+}
+
+static void reply(const unsigned char *to, const char *fmt, unsigned long long v)
+{
+	unsigned char frame[128];
+	int n;
+
+	memcpy(frame, to, 6);
+	colo_nic_mac(frame + 6);
+	frame[12] = ETH_TYPE_MEMSTRESS >> 8;
+	frame[13] = ETH_TYPE_MEMSTRESS & 0xff;
+	n = snprintf((char *)frame + 14, sizeof(frame) - 14, fmt, v);
+	colo_nic_send(frame, 14 + (size_t)n);
+}
+
+static void on_frame(const void *data, size_t len, void *opaque)
+{
+	const unsigned char *f = data;
+	char cmd[64];
+	unsigned long long n;
+
+	(void)opaque;
+	if (len < 15 || f[12] != (ETH_TYPE_MEMSTRESS >> 8) ||
+	    f[13] != (ETH_TYPE_MEMSTRESS & 0xff))
+		return;
+	len -= 14;
+	if (len >= sizeof(cmd))
+		len = sizeof(cmd) - 1;
+	memcpy(cmd, f + 14, len);
+	cmd[len] = '\0';
+
+	if (sscanf(cmd, "step %llu", &n) == 1) {
+		for (unsigned long long i = 0; i < n; i++)
+			step();
+		reply(f + 6, "ok step %llu", n);
+	} else if (strcmp(cmd, "hash") == 0) {
+		reply(f + 6, "hash %016llx", (unsigned long long)ms.running_hash);
+	} else if (strcmp(cmd, "digest") == 0) {
+		reply(f + 6, "digest %016llx", (unsigned long long)digest());
+	} else if (sscanf(cmd, "rate %llu", &n) == 1) {
+		ms.rate = (unsigned)n;
+		reply(f + 6, "ok rate %llu", n);
+	} else if (sscanf(cmd, "busy %llu", &n) == 1) {
+		uint64_t until = colo_clock_ms() + n;
+
+		while (colo_clock_ms() < until)
+			;
+		reply(f + 6, "ok busy %llu", n);
+	} else {
+		colo_log("memstress: unknown command '%s'", cmd);
+	}
+}
+
+static void on_timer(void *opaque)
+{
+	(void)opaque;
+	for (unsigned i = 0; i < ms.rate; i++)
+		step();
+}
+
+static struct colo_guest_ops ops = {
+	.frame = on_frame,
+	.timer = on_timer,
+	.timer_ms = 10,
+};
+
+static int on_start(int argc, char **argv, void *opaque)
+{
+	static const struct option longopts[] = {
+		{ "ram", required_argument, NULL, 'r' },
+		{ "wss", required_argument, NULL, 'w' },
+		{ "pattern", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "tick", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "churn", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long ram_mib = 16, wss_mib = 0, seed = 1;
+	int c;
+
+	(void)opaque;
+	ms.pattern = PAT_RAND;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': ram_mib = strtoull(optarg, NULL, 10); break;
+		case 'w': wss_mib = strtoull(optarg, NULL, 10); break;
+		case 'R': ms.rate = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 't': ops.timer_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': seed = strtoull(optarg, NULL, 10); break;
+		case 'c': ms.churn = 1; break;
+		case 'p':
+			if (strcmp(optarg, "seq") == 0)
+				ms.pattern = PAT_SEQ;
+			else if (strcmp(optarg, "hotcold") == 0)
+				ms.pattern = PAT_HOTCOLD;
+			else if (strcmp(optarg, "rand") == 0)
+				ms.pattern = PAT_RAND;
+			else {
+				colo_log("memstress: --pattern is seq, rand or hotcold, not '%s'", optarg);
+				return -1;
+			}
+			break;
+		default:
+			colo_log("memstress: usage: memstress [--ram MIB] [--wss MIB] "
+				 "[--pattern seq|rand|hotcold] [--rate PAGES] "
+				 "[--tick MS] [--seed N] [--churn]");
+			return -1;
+		}
+	}
+	if (!wss_mib || wss_mib > ram_mib)
+		wss_mib = ram_mib;
+	ms.ram_pages = (size_t)(ram_mib << 20) / PAGE;
+	ms.wss_pages = (size_t)(wss_mib << 20) / PAGE;
+	ms.rng = seed * 0x9e3779b97f4a7c15ull | 1;
+	ms.running_hash = 14695981039346656037ull;
+	ms.ram = mmap(NULL, ms.ram_pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ms.ram == MAP_FAILED) {
+		colo_log("memstress: cannot map %llu MiB", ram_mib);
+		return -1;
+	}
+	for (size_t p = 0; p < ms.ram_pages; p++)
+		ms.ram[p * PAGE] = (unsigned char)p | 1;
+	colo_log("memstress: %llu MiB RAM, %llu MiB working set, seed %llu",
+		 ram_mib, wss_mib, seed);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ops.start = on_start;
+	return colo_guest_main(argc, argv, &ops, NULL);
+}

@@ -1,0 +1,306 @@
+/*
+ * runtime.c - libcologuest: start-up checks, the event loop, the NIC, the
+ * clock and the log of a guest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "colo_guest.h"
+#include "guest_uffd.h"
+#include "runtime_private.h"
+
+/*
+ * Guest memory: a checkpoint copies these into the other guest, so the
+ * copy resumes from this context, with this MAC, already started.
+ */
+static struct colo_context colo_rt_ctx;
+static uint8_t colo_rt_mac[6] = { 0x52, 0x54, 0x00, 0xc0, 0x10, 0x01 };
+static int colo_rt_started;
+
+static int send_record(uint32_t type, uint64_t seq, const void *payload,
+		       size_t len)
+{
+	struct colo_guest_msg m = { .type = type, .len = (uint32_t)len, .seq = seq };
+	struct iovec iov[2] = {
+		{ &m, sizeof(m) },
+		{ (void *)payload, len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+
+	if (len > COLO_GUEST_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	while (sendmsg(COLO_RT->chan, &mh, MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int colo_nic_send(const void *frame, size_t len)
+{
+	return send_record(GUEST_MSG_FRAME_OUT, 0, frame, len);
+}
+
+void colo_nic_mac(uint8_t mac[6])
+{
+	memcpy(mac, colo_rt_mac, 6);
+}
+
+uint64_t colo_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void colo_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	send_record(GUEST_MSG_LOG, 0, line, strlen(line));
+}
+
+/* The TID field of our TCB: the word of the thread descriptor that holds
+ * gettid() (glibc keeps the descriptor's own address at %fs:0x10). */
+static uint64_t find_tid_addr(pid_t tid)
+{
+	uintptr_t self;
+
+	__asm__("movq %%fs:0x10, %0" : "=r"(self));
+	for (size_t off = 0; off < 4096; off += sizeof(int32_t))
+		if (*(int32_t *)(self + off) == tid)
+			return self + off;
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/*
+ * Everything that must hold for two guests to share one address layout
+ * byte for byte, checked before anything else runs. A failure names what
+ * is wrong and what to do.
+ */
+static int runtime_check(char *why, size_t len)
+{
+	struct rlimit rl;
+	const char *mac = getenv(COLO_GUEST_MAC_ENV);
+	int pers = personality(0xffffffff);
+
+	if (fcntl(COLO_GUEST_CHANNEL_FD, F_GETFD) < 0) {
+		snprintf(why, len, "no runtime channel on fd %d: start guests "
+			 "with the colo launcher (coloctl guest run)",
+			 COLO_GUEST_CHANNEL_FD);
+		return -EBADF;
+	}
+	if (pers < 0 || !(pers & ADDR_NO_RANDOMIZE)) {
+		snprintf(why, len, "address randomisation is on: the launcher "
+			 "must set personality(ADDR_NO_RANDOMIZE)");
+		return -EINVAL;
+	}
+	if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY) {
+		snprintf(why, len, "RLIMIT_STACK is unlimited, which switches "
+			 "the kernel to the legacy address layout: give it a "
+			 "finite value (ulimit -s 8192)");
+		return -EINVAL;
+	}
+	if (__rseq_size != 0) {
+		snprintf(why, len, "rseq is registered, and the kernel would "
+			 "rewrite its area in copied memory: start the guest "
+			 "with GLIBC_TUNABLES=glibc.pthread.rseq=0");
+		return -EINVAL;
+	}
+	if (mac && parse_mac(mac, colo_rt_mac)) {
+		snprintf(why, len, "%s=%s is not a MAC address (like "
+			 "52:54:00:c0:10:01)", COLO_GUEST_MAC_ENV, mac);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int runtime_init(struct colo_guest_hello *h)
+{
+	void *p;
+	int ret;
+
+	ret = runtime_check(h->why, sizeof(h->why));
+	if (ret)
+		return ret;
+	p = mmap((void *)(uintptr_t)COLO_GUEST_PRIVATE_BASE,
+		 COLO_GUEST_PRIVATE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		snprintf(h->why, sizeof(h->why), "cannot map the runtime's "
+			 "private area at %#llx: %s",
+			 (unsigned long long)COLO_GUEST_PRIVATE_BASE,
+			 strerror(errno));
+		return ret;
+	}
+	COLO_RT->chan = COLO_GUEST_CHANNEL_FD;
+	COLO_RT->tid = gettid();
+	COLO_RT->tid_addr = find_tid_addr(COLO_RT->tid);
+	COLO_RT->ctx = &colo_rt_ctx;
+	if (!COLO_RT->tid_addr) {
+		snprintf(h->why, sizeof(h->why), "cannot find the TID in the "
+			 "thread descriptor: unsupported libc");
+		return -ENOTSUP;
+	}
+	ret = colo_guest_uffd_create();
+	if (ret) {
+		snprintf(h->why, sizeof(h->why), "userfaultfd(): %s",
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * The pause point. Between two events: flush stdio, save the context into
+ * guest memory and obey the daemon on the private stack. We come back
+ * here when the daemon continues this guest, or when another guest that
+ * received a copy of this memory is continued.
+ */
+static void pause_point(uint64_t seq)
+{
+	fflush(NULL);
+	COLO_RT->pause_seq = seq;
+	if (colo_context_save(&colo_rt_ctx) == 0)
+		colo_call_on_stack(COLO_RT_STACK_TOP, colo_pause_loop);
+}
+
+/* Is the next record a CANCEL of seq? Then take it: the pause is off. */
+static int pause_cancelled(uint64_t seq)
+{
+	struct colo_guest_msg m;
+	ssize_t n = recv(COLO_RT->chan, &m, sizeof(m), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n != (ssize_t)sizeof(m) || m.type != GUEST_MSG_CANCEL || m.seq != seq)
+		return 0;
+	recv(COLO_RT->chan, &m, sizeof(m), MSG_DONTWAIT);
+	return 1;
+}
+
+/* One record from the daemon; 1 when the guest must leave the loop. */
+static int dispatch(int argc, char **argv, const struct colo_guest_ops *ops,
+		    void *opaque, int *status)
+{
+	struct colo_guest_msg *m = (struct colo_guest_msg *)COLO_RT->rx;
+	ssize_t n = recv(COLO_RT->chan, COLO_RT->rx, sizeof(COLO_RT->rx), 0);
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n < (ssize_t)sizeof(*m)) {
+		*status = 1;		/* the daemon is gone */
+		return 1;
+	}
+	switch (m->type) {
+	case GUEST_MSG_START:
+		if (colo_rt_started)
+			break;
+		colo_rt_started = 1;
+		if (ops->start && ops->start(argc, argv, opaque)) {
+			colo_log("start handler failed");
+			*status = 1;
+			return 1;
+		}
+		break;
+	case GUEST_MSG_FRAME_IN:
+		if (colo_rt_started && ops->frame && m->len <= (size_t)n - sizeof(*m))
+			ops->frame(COLO_RT->rx + sizeof(*m), m->len, opaque);
+		break;
+	case GUEST_MSG_PAUSE:
+		if (!pause_cancelled(m->seq))
+			pause_point(m->seq);
+		break;
+	case GUEST_MSG_SHUTDOWN:
+		*status = 0;
+		return 1;
+	default:		/* a late CANCEL, or a command while running */
+		break;
+	}
+	return 0;
+}
+
+int colo_guest_main(int argc, char **argv, const struct colo_guest_ops *ops,
+		    void *opaque)
+{
+	struct colo_guest_hello hello = { .version = COLO_GUEST_ABI_VERSION };
+	uint64_t next_tick = 0;
+	int status = 0;
+
+	hello.error = runtime_init(&hello);
+	hello.pid = getpid();
+	hello.tid = gettid();
+	hello.ctx_addr = (uintptr_t)&colo_rt_ctx;
+	hello.private_base = COLO_GUEST_PRIVATE_BASE;
+	hello.private_len = COLO_GUEST_PRIVATE_SIZE;
+	if (hello.error) {
+		/* the channel may be missing: say it on stderr as well */
+		fprintf(stderr, "colo guest: %s\n", hello.why);
+		struct colo_guest_msg m = { .type = GUEST_MSG_HELLO, .len = sizeof(hello) };
+		struct iovec iov[2] = { { &m, sizeof(m) }, { &hello, sizeof(hello) } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		sendmsg(COLO_GUEST_CHANNEL_FD, &mh, MSG_NOSIGNAL);
+		return 1;
+	}
+	hello.tid_addr = COLO_RT->tid_addr;
+	if (send_record(GUEST_MSG_HELLO, 0, &hello, sizeof(hello)))
+		return 1;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = COLO_RT->chan, .events = POLLIN };
+		int timeout = -1;
+
+		if (colo_rt_started && ops->timer_ms) {
+			uint64_t now = colo_clock_ms();
+
+			if (!next_tick)
+				next_tick = now + ops->timer_ms;
+			if (now >= next_tick) {
+				ops->timer(opaque);
+				next_tick += ops->timer_ms;
+				if (next_tick <= now)	/* fell behind: skip */
+					next_tick = now + ops->timer_ms;
+				continue;
+			}
+			timeout = (int)(next_tick - now);
+		}
+		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+			return 1;
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    dispatch(argc, argv, ops, opaque, &status))
+			return status;
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * runtime_private.h - the runtime's own state, in its private mapping.
+ *
+ * It sits at COLO_GUEST_PRIVATE_BASE in every guest, is never tracked nor
+ * copied, and so stays this process's own while a checkpoint overwrites
+ * the rest of its memory. The pause path's stack is the top of the same
+ * mapping. Everything a copy must carry (the saved context, the started
+ * flag) lives in guest memory instead.
+ */
+#ifndef COLO_GUEST_RUNTIME_PRIVATE_H
+#define COLO_GUEST_RUNTIME_PRIVATE_H
+
+#include <stdint.h>
+
+#include "context.h"
+#include "guest_abi.h"
+
+struct colo_runtime {
+	int chan;			/* COLO_GUEST_CHANNEL_FD */
+	int32_t tid;			/* this process's own TID */
+	uint64_t tid_addr;		/* TID field of its TCB (in guest RAM) */
+	uint64_t pause_seq;		/* the PAUSE being obeyed */
+	struct colo_context *ctx;	/* the saved context, in guest RAM */
+	/* one record in, one record out (both paths, never at once) */
+	unsigned char rx[sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD];
+	unsigned char tx[sizeof(struct colo_guest_msg) + 512];
+};
+
+#define COLO_RT		((struct colo_runtime *)(uintptr_t)COLO_GUEST_PRIVATE_BASE)
+#define COLO_RT_STACK_TOP \
+	((void *)(uintptr_t)(COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE))
+
+/* The pause path: runs on the private stack, never returns. */
+void colo_pause_loop(void) __attribute__((noreturn));
+
+#endif /* COLO_GUEST_RUNTIME_PRIVATE_H */
