@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -73,6 +74,8 @@ struct config_parse {
 	int seen[NR_KEYS];		/* line where each key was set */
 	int err_line;			/* first error we found, 0 = none */
 	char err[512];			/* its message, logged at the end */
+	char warn[4][256];		/* clamps, logged if the file is taken */
+	int nr_warn;
 };
 
 /* Keep the first error only; later ones are usually its echoes. */
@@ -87,28 +90,6 @@ parse_error(struct config_parse *p, const char *fmt, ...)
 	vsnprintf(p->err, sizeof(p->err), fmt, ap);
 	va_end(ap);
 	p->err_line = p->line;
-}
-
-/*
- * inih's line reader, replaced so that we know the line number in the
- * handler (this libinih is built without INI_HANDLER_LINENO) and so that a
- * line too long for inih is an error rather than silently split.
- */
-static char *config_read_line(char *str, int num, void *stream)
-{
-	struct config_parse *p = stream;
-	ssize_t n = getline(&p->line_buf, &p->line_cap, p->file);
-
-	if (n < 0)
-		return NULL;
-	p->line++;
-	if (n > num - 2) {
-		parse_error(p, "line longer than %d characters", num - 3);
-		strcpy(str, "\n");
-		return str;
-	}
-	memcpy(str, p->line_buf, (size_t)n + 1);
-	return str;
 }
 
 static void list_sections(char *buf, size_t len)
@@ -141,6 +122,58 @@ static void list_keys(const char *section, char *buf, size_t len)
 	}
 }
 
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < NR_KEYS; i++)
+		if (strcmp(config_keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * inih's line reader, replaced so that we know the line number in the
+ * handler (this libinih is built without INI_HANDLER_LINENO), so that a
+ * line too long for inih is an error rather than silently split, so that
+ * an indented line is not taken for the continuation of the one before
+ * (this libinih allows multi-line values), and so that a section header
+ * with no keys under it is checked too (inih calls us for keys only).
+ */
+static char *config_read_line(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	ssize_t n = getline(&p->line_buf, &p->line_cap, p->file);
+	const char *line = p->line_buf;
+
+	if (n < 0)
+		return NULL;
+	p->line++;
+	while (*line == ' ' || *line == '\t') {
+		line++;
+		n--;
+	}
+	if (n > num - 2) {
+		parse_error(p, "line longer than %d characters", num - 3);
+		strcpy(str, "\n");
+		return str;
+	}
+	if (line[0] == '[') {
+		const char *close = strchr(line, ']');
+		char name[64], known[256];
+
+		if (close && (size_t)(close - line - 1) < sizeof(name)) {
+			memcpy(name, line + 1, (size_t)(close - line - 1));
+			name[close - line - 1] = '\0';
+			if (!section_known(name)) {
+				list_sections(known, sizeof(known));
+				parse_error(p, "unknown section [%s]; known "
+					    "sections: %s", name, known);
+			}
+		}
+	}
+	memcpy(str, line, (size_t)n + 1);
+	return str;
+}
+
 static int set_uint(struct config_parse *p, const struct config_key *k,
 		    const char *value)
 {
@@ -160,9 +193,11 @@ static int set_uint(struct config_parse *p, const struct config_key *k,
 	if (v < k->min || v > k->max) {
 		unsigned long to = v < k->min ? k->min : k->max;
 
-		pr_warn("%s:%d: [%s] %s = %s is out of range %lu..%lu; "
-			"clamped to %lu", p->path, p->line, k->section, k->name,
-			value, k->min, k->max, to);
+		if (p->nr_warn < 4)
+			snprintf(p->warn[p->nr_warn++], sizeof(p->warn[0]),
+				 "%s:%d: [%s] %s = %s is out of range %lu..%lu; "
+				 "clamped to %lu", p->path, p->line, k->section,
+				 k->name, value, k->min, k->max, to);
 		v = to;
 	}
 	*dst = (unsigned)v;
@@ -183,16 +218,22 @@ static int config_handler(void *user, const char *section, const char *name,
 			  const char *value)
 {
 	struct config_parse *p = user;
-	bool section_known = false;
 	char known[256];
 
+	if (!section_known(section)) {
+		list_sections(known, sizeof(known));
+		if (!*section)
+			parse_error(p, "key '%s' is outside any section; put it "
+				    "under one of %s", name, known);
+		else		/* the reader reported the header already */
+			parse_error(p, "unknown section [%s]; known sections: "
+				    "%s", section, known);
+		return 0;
+	}
 	for (size_t i = 0; i < NR_KEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 
-		if (strcmp(k->section, section) != 0)
-			continue;
-		section_known = true;
-		if (strcmp(k->name, name) != 0)
+		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
 			continue;
 		if (p->seen[i]) {
 			parse_error(p, "[%s] %s is set twice (first on line "
@@ -203,16 +244,6 @@ static int config_handler(void *user, const char *section, const char *name,
 		return k->type == KEY_NAMED ? set_named(p, k, value) :
 					      set_uint(p, k, value);
 	}
-	if (!section_known) {
-		list_sections(known, sizeof(known));
-		if (!*section)
-			parse_error(p, "key '%s' is outside any section; put it "
-				    "under one of %s", name, known);
-		else
-			parse_error(p, "unknown section [%s] (key '%s'); "
-				    "known sections: %s", section, name, known);
-		return 0;
-	}
 	list_keys(section, known, sizeof(known));
 	parse_error(p, "unknown key '%s' in [%s]; known keys there: %s", name,
 		    section, known);
@@ -222,11 +253,12 @@ static int config_handler(void *user, const char *section, const char *name,
 int config_load(struct colo_config *cfg, const char *path)
 {
 	struct config_parse p = { .path = path };
-	int ret;
+	struct stat sb;
+	int ret, read_error;
 
 	config_defaults(&p.cfg);
 	snprintf(p.cfg.path, sizeof(p.cfg.path), "%s", path);
-	p.file = fopen(path, "r");
+	p.file = fopen(path, "re");
 	if (!p.file) {
 		ret = -errno;
 		pr_err("cannot open config file %s: %s; give the path of an "
@@ -234,12 +266,24 @@ int config_load(struct colo_config *cfg, const char *path)
 		       "annotated example)", path, strerror(errno));
 		return ret;
 	}
+	if (fstat(fileno(p.file), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		fclose(p.file);
+		pr_err("config file %s is not a regular file; give the path of "
+		       "a colo.conf", path);
+		return -EINVAL;
+	}
 	ret = ini_parse_stream(config_read_line, &p, config_handler, &p);
+	read_error = ferror(p.file) ? errno : 0;
 	fclose(p.file);
 	free(p.line_buf);
 	if (ret < 0) {
 		pr_err("cannot parse %s: out of memory", path);
 		return -ENOMEM;
+	}
+	if (read_error) {
+		pr_err("cannot read config file %s: %s", path,
+		       strerror(read_error));
+		return -read_error;
 	}
 	if (ret > 0 && (p.err_line == 0 || ret < p.err_line)) {
 		p.line = ret;
@@ -251,6 +295,8 @@ int config_load(struct colo_config *cfg, const char *path)
 		pr_err("%s:%d: %s", path, p.err_line, p.err);
 		return -EINVAL;
 	}
+	for (int i = 0; i < p.nr_warn; i++)
+		pr_warn("%s", p.warn[i]);
 	*cfg = p.cfg;
 	return 0;
 }

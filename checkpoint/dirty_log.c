@@ -157,7 +157,8 @@ const char *dirty_log_backend(const struct dirty_log *dl)
  * the next sync tries again. With the guest stopped the layout holds
  * still, so a failure that persists is a mapping the log cannot track.
  */
-static int track_block(struct dirty_log *dl, struct ram_block *rb)
+static int track_block(struct dirty_log *dl, struct ram_block *rb,
+		       uint64_t *in_clear)
 {
 	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;
 	int ret;
@@ -182,7 +183,7 @@ static int track_block(struct dirty_log *dl, struct ram_block *rb)
 		uint64_t t0 = dirty_log_now_ns();
 
 		ret = dl->ops->sync_clear(dl, rb);
-		dl->stats.clear_ns += dirty_log_now_ns() - t0;
+		*in_clear += dirty_log_now_ns() - t0;
 	}
 	return ret == -EPERM ? 0 : ret;
 }
@@ -219,7 +220,7 @@ int dirty_log_sync(struct dirty_log *dl)
 				 rb->name, rb->start);
 			rb->tracked = false;
 		}
-		ret = track_block(dl, rb);
+		ret = track_block(dl, rb, &in_clear);
 		if (ret)
 			return ret;
 	}
@@ -261,17 +262,39 @@ int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
 			clear_bmap_shift, CLEAR_BITMAP_SHIFT_MIN,
 			CLEAR_BITMAP_SHIFT_MAX, shift);
 	for (size_t i = 0; i < dl->ram.nr_blocks; i++) {
-		int ret = ram_block_set_clear_shift(dl->ram.blocks[i], shift);
+		struct ram_block *rb = dl->ram.blocks[i];
+		int ret = ram_block_set_clear_shift(rb, shift);
 
 		if (ret) {
 			pr_err("out of memory resizing the clear_bmap of %s",
-			       dl->ram.blocks[i]->name);
+			       rb->name);
 			return ret;
 		}
+		/* monolithic: pending pages were re-armed when synced */
+		if (mode == DIRTY_LOG_MONOLITHIC)
+			bitmap_clear(rb->clear_bmap, 0, ram_block_nchunks(rb));
 	}
 	dl->ram.clear_bmap_shift = shift;
 	dl->clear_mode = mode;
 	return 0;
+}
+
+/*
+ * A clear that finds part of its range no longer tracked (the guest put a
+ * new mapping there: -ENOENT per run, -EPERM for a walk) leaves those
+ * pages in bmap and unprotected; the next sync re-tracks the block and
+ * sends it whole. Nothing is lost, so the pass goes on.
+ */
+static int clear_result(struct dirty_log *dl, struct ram_block *rb, int ret)
+{
+	if (ret == -ENOENT || ret == -EPERM) {
+		pr_debug("clear of %s %" PRIx64 ": part of it is no longer "
+			 "tracked; it is resent whole after the next sync",
+			 rb->name, rb->start);
+		return 0;
+	}
+	(void)dl;
+	return ret;
 }
 
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
@@ -283,7 +306,7 @@ int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 	ret = dl->ops->clear(dl, rb, first, npages);
 	dl->stats.clear_calls++;
 	dl->stats.clear_ns += dirty_log_now_ns() - t0;
-	return ret;
+	return clear_result(dl, rb, ret);
 }
 
 /*
@@ -312,11 +335,13 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 
 	ram_block_chunk_range(rb, chunk, &first, &npages);
 	end = first + npages;
+	span_first = find_next_bit(rb->bmap, end, first);
+	if (span_first >= end)
+		return 0;		/* nothing recorded: nothing to re-arm */
 	dl->stats.chunks_cleared++;
 	if (fault_injected(FI_CLEAR_UNRECORDED))
 		return dirty_log_clear_pages(dl, rb, first, npages);
 
-	span_first = find_next_bit(rb->bmap, end, first);
 	for (p = span_first; p < end; p = find_next_bit(rb->bmap, end, p)) {
 		p = find_next_zero_bit(rb->bmap, end, p);
 		span_end = p;
@@ -327,7 +352,7 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 		ret = dl->ops->clear_scan(dl, rb, span_first, span_end - span_first);
 		dl->stats.clear_calls++;
 		dl->stats.clear_ns += dirty_log_now_ns() - t0;
-		return ret;
+		return clear_result(dl, rb, ret);
 	}
 	for (p = span_first; p < end; p = find_next_bit(rb->bmap, end, p)) {
 		size_t q = find_next_zero_bit(rb->bmap, end, p);

@@ -234,6 +234,15 @@ static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
 				      SCAN_VEC_LEN, &walk_end);
 
 		if (n < 0) {
+			/*
+			 * A WP_MATCHING walk that fails part way has already
+			 * re-protected written pages it had no room to report
+			 * (the kernel fills vec, then returns -1). Mark the
+			 * whole rest dirty, to be read after this: safe.
+			 */
+			if (flags & PM_SCAN_WP_MATCHING)
+				ram_block_mark_dirty(rb, (at - rb->start) / rb->page_size,
+						     (end - at) / rb->page_size, lazy);
 			if (n == -EPERM)
 				return -EPERM;	/* an untracked area: caller */
 			pr_err("PAGEMAP_SCAN of %s %" PRIx64 "-%" PRIx64

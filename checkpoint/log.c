@@ -73,6 +73,8 @@ void log_vmsg(enum log_level level, const char *prefix, const char *fmt,
 
 	if (level > log_level)
 		return;
+	if ((unsigned)level > LOG_DEBUG)
+		level = LOG_ERROR;
 
 	n = snprintf(line, sizeof(line), "colo[%d] %c %s", (int)getpid(),
 		     letters[level], prefix);

@@ -160,12 +160,6 @@ int ram_list_parse_maps(struct ram_list *rl, const char *text)
 			continue;
 		if (is_special(path))
 			continue;
-		if (strstr(path, "anon_hugepage") || strstr(path, "hugetlb")) {
-			pr_err("pid %d maps hugetlb memory at %llx-%llx: the dirty "
-			       "log tracks 4 KiB pages only; do not use "
-			       "MAP_HUGETLB in guests", (int)rl->pid, start, end);
-			return -ENOTSUP;
-		}
 		ret = areas_push_outside_holes(rl, start, end, area_name(path));
 		if (ret)
 			return ret;
@@ -322,7 +316,8 @@ int ram_list_update(struct ram_list *rl)
 
 	nr_kept = rl->nr_blocks;
 	b = 0;
-	for (size_t i = 0; i < rl->nr_areas; i++) {
+	ret = 0;
+	for (size_t i = 0; i < rl->nr_areas && !ret; i++) {
 		const struct ram_area *a = &rl->areas[i];
 		uint64_t at = a->start;
 
@@ -336,19 +331,17 @@ int ram_list_update(struct ram_list *rl)
 			if (rb->start > at) {
 				ret = block_add(rl, at, rb->start, a->name);
 				if (ret)
-					return ret;
+					break;
 			}
 			at = rb->start + rb->len;
 		}
-		if (at < a->end) {
+		if (!ret && at < a->end)
 			ret = block_add(rl, at, a->end, a->name);
-			if (ret)
-				return ret;
-		}
 	}
+	/* even after a failure: the list must stay in address order */
 	if (rl->nr_blocks != nr_kept)
 		qsort(rl->blocks, rl->nr_blocks, sizeof(rl->blocks[0]), cmp_block);
-	return 0;
+	return ret;
 }
 
 int ram_list_refresh(struct ram_list *rl)

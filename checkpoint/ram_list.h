@@ -65,8 +65,9 @@ int ram_list_add_hole(struct ram_list *rl, uint64_t start, uint64_t end);
 
 /*
  * Re-read the guest's mappings and update the blocks. New blocks have
- * tracked == false. 0, -ESRCH when the guest is gone, -ENOMEM, or -ENOTSUP
- * for a mapping the dirty log cannot track (all logged).
+ * tracked == false. 0, -ESRCH when the guest is gone, or -ENOMEM (all
+ * logged). Memory the dirty log cannot register (hugetlb, say) still
+ * becomes a block; the log keeps it wholly dirty and warns.
  */
 int ram_list_refresh(struct ram_list *rl);
 

@@ -80,11 +80,38 @@ static ssize_t read_from(struct ram_save *rs, size_t i, size_t off,
 }
 
 /*
+ * Put queued runs from run i, byte off, back into bmap: they were taken
+ * out (and their chunks re-armed) but never reached the sink. Marked
+ * lazily, so their chunks are cleared again before the next read.
+ */
+static void requeue(struct ram_save *rs, size_t i, size_t off)
+{
+	bool lazy = rs->dl->clear_mode == DIRTY_LOG_LAZY;
+
+	for (; i < rs->nr_remote; i++, off = 0) {
+		struct ram_block *rb = (struct ram_block *)rs->remote_rb[i];
+		uint64_t addr = (uintptr_t)rs->remote[i].iov_base + off;
+
+		ram_block_mark_dirty(rb, (addr - rb->start) / rb->page_size,
+				     (rs->remote[i].iov_len - off) / rb->page_size,
+				     lazy);
+	}
+}
+
+static void forget_queue(struct ram_save *rs)
+{
+	rs->nr_remote = 0;
+	rs->queued_pages = 0;
+}
+
+/*
  * Read every queued run with as few process_vm_readv calls as the guest
  * allows, and hand each run to the sink. A read stops at the first page
- * that is not mapped any more (the guest unmapped it while running, after
- * the sync): that page is skipped, since there is nothing left to copy and
- * the next sync drops its block, and the read resumes after it.
+ * the guest cannot be read at any more (unmapped, or made inaccessible,
+ * while it ran after the sync): that page goes back into bmap, so it is
+ * tried again next pass (or dropped with its block at the next sync), and
+ * the read resumes after it. On an error, what was not handed on goes
+ * back into bmap: an aborted pass loses no page.
  */
 static int flush(struct ram_save *rs, struct page_sink *sink)
 {
@@ -99,7 +126,12 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 
 		if (n == -EINTR)
 			continue;
-		if (n == -EFAULT || n == -ENOMEM || n == 0) {
+		if (n == -EFAULT || n == 0) {
+			struct ram_block *rb = (struct ram_block *)rs->remote_rb[i];
+			uint64_t addr = (uintptr_t)rs->remote[i].iov_base + off;
+
+			ram_block_mark_dirty(rb, (addr - rb->start) / page_size, 1,
+					     rs->dl->clear_mode == DIRTY_LOG_LAZY);
 			vanished = true;
 			n = (ssize_t)page_size;
 			rs->stats.pages_vanished++;
@@ -108,10 +140,9 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 			pr_err("process_vm_readv of pid %d: %s; is the guest "
 			       "still running?", (int)rs->dl->pid,
 			       strerror((int)-n));
-			break;
+			goto out;
 		} else {
 			n -= n % (ssize_t)page_size;
-			rs->stats.pages_sent += (size_t)n / page_size;
 		}
 		while (n > 0) {
 			size_t take = rs->remote[i].iov_len - off;
@@ -124,6 +155,7 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 						at, take);
 				if (ret)
 					goto out;
+				rs->stats.pages_sent += take / page_size;
 			}
 			at += take;
 			off += take;
@@ -135,10 +167,11 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 		}
 	}
 out:
+	if (ret)
+		requeue(rs, i, off);
 	if (fault_injected(FI_CLEAR_AFTER_READ))
 		clear_after_read(rs);
-	rs->nr_remote = 0;
-	rs->queued_pages = 0;
+	forget_queue(rs);
 	return ret;
 }
 
@@ -178,11 +211,14 @@ static int save_block(struct ram_save *rs, struct ram_block *rb,
 		size_t chunk = ram_block_chunk_of(rb, page);
 		size_t chunk_first, chunk_pages, run_end, n;
 
-		if (lazy && clear_bmap_test_and_clear(rb, page) &&
+		/* an untracked block has no log to re-arm */
+		if (lazy && clear_bmap_test_and_clear(rb, page) && rb->tracked &&
 		    !fault_injected(FI_CLEAR_AFTER_READ)) {
 			ret = dirty_log_clear_chunk(rs->dl, rb, chunk);
-			if (ret && ret != -ENOENT)
+			if (ret) {
+				set_bit(chunk, rb->clear_bmap);
 				return ret;
+			}
 		}
 		ram_block_chunk_range(rb, chunk, &chunk_first, &chunk_pages);
 		run_end = find_next_zero_bit(rb->bmap, chunk_first + chunk_pages,
@@ -210,10 +246,12 @@ int ram_save_pass(struct ram_save *rs, struct page_sink *sink)
 
 	for (size_t i = 0; i < rl->nr_blocks && !ret; i++)
 		ret = save_block(rs, rl->blocks[i], sink);
-	if (!ret)
+	if (!ret) {
 		ret = flush(rs, sink);
-	rs->nr_remote = 0;
-	rs->queued_pages = 0;
+	} else {
+		requeue(rs, 0, 0);	/* queued, never read */
+		forget_queue(rs);
+	}
 	rs->stats.passes++;
 	return ret;
 }

@@ -43,11 +43,24 @@ int child_spawn(struct child *c)
 	if (!path)
 		path = "build/tracked_child";
 	memset(c, 0, sizeof(*c));
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+	c->to = c->from = -1;
+	if (pipe2(in, O_CLOEXEC))
 		return -errno;
+	if (pipe2(out, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
 	c->pid = fork();
-	if (c->pid < 0)
-		return -errno;
+	if (c->pid < 0) {
+		int ret = -errno;
+
+		for (int i = 0; i < 2; i++) {
+			close(in[i]);
+			close(out[i]);
+		}
+		return ret;
+	}
 	if (c->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], 0);
@@ -79,7 +92,7 @@ int child_cmd(struct child *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
 		return -EINVAL;
 	line[n++] = '\n';
 	if (write(c->to, line, (size_t)n) != n)
@@ -125,9 +138,9 @@ void child_kill(struct child *c)
 		waitpid(c->pid, NULL, 0);
 		c->pid = 0;
 	}
-	if (c->to > 0)
+	if (c->to >= 0)
 		close(c->to);
-	if (c->from > 0)
+	if (c->from >= 0)
 		close(c->from);
 	c->to = c->from = -1;
 }

@@ -2,6 +2,7 @@
  * image.c - a sparse page image (open addressing by page address).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,18 @@ static size_t slot_of(const struct image *im, uint64_t addr)
 static int grow(struct image *im)
 {
 	struct image old = *im;
+	size_t cap = old.cap ? old.cap * 2 : 4096;
+	uint64_t *keys = calloc(cap, sizeof(*keys));
+	unsigned char **pages = calloc(cap, sizeof(*pages));
 
-	im->cap = old.cap ? old.cap * 2 : 4096;
-	im->keys = calloc(im->cap, sizeof(*im->keys));
-	im->pages = calloc(im->cap, sizeof(*im->pages));
-	if (!im->keys || !im->pages)
-		return -ENOMEM;
+	if (!keys || !pages) {
+		free(keys);
+		free(pages);
+		return -ENOMEM;		/* the image stays as it was */
+	}
+	im->cap = cap;
+	im->keys = keys;
+	im->pages = pages;
 	for (size_t i = 0; i < old.cap; i++) {
 		size_t s;
 
@@ -110,29 +117,59 @@ void image_destroy(struct image *im)
 	memset(im, 0, sizeof(*im));
 }
 
-long image_compare(const struct image *im, pid_t pid,
-		   const struct ram_list *rl, uint64_t *first_bad)
+/*
+ * The process's RAM by its own /proc/PID/maps, parsed here and not by the
+ * RAM list under test, so an area the list lost shows as missing.
+ */
+static int next_ram_area(FILE *maps, uint64_t *start, uint64_t *end)
+{
+	char line[512];
+
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long s, e;
+		char perms[8], path[256] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &s, &e, perms,
+			   path) < 3)
+			continue;
+		if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p' ||
+		    strcmp(path, "[vvar]") == 0 || strcmp(path, "[vdso]") == 0)
+			continue;
+		*start = s;
+		*end = e;
+		return 1;
+	}
+	return 0;
+}
+
+long image_compare(const struct image *im, pid_t pid, uint64_t *first_bad)
 {
 	size_t chunk = 256 * im->page_size;
 	unsigned char *buf = malloc(chunk);
+	uint64_t start, end;
+	char path[64];
+	FILE *maps;
 	long bad = 0;
 
-	if (!buf)
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "re");
+	if (!buf || !maps) {
+		free(buf);
+		if (maps)
+			fclose(maps);
 		return -ENOMEM;
+	}
 	*first_bad = 0;
-	for (size_t b = 0; b < rl->nr_blocks; b++) {
-		const struct ram_block *rb = rl->blocks[b];
-
-		for (uint64_t at = rb->start; at < rb->start + rb->len; at += chunk) {
-			size_t len = rb->start + rb->len - at < chunk ?
-				     (size_t)(rb->start + rb->len - at) : chunk;
+	while (next_ram_area(maps, &start, &end)) {
+		for (uint64_t at = start; at < end; at += chunk) {
+			size_t len = end - at < chunk ? (size_t)(end - at) : chunk;
 			struct iovec local = { buf, len };
 			struct iovec remote = { (void *)(uintptr_t)at, len };
 
 			if (process_vm_readv(pid, &local, 1, &remote, 1, 0) !=
 			    (ssize_t)len) {
-				free(buf);
-				return -EIO;
+				bad = -EIO;
+				goto out;
 			}
 			for (size_t off = 0; off < len; off += im->page_size) {
 				const unsigned char *p = image_lookup(im, at + off);
@@ -145,6 +182,8 @@ long image_compare(const struct image *im, pid_t pid,
 			}
 		}
 	}
+out:
+	fclose(maps);
 	free(buf);
 	return bad;
 }

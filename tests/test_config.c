@@ -171,8 +171,11 @@ static void test_unknown_section(void **state)
 
 	(void)state;
 	assert_int_equal(load("[log]\nlevel = warn\n[rma]\ndirty_log = full\n", &cfg), -EINVAL);
-	expect_error(4, "unknown section [rma] (key 'dirty_log')",
-		     "known sections: [ram], [log]");
+	expect_error(3, "unknown section [rma]", "known sections: [ram], [log]");
+	errors[0] = '\0';
+	/* a header with no key under it is refused as well */
+	assert_int_equal(load("[ram]\ndirty_log = full\n[rma]\n", &cfg), -EINVAL);
+	expect_error(3, "unknown section [rma]", NULL);
 	errors[0] = '\0';
 	assert_int_equal(load("level = warn\n", &cfg), -EINVAL);
 	expect_error(1, "key 'level' is outside any section", "[log]");
@@ -196,6 +199,31 @@ static void test_bad_values(void **state)
 	errors[0] = '\0';
 	assert_int_equal(load("[log]\nlevel =\n", &cfg), -EINVAL);
 	expect_error(2, "[log] level = '' is not valid", "error, warn, info or debug");
+}
+
+/* An indented key is a key, not the continuation of the line above. */
+static void test_indented(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	assert_int_equal(load("[ram]\ndirty_log = full\n  clear_bitmap_shift = 12\n", &cfg), 0);
+	assert_int_equal(cfg.ram.dirty_log, DIRTY_LOG_FULL);
+	assert_int_equal(cfg.ram.clear_bitmap_shift, 12);
+}
+
+/* A directory is not a config file; a refused file prints no clamp. */
+static void test_not_a_file(void **state)
+{
+	struct colo_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_load(&cfg, "/tmp"), -EINVAL);
+	assert_non_null(strstr(errors, "config file /tmp is not a regular file"));
+	errors[0] = '\0';
+	assert_int_equal(load("[ram]\nclear_bitmap_shift = 99\nbogus = 1\n", &cfg), -EINVAL);
+	assert_string_equal(warnings, "");
 }
 
 static void test_twice(void **state)
@@ -238,6 +266,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_indented, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 	};
 

@@ -13,6 +13,8 @@
  *   stop                     end a run; answers "ok WRITES"
  *   mmap BYTES               map and populate a new area
  *   munmap ADDR BYTES        unmap
+ *   remap ADDR BYTES         map fresh memory over ADDR (MAP_FIXED), write it
+ *   mprotect ADDR BYTES none|rw  change protection
  *   sbrk BYTES               grow the heap and write to the new part
  *   exit
  *
@@ -159,6 +161,9 @@ int main(void)
 				printf("error mmap %llu: %s\n", a, strerror(errno));
 			else
 				printf("ok %llx\n", (unsigned long long)(uintptr_t)region);
+		} else if (!region && (strncmp(line, "dirty", 5) == 0 ||
+				       strncmp(line, "run", 3) == 0)) {
+			printf("error no region yet\n");
 		} else if (sscanf(line, "dirty %llu %llu %15s", &a, &b, word) == 3) {
 			dirty((size_t)a, b | 1, strcmp(word, "rand") == 0);
 			printf("ok\n");
@@ -179,6 +184,27 @@ int main(void)
 		} else if (sscanf(line, "munmap %llx %llu", &a, &b) == 2) {
 			if (munmap((void *)(uintptr_t)a, (size_t)b))
 				printf("error munmap: %s\n", strerror(errno));
+			else
+				printf("ok\n");
+		} else if (sscanf(line, "remap %llx %llu", &a, &b) == 2) {
+			unsigned char *p = mmap((void *)(uintptr_t)a, (size_t)b,
+						PROT_READ | PROT_WRITE,
+						MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+						-1, 0);
+
+			if (p == MAP_FAILED) {
+				printf("error remap: %s\n", strerror(errno));
+			} else {
+				for (size_t off = 0; off < b; off += page_size)
+					write_page(p + off);
+				printf("ok\n");
+			}
+		} else if (sscanf(line, "mprotect %llx %llu %15s", &a, &b, word) == 3) {
+			int prot = strcmp(word, "rw") == 0 ? PROT_READ | PROT_WRITE :
+								 PROT_NONE;
+
+			if (mprotect((void *)(uintptr_t)a, (size_t)b, prot))
+				printf("error mprotect: %s\n", strerror(errno));
 			else
 				printf("ok\n");
 		} else if (sscanf(line, "sbrk %llu", &a) == 1) {
