@@ -62,7 +62,7 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log \
-	test_local_checkpoint
+	test_local_checkpoint test_coloctl
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c
@@ -75,11 +75,13 @@ TRACKED_CHILD := $(GUEST_BUILD)/tracked_child
 
 BENCH_BINS := $(BUILD)/bench/bench_dirty_log
 
+COLOCTL := $(BUILD)/coloctl
+
 .PHONY: all deps check check-tree tests bench clean
 # Keep test and bench objects (intermediates of pattern rules).
 .SECONDARY:
 
-all: $(LIBCOLO) $(GUESTS) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
+all: $(LIBCOLO) $(COLOCTL) $(GUESTS) $(TEST_BINS) $(TRACKED_CHILD) $(BENCH_BINS)
 
 deps:
 	$(Q)./mk/deps.sh $(if $(filter clang%,$(notdir $(CC))),clang)
@@ -101,6 +103,10 @@ $(LIBCOLO): $(LIB_OBJS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS)
+
+$(COLOCTL): $(BUILD)/ctl/coloctl.o $(LIBCOLO)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
@@ -133,13 +139,14 @@ $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | 
 
 # --- entry targets ---------------------------------------------------------
 
-tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS)
+tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 
 check: deps check-tree tests
 	$(Q)fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) \
-		COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) $$t || fail=1; \
+		COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
+		COLOCTL=$(CURDIR)/$(COLOCTL) $$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi; \
 	echo "make check: all test programs passed"

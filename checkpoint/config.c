@@ -18,6 +18,8 @@
 
 enum key_type {
 	KEY_UINT_CLAMPED,	/* unsigned in [min, max], clamped with a warning */
+	KEY_UINT_RANGE,		/* unsigned in [min, max], refused outside */
+	KEY_U64_RANGE,		/* the same, stored in a uint64_t */
 	KEY_NAMED,		/* a word, turned into a value by parse() */
 };
 
@@ -52,6 +54,13 @@ static const struct config_key config_keys[] = {
 	{ "log", "level", KEY_NAMED,
 	  offsetof(struct colo_config, log.level), 0, 0, parse_log_level,
 	  "error, warn, info or debug (default info)" },
+	{ "guest", "stack_limit_kib", KEY_U64_RANGE,
+	  offsetof(struct colo_config, guest.stack_limit_kib), 128,
+	  16ul << 20, NULL,
+	  "KiB from 128 to 16777216 (default 8192); unlimited is not allowed" },
+	{ "guest", "stop_timeout_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, guest.stop_timeout_ms), 1, 600000,
+	  NULL, "milliseconds from 1 to 600000 (default 1000)" },
 };
 
 #define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -62,6 +71,8 @@ void config_defaults(struct colo_config *cfg)
 	cfg->ram.clear_bitmap_shift = CLEAR_BITMAP_SHIFT_DEFAULT;
 	cfg->ram.dirty_log = DIRTY_LOG_AUTO;
 	cfg->log.level = LOG_INFO;
+	cfg->guest.stack_limit_kib = 8192;
+	cfg->guest.stop_timeout_ms = 1000;
 }
 
 struct config_parse {
@@ -177,7 +188,7 @@ static char *config_read_line(char *str, int num, void *stream)
 static int set_uint(struct config_parse *p, const struct config_key *k,
 		    const char *value)
 {
-	unsigned *dst = (unsigned *)((char *)&p->cfg + k->offset);
+	char *dst = (char *)&p->cfg + k->offset;
 	unsigned long v;
 	char *end;
 
@@ -193,6 +204,11 @@ static int set_uint(struct config_parse *p, const struct config_key *k,
 	if (v < k->min || v > k->max) {
 		unsigned long to = v < k->min ? k->min : k->max;
 
+		if (k->type != KEY_UINT_CLAMPED) {
+			parse_error(p, "[%s] %s = %s is out of range; allowed: %s",
+				    k->section, k->name, value, k->allowed);
+			return 0;
+		}
 		if (p->nr_warn < 4)
 			snprintf(p->warn[p->nr_warn++], sizeof(p->warn[0]),
 				 "%s:%d: [%s] %s = %s is out of range %lu..%lu; "
@@ -200,7 +216,10 @@ static int set_uint(struct config_parse *p, const struct config_key *k,
 				 k->name, value, k->min, k->max, to);
 		v = to;
 	}
-	*dst = (unsigned)v;
+	if (k->type == KEY_U64_RANGE)
+		*(uint64_t *)(void *)dst = v;
+	else
+		*(unsigned *)(void *)dst = (unsigned)v;
 	return 1;
 }
 

@@ -11,6 +11,8 @@
 #ifndef COLO_CONFIG_H
 #define COLO_CONFIG_H
 
+#include <stdint.h>
+
 #include "dirty_log.h"
 #include "log.h"
 
@@ -24,6 +26,12 @@ struct colo_config {
 	struct {
 		enum log_level level;
 	} log;
+	struct {
+		/* RLIMIT_STACK of guests, KiB (finite: the layout needs it) */
+		uint64_t stack_limit_kib;
+		/* how long a stop waits for a guest busy in a handler */
+		unsigned stop_timeout_ms;
+	} guest;
 };
 
 /* Every key at its default. */

@@ -48,7 +48,7 @@ static int build_env(const struct guest_params *p, char *mac_var, size_t len,
 	}
 	for (size_t i = 0; p->env && p->env[i]; i++) {
 		if (n == MAX_ENV - 1) {
-			pr_err("guest %s: more than %d environment variables",
+			pr_err("%s: more than %d environment variables",
 			       p->name, MAX_ENV - 2);
 			return -E2BIG;
 		}
@@ -107,7 +107,7 @@ static int wait_hello(struct guest *g)
 
 	ret = poll(&pfd, 1, GUEST_HELLO_TIMEOUT_MS);
 	if (ret == 0) {
-		pr_err("guest %s (pid %d) did not say hello within %d ms: is "
+		pr_err("%s (pid %d) did not say hello within %d ms: is "
 		       "it a colo guest (linked with libcologuest, calling "
 		       "colo_guest_main first)?", g->name, (int)g->pid,
 		       GUEST_HELLO_TIMEOUT_MS);
@@ -116,7 +116,7 @@ static int wait_hello(struct guest *g)
 	n = recv(g->chan, g->rx, RX_SIZE, 0);
 	if (n < (ssize_t)(sizeof(*m) + sizeof(g->hello)) ||
 	    m->type != GUEST_MSG_HELLO) {
-		pr_err("guest %s (pid %d) exited before its runtime said hello:"
+		pr_err("%s (pid %d) exited before its runtime said hello:"
 		       " is it a colo guest (linked with libcologuest)?",
 		       g->name, (int)g->pid);
 		return -EPROTO;
@@ -124,16 +124,16 @@ static int wait_hello(struct guest *g)
 	memcpy(&g->hello, g->rx + sizeof(*m), sizeof(g->hello));
 	g->hello.why[sizeof(g->hello.why) - 1] = '\0';
 	if (g->hello.error) {
-		pr_err("guest %s refused to start: %s", g->name, g->hello.why);
+		pr_err("%s refused to start: %s", g->name, g->hello.why);
 		return g->hello.error;
 	}
 	if (g->hello.version != COLO_GUEST_ABI_VERSION) {
-		pr_err("guest %s speaks runtime ABI %u, this colo %d: rebuild "
+		pr_err("%s speaks runtime ABI %u, this colo %d: rebuild "
 		       "the guest against this colo", g->name,
 		       g->hello.version, COLO_GUEST_ABI_VERSION);
 		return -EPROTO;
 	}
-	pr_debug("guest %s: pid %d, context at %#" PRIx64, g->name,
+	pr_debug("%s: pid %d, context at %#" PRIx64, g->name,
 		 g->hello.pid, g->hello.ctx_addr);
 	return 0;
 }
@@ -141,7 +141,7 @@ static int wait_hello(struct guest *g)
 static int check_params(const struct guest_params *p, uint64_t stack_limit)
 {
 	if (!p->path || p->path[0] != '/') {
-		pr_err("guest %s: the binary path '%s' must be absolute, and "
+		pr_err("%s: the binary path '%s' must be absolute, and "
 		       "the same on both hosts", p->name,
 		       p->path ? p->path : "");
 		return -EINVAL;
@@ -149,16 +149,16 @@ static int check_params(const struct guest_params *p, uint64_t stack_limit)
 	if (access(p->path, X_OK)) {
 		int ret = -errno;
 
-		pr_err("guest %s: cannot execute %s: %s", p->name, p->path,
+		pr_err("%s: cannot execute %s: %s", p->name, p->path,
 		       strerror(errno));
 		return ret;
 	}
 	if (!p->argv || !p->argv[0]) {
-		pr_err("guest %s: argv must hold at least argv[0]", p->name);
+		pr_err("%s: argv must hold at least argv[0]", p->name);
 		return -EINVAL;
 	}
 	if (stack_limit == (uint64_t)RLIM_INFINITY) {
-		pr_err("guest %s: an unlimited RLIMIT_STACK switches the kernel "
+		pr_err("%s: an unlimited RLIMIT_STACK switches the kernel "
 		       "to the legacy address layout; give a finite stack "
 		       "limit (default 8 MiB)", p->name);
 		return -EINVAL;
@@ -193,14 +193,14 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
 	    pipe2(report, O_CLOEXEC)) {
 		ret = -errno;
-		pr_err("guest %s: cannot create its channel: %s", g->name,
+		pr_err("%s: cannot create its channel: %s", g->name,
 		       strerror(errno));
 		goto err;
 	}
 	g->pid = fork();
 	if (g->pid < 0) {
 		ret = -errno;
-		pr_err("guest %s: fork: %s", g->name, strerror(errno));
+		pr_err("%s: fork: %s", g->name, strerror(errno));
 		goto err;
 	}
 	if (g->pid == 0)
@@ -218,14 +218,14 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 	report[0] = -1;
 	if (n == (ssize_t)sizeof(err)) {
 		ret = -err;
-		pr_err("guest %s: cannot start %s: %s", g->name, p->path,
+		pr_err("%s: cannot start %s: %s", g->name, p->path,
 		       strerror(err));
 		goto err;
 	}
 	ret = wait_hello(g);
 	if (ret)
 		goto err;
-	pr_info("guest %s: %s started, pid %d", g->name, p->path, (int)g->pid);
+	pr_info("%s: %s started, pid %d", g->name, p->path, (int)g->pid);
 	return 0;
 err:
 	for (int i = 0; i < 2; i++) {
@@ -248,14 +248,14 @@ static int send_record(struct guest *g, uint32_t type, uint64_t seq,
 	if (arg)
 		memcpy(m.arg, arg, sizeof(m.arg));
 	if (len > COLO_GUEST_MAX_PAYLOAD) {
-		pr_err("guest %s: a %zu-byte record is over the %u-byte limit",
+		pr_err("%s: a %zu-byte record is over the %u-byte limit",
 		       g->name, len, COLO_GUEST_MAX_PAYLOAD);
 		return -EMSGSIZE;
 	}
 	while (sendmsg(g->chan, &mh, MSG_NOSIGNAL) < 0) {
 		if (errno == EINTR)
 			continue;
-		pr_err("guest %s: channel write failed: %s", g->name,
+		pr_err("%s: channel write failed: %s", g->name,
 		       strerror(errno));
 		return -errno;
 	}
@@ -285,10 +285,10 @@ static void describe_exit(struct guest *g)
 {
 	reap(g);
 	if (WIFEXITED(g->exit_status))
-		pr_err("guest %s (pid %d) exited with status %d", g->name,
+		pr_err("%s (pid %d) exited with status %d", g->name,
 		       (int)g->pid, WEXITSTATUS(g->exit_status));
 	else if (WIFSIGNALED(g->exit_status))
-		pr_err("guest %s (pid %d) was killed by signal %d (%s)",
+		pr_err("%s (pid %d) was killed by signal %d (%s)",
 		       g->name, (int)g->pid, WTERMSIG(g->exit_status),
 		       strsignal(WTERMSIG(g->exit_status)));
 }
@@ -322,7 +322,7 @@ static int receive(struct guest *g, int timeout_ms)
 		return -EPIPE;
 	}
 	if ((size_t)n < sizeof(*m) || m->len != (size_t)n - sizeof(*m)) {
-		pr_warn("guest %s: dropped a malformed %zd-byte record", g->name, n);
+		pr_warn("%s: dropped a malformed %zd-byte record", g->name, n);
 		return RX_HANDLED;
 	}
 	switch (m->type) {
@@ -331,7 +331,7 @@ static int receive(struct guest *g, int timeout_ms)
 			g->on_frame(g, g->rx + sizeof(*m), m->len, g->opaque);
 		return RX_HANDLED;
 	case GUEST_MSG_LOG:
-		pr_info("guest %s: %.*s", g->name, (int)m->len,
+		pr_info("%s: %.*s", g->name, (int)m->len,
 			(const char *)(g->rx + sizeof(*m)));
 		return RX_HANDLED;
 	case GUEST_MSG_PAUSED:
@@ -349,7 +349,7 @@ int guest_poll(struct guest *g, int timeout_ms)
 
 	while (ret > 0) {
 		if (ret == RX_RECORD)
-			pr_warn("guest %s: unexpected record type %u", g->name,
+			pr_warn("%s: unexpected record type %u", g->name,
 				((struct colo_guest_msg *)g->rx)->type);
 		ret = receive(g, 0);
 	}
@@ -373,7 +373,7 @@ static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
 		if (ret == RX_RECORD && m->type == type && m->seq == seq)
 			return 0;
 		if (ret == RX_RECORD)
-			pr_warn("guest %s: unexpected record type %u seq %" PRIu64
+			pr_warn("%s: unexpected record type %u seq %" PRIu64
 				" while waiting for type %u seq %" PRIu64,
 				g->name, m->type, m->seq, type, seq);
 	}
@@ -393,7 +393,7 @@ int guest_stop(struct guest *g, int timeout_ms)
 	if (ret == -ETIMEDOUT) {
 		g->cancelled_seq = seq;
 		send_record(g, GUEST_MSG_CANCEL, seq, NULL, NULL, 0);
-		pr_warn("guest %s did not reach a pause point within %d ms (busy "
+		pr_warn("%s did not reach a pause point within %d ms (busy "
 			"in a handler); the stop is cancelled and it keeps "
 			"running", g->name, timeout_ms);
 		return ret;
@@ -412,7 +412,7 @@ int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 	int ret;
 
 	if (!g->paused) {
-		pr_err("guest %s: command %u needs the guest paused", g->name, cmd);
+		pr_err("%s: command %u needs the guest paused", g->name, cmd);
 		return -EBUSY;
 	}
 	ret = send_record(g, cmd, seq, arg, NULL, 0);
@@ -421,7 +421,7 @@ int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 	ret = wait_for(g, GUEST_MSG_REPLY, seq, now_ms() + GUEST_CMD_TIMEOUT_MS);
 	if (ret) {
 		if (ret == -ETIMEDOUT)
-			pr_err("guest %s: no reply to command %u within %d ms",
+			pr_err("%s: no reply to command %u within %d ms",
 			       g->name, cmd, GUEST_CMD_TIMEOUT_MS);
 		return ret;
 	}
@@ -429,7 +429,7 @@ int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 		*result = (int64_t)m->arg[0];
 	if (reply) {
 		if (m->len != reply_len) {
-			pr_err("guest %s: reply to command %u has %u bytes, "
+			pr_err("%s: reply to command %u has %u bytes, "
 			       "expected %zu", g->name, cmd, m->len, reply_len);
 			return -EPROTO;
 		}

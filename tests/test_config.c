@@ -101,6 +101,9 @@ static void test_values(void **state)
 	assert_int_equal(cfg.ram.clear_bitmap_shift, 12);
 	assert_int_equal(cfg.log.level, LOG_DEBUG);
 	assert_string_equal(cfg.path, path);
+	assert_int_equal(load("[guest]\nstack_limit_kib = 16384\nstop_timeout_ms = 250\n", &cfg), 0);
+	assert_int_equal(cfg.guest.stack_limit_kib, 16384);
+	assert_int_equal(cfg.guest.stop_timeout_ms, 250);
 	assert_string_equal(errors, "");
 	assert_string_equal(warnings, "");
 }
@@ -114,6 +117,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.ram.dirty_log, DIRTY_LOG_AUTO);
 	assert_int_equal(cfg.ram.clear_bitmap_shift, 18);
 	assert_int_equal(cfg.log.level, LOG_INFO);
+	assert_int_equal(cfg.guest.stack_limit_kib, 8192);
+	assert_int_equal(cfg.guest.stop_timeout_ms, 1000);
 }
 
 /* The annotated example in the source tree loads, at the defaults. */
@@ -127,6 +132,8 @@ static void test_shipped_example(void **state)
 	assert_int_equal(cfg.ram.dirty_log, def.ram.dirty_log);
 	assert_int_equal(cfg.ram.clear_bitmap_shift, def.ram.clear_bitmap_shift);
 	assert_int_equal(cfg.log.level, def.log.level);
+	assert_int_equal(cfg.guest.stack_limit_kib, def.guest.stack_limit_kib);
+	assert_int_equal(cfg.guest.stop_timeout_ms, def.guest.stop_timeout_ms);
 }
 
 static void test_clamp_warns(void **state)
@@ -171,7 +178,7 @@ static void test_unknown_section(void **state)
 
 	(void)state;
 	assert_int_equal(load("[log]\nlevel = warn\n[rma]\ndirty_log = full\n", &cfg), -EINVAL);
-	expect_error(3, "unknown section [rma]", "known sections: [ram], [log]");
+	expect_error(3, "unknown section [rma]", "known sections: [ram], [log], [guest]");
 	errors[0] = '\0';
 	/* a header with no key under it is refused as well */
 	assert_int_equal(load("[ram]\ndirty_log = full\n[rma]\n", &cfg), -EINVAL);
@@ -199,6 +206,14 @@ static void test_bad_values(void **state)
 	errors[0] = '\0';
 	assert_int_equal(load("[log]\nlevel =\n", &cfg), -EINVAL);
 	expect_error(2, "[log] level = '' is not valid", "error, warn, info or debug");
+	errors[0] = '\0';
+	/* no safe nearest value: refused, not clamped */
+	assert_int_equal(load("[guest]\nstop_timeout_ms = 0\n", &cfg), -EINVAL);
+	expect_error(2, "[guest] stop_timeout_ms = 0 is out of range", "1 to 600000");
+	errors[0] = '\0';
+	assert_int_equal(load("[guest]\nstack_limit_kib = 99999999999\n", &cfg), -EINVAL);
+	expect_error(2, "[guest] stack_limit_kib = 99999999999 is out of range",
+		     "unlimited is not allowed");
 }
 
 /* An indented key is a key, not the continuation of the line above. */

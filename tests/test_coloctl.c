@@ -1,0 +1,99 @@
+/*
+ * test_coloctl.c - coloctl as an operator runs it: exit codes and what it
+ * prints, for the commands that exist so far.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "guests.h"
+
+static char out[8192];
+
+/* Run a shell line with coloctl and the guest dir at hand; output in out
+ * (stdout and stderr), exit status returned. */
+static int run(const char *fmt, ...)
+{
+	char cmd[2048], line[1024], memstress[PATH_MAX];
+	const char *coloctl = getenv("COLOCTL");
+	va_list ap;
+	FILE *f;
+	int status, n;
+
+	n = snprintf(cmd, sizeof(cmd), "COLOCTL=%s MEMSTRESS=%s; ",
+		     coloctl ? coloctl : "build/cc/coloctl",
+		     guest_binary("memstress", memstress, sizeof(memstress)));
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		strncat(out, line, sizeof(out) - strlen(out) - 1);
+	status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void expect(const char *needle)
+{
+	if (!strstr(out, needle))
+		fail_msg("output lacks '%s':\n%s", needle, out);
+}
+
+static void test_guest_run(void **state)
+{
+	(void)state;
+	assert_int_equal(run("printf 'step 100\\nhash\\nrate 0\\n' | $COLOCTL "
+			     "guest run -- $MEMSTRESS --ram 8 --seed 3"), 0);
+	expect("memstress: ok step 100");
+	expect("memstress: hash ");
+	expect("memstress: ok rate 0");
+	expect("8 MiB RAM");
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(run("$COLOCTL frobnicate"), 2);
+	expect("unknown command 'frobnicate'");
+	assert_int_equal(run("$COLOCTL guest run"), 2);
+	expect("no PROGRAM given");
+	assert_int_equal(run("$COLOCTL guest run -- no-such-program-xyz"), 2);
+	expect("cannot find program no-such-program-xyz");
+	assert_int_equal(run("$COLOCTL guest run --stack-limit 0 -- $MEMSTRESS"), 2);
+	expect("--stack-limit 0");
+	assert_int_equal(run("$COLOCTL guest run --mac 1:2 -- $MEMSTRESS"), 2);
+	expect("--mac 1:2 is not a MAC address");
+	assert_int_equal(run("$COLOCTL -c /nonexistent/colo.conf help"), 2);
+	expect("cannot open config file /nonexistent/colo.conf");
+	assert_int_equal(run("$COLOCTL help"), 0);
+	expect("coloctl guest run");
+}
+
+/* A program that is not a colo guest is refused with the reason. */
+static void test_not_a_guest(void **state)
+{
+	(void)state;
+	assert_int_equal(run("$COLOCTL guest run -- /bin/true < /dev/null"), 1);
+	expect("exited before its runtime said hello");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_guest_run),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_not_a_guest),
+	};
+
+	return cmocka_run_group_tests_name("coloctl", tests, NULL, NULL);
+}
