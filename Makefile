@@ -73,7 +73,7 @@ TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 # memory that no dirty log should track.
 TRACKED_CHILD := $(GUEST_BUILD)/tracked_child
 
-BENCH_BINS := $(BUILD)/bench/bench_dirty_log
+BENCH_BINS := $(BUILD)/bench/bench_dirty_log $(BUILD)/bench/bench_local_checkpoint
 
 COLOCTL := $(BUILD)/coloctl
 
@@ -167,6 +167,8 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS)
 		--csv bench/results/dirty_log.csv $(BENCH_ARGS)
 	$(Q)gnuplot -e "csv='bench/results/dirty_log.csv'; png='bench/results/dirty_log.png'" \
 		bench/dirty_log.gp && echo "bench: plot in bench/results/dirty_log.png"
+	$(Q)COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) $(BUILD)/bench/bench_local_checkpoint \
+		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
 
 clean:
 	rm -rf build

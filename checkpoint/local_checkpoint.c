@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "local-checkpoint: "
 #include "log.h"
@@ -17,21 +18,42 @@ static int write_into_b(struct page_sink *sink, const struct ram_block *rb,
 			uint64_t addr, const void *data, size_t len)
 {
 	struct b_sink *s = (struct b_sink *)sink;
-	struct iovec local = { (void *)data, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n = process_vm_writev(s->pid, &local, 1, &remote, 1, 0);
 
-	if (n != (ssize_t)len) {
-		pr_err("writing %zu bytes at %#" PRIx64 " (%s) into pid %d: %s",
-		       len, addr, rb->name, (int)s->pid,
-		       n < 0 ? strerror(errno) : "short write");
-		return n < 0 ? -errno : -EFAULT;
-	}
-	s->pages += len / rb->page_size;
+	(void)rb;
+	if (s->nr == RAM_SAVE_BATCH_PAGES)	/* cannot happen: one run a page at least */
+		return -E2BIG;
+	s->local[s->nr].iov_base = (void *)data;
+	s->local[s->nr].iov_len = len;
+	s->remote[s->nr].iov_base = (void *)(uintptr_t)addr;
+	s->remote[s->nr].iov_len = len;
+	s->nr++;
 	return 0;
 }
 
-static const struct page_sink_ops b_sink_ops = { .save_pages = write_into_b };
+/* One process_vm_writev for the whole batch. */
+static int write_batch(struct page_sink *sink)
+{
+	struct b_sink *s = (struct b_sink *)sink;
+	size_t want = 0;
+	ssize_t n;
+
+	for (size_t i = 0; i < s->nr; i++)
+		want += s->local[i].iov_len;
+	n = process_vm_writev(s->pid, s->local, s->nr, s->remote, s->nr, 0);
+	s->nr = 0;
+	if (n != (ssize_t)want) {
+		pr_err("writing %zu bytes into pid %d: %s", want, (int)s->pid,
+		       n < 0 ? strerror(errno) : "short write (a page it lacks)");
+		return n < 0 ? -errno : -EFAULT;
+	}
+	s->pages += want / s->page_size;
+	return 0;
+}
+
+static const struct page_sink_ops b_sink_ops = {
+	.save_pages = write_into_b,
+	.end_batch = write_batch,
+};
 
 static int open_log(struct guest *g, const struct local_checkpoint_params *p,
 		    struct dirty_log **dl)
@@ -63,6 +85,7 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 	lc->params = *p;
 	lc->to_b.sink.ops = &b_sink_ops;
 	lc->to_b.pid = b->pid;
+	lc->to_b.page_size = (size_t)sysconf(_SC_PAGESIZE);
 	ret = open_log(a, p, &lc->dla);
 	if (!ret)
 		ret = open_log(b, p, &lc->dlb);

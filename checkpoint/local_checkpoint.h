@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "dirty_log.h"
 #include "guest.h"
@@ -49,10 +50,15 @@ struct local_checkpoint_stats {
 	unsigned layout_commands;
 };
 
+/* Writes runs into B, gathered per batch into one process_vm_writev. */
 struct b_sink {
 	struct page_sink sink;
 	pid_t pid;
 	uint64_t pages;
+	size_t page_size;
+	size_t nr;			/* runs gathered */
+	struct iovec local[RAM_SAVE_BATCH_PAGES];
+	struct iovec remote[RAM_SAVE_BATCH_PAGES];
 };
 
 struct local_checkpoint {

@@ -166,6 +166,13 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 			}
 		}
 	}
+	if (sink->ops->end_batch) {
+		ret = sink->ops->end_batch(sink);
+		if (ret) {		/* the whole batch goes back */
+			i = 0;
+			off = 0;
+		}
+	}
 out:
 	if (ret)
 		requeue(rs, i, off);
