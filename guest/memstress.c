@@ -19,6 +19,7 @@
  *   digest     a hash over all of its memory     -> "digest D"
  *   rate N     pages per tick from now on        -> "ok rate N"
  *   busy MS    stay MS ms in this handler        -> "ok busy MS"
+ *   stack KIB  use KIB KiB of stack (grows it)   -> "ok stack KIB"
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -104,12 +105,15 @@ static void churn_step(void)
 	unsigned h = (unsigned)(rng_next() % HEAP_PIECES);
 
 	if (ms.blocks[b]) {
-		free(ms.blocks[b]);	/* above the mmap threshold: munmap */
+		munmap(ms.blocks[b], ms.block_len[b]);
 		ms.blocks[b] = NULL;
 	} else {
 		ms.block_len[b] = (size_t)(1 + rng_next() % 8) << 18;
-		ms.blocks[b] = malloc(ms.block_len[b]);
-		if (ms.blocks[b])
+		ms.blocks[b] = mmap(NULL, ms.block_len[b], PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ms.blocks[b] == MAP_FAILED)
+			ms.blocks[b] = NULL;
+		else
 			fill(ms.blocks[b], ms.block_len[b], ms.steps);
 	}
 	if (!ms.heap[h]) {
@@ -135,6 +139,18 @@ static void step(void)
 	ms.steps++;
 	if (ms.churn && ms.steps % CHURN_EVERY == 0)
 		churn_step();
+}
+
+/* Use kib KiB of stack, a KiB a frame, so the stack mapping grows. */
+static uint64_t __attribute__((noinline)) deep(unsigned kib)
+{
+	volatile unsigned char frame[1024];
+
+	frame[0] = (unsigned char)kib;
+	frame[sizeof(frame) - 1] = (unsigned char)ms.steps;
+	if (kib <= 1)
+		return frame[0];
+	return deep(kib - 1) + frame[sizeof(frame) - 1];
 }
 
 static uint64_t digest(void)
@@ -197,6 +213,9 @@ static void on_frame(const void *data, size_t len, void *opaque)
 		while (colo_clock_ms() < until)
 			;
 		reply(f + 6, "ok busy %llu", n);
+	} else if (sscanf(cmd, "stack %llu", &n) == 1 && n <= 4096) {
+		deep((unsigned)n);
+		reply(f + 6, "ok stack %llu", n);
 	} else {
 		colo_log("memstress: unknown command '%s'", cmd);
 	}

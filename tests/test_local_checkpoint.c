@@ -203,6 +203,11 @@ static void test_replica(void **state)
 		assert_int_equal(tg_ask(&ga, cmd, NULL, 0), 0);
 		snprintf(cmd, sizeof(cmd), "step %d", 50 + 13 * r);
 		assert_int_equal(tg_ask(&gb, cmd, NULL, 0), 0);
+		/* stacks that grew: A's must be grown in B, B's trimmed */
+		if (pc->churn && r == 3)
+			assert_int_equal(tg_ask(&ga, "stack 600", NULL, 0), 0);
+		if (pc->churn && r == 6)
+			assert_int_equal(tg_ask(&gb, "stack 1200", NULL, 0), 0);
 
 		checkpoint_and_compare(&cmp);
 		incremental += lc.stats.pages_copied;
