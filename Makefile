@@ -108,7 +108,7 @@ $(COLOCTL): $(BUILD)/ctl/coloctl.o $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
 

@@ -17,11 +17,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "child.h"
 #include "dirty_log.h"
 #include "log.h"
@@ -40,14 +42,17 @@ static const struct mode modes[] = {
 	{ "lazy s18", DIRTY_LOG_LAZY, 18 },
 };
 #define NR_MODES	(sizeof(modes) / sizeof(modes[0]))
-#define MAX_ROUNDS	64
-#define MAX_LIST	8
+#define MAX_ROUNDS	BENCH_MAX_ROUNDS
+#define MAX_LIST	BENCH_MAX_LIST
 
 /* One measured round. */
 struct sample {
-	double sync_ms, clear_ms, read_ms, round_ms;
-	uint64_t pages, chunks, clear_calls;
+	double sync_ms, clear_ms, log_ms, read_ms, round_ms;
+	double pages, chunks, clear_calls;
 };
+
+#define MEDIAN(s, n, field) \
+	bench_median((s), sizeof(*(s)), offsetof(struct sample, field), (n))
 
 struct counting_sink {
 	struct page_sink sink;
@@ -83,27 +88,6 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Median of one field over the rounds. */
-#define MEDIAN_OF(samples, n, field) ({					\
-	double _v[MAX_ROUNDS];						\
-	for (int _i = 0; _i < (n); _i++)				\
-		_v[_i] = (double)(samples)[_i].field;			\
-	median(_v, (n));						\
-})
-
 static int one_round(struct dirty_log *dl, struct ram_save *rs,
 		     struct counting_sink *cs, struct sample *s)
 {
@@ -121,9 +105,10 @@ static int one_round(struct dirty_log *dl, struct ram_save *rs,
 	s->sync_ms = ms(dl->stats.sync_ns - before.sync_ns);
 	s->clear_ms = ms(dl->stats.clear_ns - before.clear_ns);
 	s->read_ms = ms(rs->stats.read_ns - read_before);
-	s->pages = cs->pages - pages_before;
-	s->chunks = dl->stats.chunks_cleared - before.chunks_cleared;
-	s->clear_calls = dl->stats.clear_calls - before.clear_calls;
+	s->log_ms = s->sync_ms + s->clear_ms;
+	s->pages = (double)(cs->pages - pages_before);
+	s->chunks = (double)(dl->stats.chunks_cleared - before.chunks_cleared);
+	s->clear_calls = (double)(dl->stats.clear_calls - before.clear_calls);
 	return 0;
 }
 
@@ -132,20 +117,6 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench_dirty_log [--sizes 256M,1G,4G] [--dirty 1000,10000]\n"
 		"                       [--patterns rand,seq] [--rounds N] [--csv FILE]\n");
-}
-
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	switch (*end) {
-	case 'G': case 'g': return v << 30;
-	case 'M': case 'm': return v << 20;
-	case 'K': case 'k': return v << 10;
-	case '\0': return v;
-	default: return 0;
-	}
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -166,17 +137,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			for (tok = strtok_r(optarg, ",", &save); tok && o->nr_sizes < MAX_LIST;
-			     tok = strtok_r(NULL, ",", &save))
-				if (!(o->sizes[o->nr_sizes++] = parse_size(tok))) {
-					fprintf(stderr, "bad size '%s' (e.g. 256M, 1G)\n", tok);
-					return -EINVAL;
-				}
+			if (bench_parse_sizes(optarg, o->sizes, &o->nr_sizes))
+				return -EINVAL;
 			break;
 		case 'd':
-			for (tok = strtok_r(optarg, ",", &save); tok && o->nr_dirty < MAX_LIST;
-			     tok = strtok_r(NULL, ",", &save))
-				o->dirty[o->nr_dirty++] = strtoul(tok, NULL, 10);
+			if (bench_parse_counts(optarg, o->dirty, &o->nr_dirty))
+				return -EINVAL;
 			break;
 		case 'p':
 			for (tok = strtok_r(optarg, ",", &save); tok && o->nr_patterns < 2;
@@ -189,11 +155,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'r':
-			o->rounds = atoi(optarg);
-			if (o->rounds < 1 || o->rounds >= MAX_ROUNDS) {
-				fprintf(stderr, "--rounds takes 1..%d\n", MAX_ROUNDS - 1);
+			if (bench_parse_rounds(optarg, &o->rounds))
 				return -EINVAL;
-			}
 			break;
 		case 'c':
 			o->csv = optarg;
@@ -314,14 +277,14 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 					dirty / 1000);
 			for (size_t mi = 0; mi < NR_MODES; mi++) {
 				struct sample *sm = samples[mi];
-				double sync = MEDIAN_OF(sm, o->rounds, sync_ms);
-				double clear = MEDIAN_OF(sm, o->rounds, clear_ms);
-				double logc = MEDIAN_OF(sm, o->rounds, sync_ms + sm[_i].clear_ms);
-				double read = MEDIAN_OF(sm, o->rounds, read_ms);
-				double round = MEDIAN_OF(sm, o->rounds, round_ms);
-				double pages = MEDIAN_OF(sm, o->rounds, pages);
-				double chunks = MEDIAN_OF(sm, o->rounds, chunks);
-				double calls = MEDIAN_OF(sm, o->rounds, clear_calls);
+				double sync = MEDIAN(sm, o->rounds, sync_ms);
+				double clear = MEDIAN(sm, o->rounds, clear_ms);
+				double logc = MEDIAN(sm, o->rounds, log_ms);
+				double read = MEDIAN(sm, o->rounds, read_ms);
+				double round = MEDIAN(sm, o->rounds, round_ms);
+				double pages = MEDIAN(sm, o->rounds, pages);
+				double chunks = MEDIAN(sm, o->rounds, chunks);
+				double calls = MEDIAN(sm, o->rounds, clear_calls);
 
 				if (mi == 0)
 					mono_log = logc;

@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "guests.h"
 #include "local_checkpoint.h"
 #include "log.h"
@@ -32,8 +34,8 @@ static const struct mode modes[] = {
 	{ "lazy s18", DIRTY_LOG_LAZY, 18 },
 };
 #define NR_MODES	(sizeof(modes) / sizeof(modes[0]))
-#define MAX_ROUNDS	64
-#define MAX_LIST	8
+#define MAX_ROUNDS	BENCH_MAX_ROUNDS
+#define MAX_LIST	BENCH_MAX_LIST
 #define B_STEPS		20	/* pages B writes of its own each round */
 
 struct sample {
@@ -42,7 +44,7 @@ struct sample {
 };
 
 struct options {
-	uint64_t sizes_mib[MAX_LIST];
+	uint64_t sizes[MAX_LIST];		/* bytes */
 	size_t nr_sizes;
 	unsigned long dirty[MAX_LIST];
 	size_t nr_dirty;
@@ -50,24 +52,8 @@ struct options {
 	const char *csv;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_of(const struct sample *s, int n, size_t field_off)
-{
-	double v[MAX_ROUNDS];
-
-	for (int i = 0; i < n; i++)
-		v[i] = *(const double *)((const char *)&s[i] + field_off);
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-#define MEDIAN(s, n, f) median_of((s), (n), offsetof(struct sample, f))
+#define MEDIAN(s, n, f) \
+	bench_median((s), sizeof(*(s)), offsetof(struct sample, f), (n))
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -78,7 +64,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "csv", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *tok, *save;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -86,31 +71,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			for (tok = strtok_r(optarg, ",", &save); tok && o->nr_sizes < MAX_LIST;
-			     tok = strtok_r(NULL, ",", &save)) {
-				char *end;
-				uint64_t v = strtoull(tok, &end, 10);
-
-				if (*end == 'G' || *end == 'g')
-					v <<= 10;
-				else if (*end != 'M' && *end != 'm' && *end) {
-					fprintf(stderr, "bad size '%s' (e.g. 256M, 1G)\n", tok);
-					return -EINVAL;
-				}
-				o->sizes_mib[o->nr_sizes++] = v;
-			}
+			if (bench_parse_sizes(optarg, o->sizes, &o->nr_sizes))
+				return -EINVAL;
 			break;
 		case 'd':
-			for (tok = strtok_r(optarg, ",", &save); tok && o->nr_dirty < MAX_LIST;
-			     tok = strtok_r(NULL, ",", &save))
-				o->dirty[o->nr_dirty++] = strtoul(tok, NULL, 10);
+			if (bench_parse_counts(optarg, o->dirty, &o->nr_dirty))
+				return -EINVAL;
 			break;
 		case 'r':
-			o->rounds = atoi(optarg);
-			if (o->rounds < 1 || o->rounds >= MAX_ROUNDS) {
-				fprintf(stderr, "--rounds takes 1..%d\n", MAX_ROUNDS - 1);
+			if (bench_parse_rounds(optarg, &o->rounds))
 				return -EINVAL;
-			}
 			break;
 		case 'c':
 			o->csv = optarg;
@@ -122,9 +92,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (!o->nr_sizes) {
-		o->sizes_mib[0] = 256;
-		o->sizes_mib[1] = 1024;
-		o->sizes_mib[2] = 4096;
+		o->sizes[0] = 256ull << 20;
+		o->sizes[1] = 1ull << 30;
+		o->sizes[2] = 4ull << 30;
 		o->nr_sizes = 3;
 	}
 	if (!o->nr_dirty) {
@@ -277,7 +247,7 @@ int main(int argc, char **argv)
 	memset(log_ratio_sum, 0, sizeof(log_ratio_sum));
 	memset(nr_ratios, 0, sizeof(nr_ratios));
 	for (size_t si = 0; si < o.nr_sizes && !ret; si++)
-		ret = bench_size(&o, o.sizes_mib[si], csv, log_ratio_sum[si],
+		ret = bench_size(&o, o.sizes[si] >> 20, csv, log_ratio_sum[si],
 				 &nr_ratios[si]);
 	printf("\nratio lazy / monolithic of the pause (geometric mean over dirty "
 	       "counts):\n%9s", "RAM");
@@ -287,7 +257,7 @@ int main(int argc, char **argv)
 	for (size_t si = 0; si < o.nr_sizes; si++) {
 		if (!nr_ratios[si])
 			continue;
-		printf("%5llu MiB", (unsigned long long)o.sizes_mib[si]);
+		printf("%5llu MiB", (unsigned long long)(o.sizes[si] >> 20));
 		for (size_t mi = 1; mi < NR_MODES; mi++)
 			printf(" %10.2f", exp(log_ratio_sum[si][mi] / nr_ratios[si]));
 		printf("\n");

@@ -1,0 +1,81 @@
+/*
+ * bench_util.c - option lists and medians for the benchmarks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+
+int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n)
+{
+	char *tok, *save;
+
+	*n = 0;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		uint64_t v = strtoull(tok, &end, 10);
+
+		if (*end == 'G' || *end == 'g')
+			v <<= 30;
+		else if (*end == 'M' || *end == 'm')
+			v <<= 20;
+		else
+			v = 0;
+		if (!v || (*end && end[1]) || *n == BENCH_MAX_LIST) {
+			fprintf(stderr, "bad size '%s': give sizes like 256M or "
+				"1G, at most %d\n", tok, BENCH_MAX_LIST);
+			return -EINVAL;
+		}
+		bytes[(*n)++] = v;
+	}
+	return 0;
+}
+
+int bench_parse_counts(char *arg, unsigned long *v, size_t *n)
+{
+	char *tok, *save;
+
+	*n = 0;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long x = strtoul(tok, &end, 10);
+
+		if (!x || *end || *n == BENCH_MAX_LIST) {
+			fprintf(stderr, "bad count '%s': give whole numbers like "
+				"1000, at most %d\n", tok, BENCH_MAX_LIST);
+			return -EINVAL;
+		}
+		v[(*n)++] = x;
+	}
+	return 0;
+}
+
+int bench_parse_rounds(const char *arg, int *rounds)
+{
+	*rounds = atoi(arg);
+	if (*rounds < 1 || *rounds >= BENCH_MAX_ROUNDS) {
+		fprintf(stderr, "--rounds takes 1..%d\n", BENCH_MAX_ROUNDS - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(const void *samples, size_t stride, size_t off, int n)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (int i = 0; i < n; i++)
+		memcpy(&v[i], (const char *)samples + (size_t)i * stride + off,
+		       sizeof(double));
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -1,0 +1,27 @@
+/*
+ * bench_util.h - what the benchmarks share: option lists and medians.
+ */
+#ifndef COLO_BENCH_UTIL_H
+#define COLO_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_MAX_LIST		8	/* sizes or counts on one option */
+#define BENCH_MAX_ROUNDS	64
+
+/* "256M,1G,4G" into bytes. 0, or -EINVAL after saying what is wrong. */
+int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n);
+/* "1000,10000" into numbers (at least 1 each). */
+int bench_parse_counts(char *arg, unsigned long *v, size_t *n);
+/* 1..BENCH_MAX_ROUNDS-1 measured rounds. */
+int bench_parse_rounds(const char *arg, int *rounds);
+
+/*
+ * Median over n samples of the double at byte offset off in each sample
+ * (samples are stride bytes apart), e.g.
+ *   bench_median(s, sizeof(*s), offsetof(struct sample, pause), n)
+ */
+double bench_median(const void *samples, size_t stride, size_t off, int n);
+
+#endif /* COLO_BENCH_UTIL_H */
