@@ -29,19 +29,8 @@
 #include "log.h"
 #include "ram_save.h"
 
-struct mode {
-	const char *name;
-	enum dirty_log_clear_mode clear;
-	unsigned shift;
-};
-
-static const struct mode modes[] = {
-	{ "monolithic", DIRTY_LOG_MONOLITHIC, 18 },
-	{ "lazy s6", DIRTY_LOG_LAZY, 6 },
-	{ "lazy s12", DIRTY_LOG_LAZY, 12 },
-	{ "lazy s18", DIRTY_LOG_LAZY, 18 },
-};
-#define NR_MODES	(sizeof(modes) / sizeof(modes[0]))
+#define modes		bench_modes
+#define NR_MODES	BENCH_NR_MODES
 #define MAX_ROUNDS	BENCH_MAX_ROUNDS
 #define MAX_LIST	BENCH_MAX_LIST
 
@@ -246,7 +235,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 			/* round 0 warms up and is not counted */
 			for (int r = 0; r <= o->rounds; r++) {
 				for (size_t k = 0; k < NR_MODES; k++) {
-					const struct mode *m = &modes[(k + (size_t)r) % NR_MODES];
+					const struct bench_mode *m = &modes[(k + (size_t)r) % NR_MODES];
 					struct sample s;
 
 					ret = dirty_log_set_clear(dl, m->clear, m->shift);

@@ -21,19 +21,8 @@
 #include "local_checkpoint.h"
 #include "log.h"
 
-struct mode {
-	const char *name;
-	enum dirty_log_clear_mode clear;
-	unsigned shift;
-};
-
-static const struct mode modes[] = {
-	{ "monolithic", DIRTY_LOG_MONOLITHIC, 18 },
-	{ "lazy s6", DIRTY_LOG_LAZY, 6 },
-	{ "lazy s12", DIRTY_LOG_LAZY, 12 },
-	{ "lazy s18", DIRTY_LOG_LAZY, 18 },
-};
-#define NR_MODES	(sizeof(modes) / sizeof(modes[0]))
+#define modes		bench_modes
+#define NR_MODES	BENCH_NR_MODES
 #define MAX_ROUNDS	BENCH_MAX_ROUNDS
 #define MAX_LIST	BENCH_MAX_LIST
 #define B_STEPS		20	/* pages B writes of its own each round */
@@ -105,7 +94,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int set_mode(struct local_checkpoint *lc, const struct mode *m)
+static int set_mode(struct local_checkpoint *lc, const struct bench_mode *m)
 {
 	int ret = dirty_log_set_clear(lc->dla, m->clear, m->shift);
 
@@ -157,7 +146,7 @@ static int bench_size(const struct options *o, uint64_t mib, FILE *csv,
 
 		for (int r = 0; r <= o->rounds; r++) {
 			for (size_t k = 0; k < NR_MODES; k++) {
-				const struct mode *m = &modes[(k + (size_t)r) % NR_MODES];
+				const struct bench_mode *m = &modes[(k + (size_t)r) % NR_MODES];
 				uint64_t chunks = lc.dla->stats.chunks_cleared;
 				struct sample *s = &samples[m - modes][r ? r - 1 : 0];
 

@@ -8,6 +8,13 @@
 
 #include "bench_util.h"
 
+const struct bench_mode bench_modes[BENCH_NR_MODES] = {
+	{ "monolithic", DIRTY_LOG_MONOLITHIC, 18 },
+	{ "lazy s6", DIRTY_LOG_LAZY, 6 },
+	{ "lazy s12", DIRTY_LOG_LAZY, 12 },
+	{ "lazy s18", DIRTY_LOG_LAZY, 18 },
+};
+
 int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n)
 {
 	char *tok, *save;

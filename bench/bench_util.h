@@ -7,8 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dirty_log.h"
+
 #define BENCH_MAX_LIST		8	/* sizes or counts on one option */
 #define BENCH_MAX_ROUNDS	64
+
+/* The clear modes every benchmark compares; the first is the baseline. */
+struct bench_mode {
+	const char *name;
+	enum dirty_log_clear_mode clear;
+	unsigned shift;
+};
+
+#define BENCH_NR_MODES		4
+extern const struct bench_mode bench_modes[BENCH_NR_MODES];
 
 /* "256M,1G,4G" into bytes. 0, or -EINVAL after saying what is wrong. */
 int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n);
