@@ -29,8 +29,6 @@
 #include "log.h"
 #include "ram_save.h"
 
-#define modes		bench_modes
-#define NR_MODES	BENCH_NR_MODES
 #define MAX_ROUNDS	BENCH_MAX_ROUNDS
 #define MAX_LIST	BENCH_MAX_LIST
 
@@ -176,7 +174,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* Log-cost ratios lazy / monolithic, kept per size for the summary. */
 struct ratio_acc {
-	double log_sum[NR_MODES];	/* sum of log(ratio) */
+	double log_sum[BENCH_NR_MODES];	/* sum of log(ratio) */
 	int n;
 };
 
@@ -227,15 +225,15 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 
 	for (size_t pi = 0; pi < o->nr_patterns; pi++) {
 		for (size_t di = 0; di < o->nr_dirty; di++) {
-			static struct sample samples[NR_MODES][MAX_ROUNDS];
+			static struct sample samples[BENCH_NR_MODES][MAX_ROUNDS];
 			const char *pat = o->patterns[pi];
 			unsigned long dirty = o->dirty[di];
 			double mono_log = 0;
 
 			/* round 0 warms up and is not counted */
 			for (int r = 0; r <= o->rounds; r++) {
-				for (size_t k = 0; k < NR_MODES; k++) {
-					const struct bench_mode *m = &modes[(k + (size_t)r) % NR_MODES];
+				for (size_t k = 0; k < BENCH_NR_MODES; k++) {
+					const struct bench_mode *m = &bench_modes[(k + (size_t)r) % BENCH_NR_MODES];
 					struct sample s;
 
 					ret = dirty_log_set_clear(dl, m->clear, m->shift);
@@ -247,7 +245,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 						goto out_rs;
 					if (r == 0)
 						continue;
-					samples[m - modes][r - 1] = s;
+					samples[m - bench_modes][r - 1] = s;
 					if (csv)
 						fprintf(csv, "%llu,%s,%lu,%s,%u,%d,%.1f,%.1f,%.1f,%.1f,%llu,%llu,%llu\n",
 							(unsigned long long)(size >> 20), pat, dirty,
@@ -264,7 +262,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 							     size >> 30 : size >> 20),
 					size >= (1ull << 30) ? "G" : "M", pat,
 					dirty / 1000);
-			for (size_t mi = 0; mi < NR_MODES; mi++) {
+			for (size_t mi = 0; mi < BENCH_NR_MODES; mi++) {
 				struct sample *sm = samples[mi];
 				double sync = MEDIAN(sm, o->rounds, sync_ms);
 				double clear = MEDIAN(sm, o->rounds, clear_ms);
@@ -281,7 +279,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 					acc->log_sum[mi] += log(logc / mono_log);
 				}
 				printf("%5llu MiB %-4s %6lu  %-10s %8.2f %8.2f %8.2f %8.2f %8.2f %7.0f %7.0f %7.0f %7.2f\n",
-				       (unsigned long long)(size >> 20), pat, dirty, modes[mi].name,
+				       (unsigned long long)(size >> 20), pat, dirty, bench_modes[mi].name,
 				       sync, clear, logc, read, round, pages, chunks, calls,
 				       logc / mono_log);
 				if (summary)
@@ -327,9 +325,9 @@ int main(int argc, char **argv)
 		fprintf(csv, "ram_mib,pattern,dirty,mode,shift,round,sync_us,clear_us,"
 			"read_us,round_us,pages_sent,chunks_cleared,clear_calls\n");
 		fprintf(summary, "config");
-		for (size_t mi = 0; mi < NR_MODES; mi++)
-			fprintf(summary, ",\"%s log ms\",\"%s ratio\"", modes[mi].name,
-				modes[mi].name);
+		for (size_t mi = 0; mi < BENCH_NR_MODES; mi++)
+			fprintf(summary, ",\"%s log ms\",\"%s ratio\"", bench_modes[mi].name,
+				bench_modes[mi].name);
 		fprintf(summary, "\n");
 	}
 	printf("dirty log: lazy chunked vs monolithic clear; medians of %d rounds per mode, "
@@ -346,14 +344,14 @@ int main(int argc, char **argv)
 	printf("\nratio lazy / monolithic of the dirty-log cost (geometric mean over "
 	       "patterns and dirty counts):\n");
 	printf("%9s", "RAM");
-	for (size_t mi = 1; mi < NR_MODES; mi++)
-		printf(" %10s", modes[mi].name);
+	for (size_t mi = 1; mi < BENCH_NR_MODES; mi++)
+		printf(" %10s", bench_modes[mi].name);
 	printf("\n");
 	for (size_t si = 0; si < o.nr_sizes; si++) {
 		if (!acc[si].n)
 			continue;
 		printf("%5llu MiB", (unsigned long long)(o.sizes[si] >> 20));
-		for (size_t mi = 1; mi < NR_MODES; mi++)
+		for (size_t mi = 1; mi < BENCH_NR_MODES; mi++)
 			printf(" %10.2f", exp(acc[si].log_sum[mi] / acc[si].n));
 		printf("\n");
 	}

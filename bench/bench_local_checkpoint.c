@@ -21,8 +21,6 @@
 #include "local_checkpoint.h"
 #include "log.h"
 
-#define modes		bench_modes
-#define NR_MODES	BENCH_NR_MODES
 #define MAX_ROUNDS	BENCH_MAX_ROUNDS
 #define MAX_LIST	BENCH_MAX_LIST
 #define B_STEPS		20	/* pages B writes of its own each round */
@@ -140,15 +138,15 @@ static int bench_size(const struct options *o, uint64_t mib, FILE *csv,
 		(double)(dirty_log_now_ns() - t0) / 1e9);
 
 	for (size_t di = 0; di < o->nr_dirty; di++) {
-		static struct sample samples[NR_MODES][MAX_ROUNDS];
+		static struct sample samples[BENCH_NR_MODES][MAX_ROUNDS];
 		unsigned long dirty = o->dirty[di];
 		double mono_pause = 0;
 
 		for (int r = 0; r <= o->rounds; r++) {
-			for (size_t k = 0; k < NR_MODES; k++) {
-				const struct bench_mode *m = &modes[(k + (size_t)r) % NR_MODES];
+			for (size_t k = 0; k < BENCH_NR_MODES; k++) {
+				const struct bench_mode *m = &bench_modes[(k + (size_t)r) % BENCH_NR_MODES];
 				uint64_t chunks = lc.dla->stats.chunks_cleared;
-				struct sample *s = &samples[m - modes][r ? r - 1 : 0];
+				struct sample *s = &samples[m - bench_modes][r ? r - 1 : 0];
 
 				ret = set_mode(&lc, m);
 				snprintf(cmd, sizeof(cmd), "step %lu", dirty);
@@ -177,7 +175,7 @@ static int bench_size(const struct options *o, uint64_t mib, FILE *csv,
 						s->pages, s->chunks);
 			}
 		}
-		for (size_t mi = 0; mi < NR_MODES; mi++) {
+		for (size_t mi = 0; mi < BENCH_NR_MODES; mi++) {
 			struct sample *sm = samples[mi];
 			double pause = MEDIAN(sm, o->rounds, pause);
 
@@ -186,7 +184,7 @@ static int bench_size(const struct options *o, uint64_t mib, FILE *csv,
 			else
 				log_ratio_sum[mi] += log(pause / mono_pause);
 			printf("%5llu MiB %6lu  %-10s %8.2f %8.2f %8.2f %8.2f %8.2f %7.0f %7.0f %7.2f\n",
-			       (unsigned long long)mib, dirty, modes[mi].name, pause,
+			       (unsigned long long)mib, dirty, bench_modes[mi].name, pause,
 			       MEDIAN(sm, o->rounds, stop), MEDIAN(sm, o->rounds, mirror),
 			       MEDIAN(sm, o->rounds, sync), MEDIAN(sm, o->rounds, copy),
 			       MEDIAN(sm, o->rounds, pages), MEDIAN(sm, o->rounds, chunks),
@@ -208,7 +206,7 @@ out_guests:
 
 int main(int argc, char **argv)
 {
-	double log_ratio_sum[MAX_LIST][NR_MODES];
+	double log_ratio_sum[MAX_LIST][BENCH_NR_MODES];
 	int nr_ratios[MAX_LIST];
 	struct options o;
 	FILE *csv = NULL;
@@ -240,14 +238,14 @@ int main(int argc, char **argv)
 				 &nr_ratios[si]);
 	printf("\nratio lazy / monolithic of the pause (geometric mean over dirty "
 	       "counts):\n%9s", "RAM");
-	for (size_t mi = 1; mi < NR_MODES; mi++)
-		printf(" %10s", modes[mi].name);
+	for (size_t mi = 1; mi < BENCH_NR_MODES; mi++)
+		printf(" %10s", bench_modes[mi].name);
 	printf("\n");
 	for (size_t si = 0; si < o.nr_sizes; si++) {
 		if (!nr_ratios[si])
 			continue;
 		printf("%5llu MiB", (unsigned long long)(o.sizes[si] >> 20));
-		for (size_t mi = 1; mi < NR_MODES; mi++)
+		for (size_t mi = 1; mi < BENCH_NR_MODES; mi++)
 			printf(" %10.2f", exp(log_ratio_sum[si][mi] / nr_ratios[si]));
 		printf("\n");
 	}
