@@ -18,7 +18,7 @@ BUILD := build/$(notdir $(CC))$(if $(filter 1,$(SANITIZE)),-san)
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wvla -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP \
-	-Icheckpoint -Iguest
+	-Icheckpoint -Iguest -Ictl
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 ifeq ($(SANITIZE),1)
@@ -42,6 +42,7 @@ endif
 
 # --- sources ---------------------------------------------------------------
 
+CTL_SRCS := ctl/coloctl.c ctl/ctl_guest.c
 CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
@@ -104,9 +105,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS)
 
-$(COLOCTL): $(BUILD)/ctl/coloctl.o $(LIBCOLO)
+$(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")

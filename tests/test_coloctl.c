@@ -60,6 +60,23 @@ static void test_guest_run(void **state)
 	expect("8 MiB RAM");
 }
 
+/* A guest and its replica: same answers, and B byte-identical at the end. */
+static void test_guest_replicate(void **state)
+{
+	(void)state;
+	assert_int_equal(run("(for i in 1 2 3; do echo 'step 3000'; sleep 0.2; "
+			     "echo hash; done; echo digest) | $COLOCTL guest "
+			     "replicate --every 40 -- $MEMSTRESS --ram 16 --churn"), 0);
+	expect("B is a replica of A");
+	expect("outputs: 7 equal, 0 differ, 0 without a twin");
+	expect("B is a byte-identical copy of A");
+	/* a fixed number of checkpoints, no input */
+	assert_int_equal(run("$COLOCTL guest replicate --every 20 --checkpoints 5 "
+			     "-- $MEMSTRESS --ram 8 --rate 50 --tick 5 < /dev/null"), 0);
+	expect("5 checkpoints");
+	expect("B is a byte-identical copy of A");
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -67,6 +84,8 @@ static void test_usage_errors(void **state)
 	expect("unknown command 'frobnicate'");
 	assert_int_equal(run("$COLOCTL guest run"), 2);
 	expect("no PROGRAM given");
+	assert_int_equal(run("$COLOCTL guest replicate --every 0 -- $MEMSTRESS"), 2);
+	expect("--every 0");
 	assert_int_equal(run("$COLOCTL guest run -- no-such-program-xyz"), 2);
 	expect("cannot find program no-such-program-xyz");
 	assert_int_equal(run("$COLOCTL guest run --stack-limit 0 -- $MEMSTRESS"), 2);
@@ -91,6 +110,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest_run),
+		cmocka_unit_test(test_guest_replicate),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_not_a_guest),
 	};

@@ -49,11 +49,17 @@ static int teardown(void **state)
 /* --- the comparison, made with both guests stopped ---------------------- */
 
 struct compare {
-	long bad_pages;
-	uint64_t first_bad;
-	uint64_t bytes;
-	bool layouts_same;
+	struct local_checkpoint_compare result;
+	int ret;
 };
+
+static int compare_guests(struct local_checkpoint *c, void *opaque)
+{
+	struct compare *cmp = opaque;
+
+	cmp->ret = local_checkpoint_compare(c, &cmp->result);
+	return 0;
+}
 
 static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
@@ -62,46 +68,6 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ?
 	       0 : -EIO;
-}
-
-static int compare_guests(struct local_checkpoint *c, void *opaque)
-{
-	struct compare *cmp = opaque;
-	static unsigned char ba[1 << 20], bb[1 << 20];
-	struct layout la, lb;
-	uint64_t diff = 0;
-
-	cmp->bad_pages = 0;
-	cmp->bytes = 0;
-	assert_int_equal(layout_read(c->a->pid, &la), 0);
-	assert_int_equal(layout_read(c->b->pid, &lb), 0);
-	cmp->layouts_same = layout_same_ram(&la, &lb, &diff);
-	layout_free(&la);
-	layout_free(&lb);
-	/* every RAM block of A, read from both */
-	for (size_t i = 0; i < c->dla->ram.nr_blocks; i++) {
-		const struct ram_block *rb = c->dla->ram.blocks[i];
-
-		for (uint64_t at = rb->start; at < rb->start + rb->len; at += sizeof(ba)) {
-			size_t len = rb->start + rb->len - at < sizeof(ba) ?
-				     (size_t)(rb->start + rb->len - at) : sizeof(ba);
-
-			assert_int_equal(read_mem(c->a->pid, at, ba, len), 0);
-			if (read_mem(c->b->pid, at, bb, len)) {
-				cmp->bad_pages += (long)(len / 4096);
-				continue;
-			}
-			for (size_t off = 0; off < len; off += 4096) {
-				if (memcmp(ba + off, bb + off, 4096) == 0)
-					continue;
-				if (!cmp->bad_pages)
-					cmp->first_bad = at + off;
-				cmp->bad_pages++;
-			}
-			cmp->bytes += len;
-		}
-	}
-	return 0;
 }
 
 /* The TID in a guest's TCB must be its own, whatever was copied in. */
@@ -120,12 +86,15 @@ static void checkpoint_and_compare(struct compare *cmp)
 	assert_int_equal(local_checkpoint_run(&lc), 0);
 	check_tid(lc.a);
 	check_tid(lc.b);
-	if (!cmp->layouts_same)
-		fail_msg("A's and B's RAM layouts differ after the checkpoint");
-	if (cmp->bad_pages)
-		fail_msg("%ld pages differ between A and B, the first at %#llx",
-			 cmp->bad_pages, (unsigned long long)cmp->first_bad);
-	assert_true(cmp->bytes > (8u << 20));
+	assert_int_equal(cmp->ret, 0);
+	if (!cmp->result.layouts_same)
+		fail_msg("A's and B's RAM layouts differ after the checkpoint, "
+			 "first at %#llx", (unsigned long long)cmp->result.first_diff);
+	if (cmp->result.bad_pages)
+		fail_msg("%llu pages differ between A and B, the first at %#llx",
+			 (unsigned long long)cmp->result.bad_pages,
+			 (unsigned long long)cmp->result.first_diff);
+	assert_true(cmp->result.bytes > (8u << 20));
 }
 
 /* Both answer cmd; the answers must be equal. */
@@ -192,7 +161,7 @@ static void test_replica(void **state)
 
 	launch_pair(pc->churn ? churn : plain, pc->churn ? churn : plain, &p);
 	checkpoint_and_compare(&cmp);		/* the whole copy */
-	ram_pages = cmp.bytes / 4096;
+	ram_pages = cmp.result.bytes / 4096;
 	assert_true(lc.stats.pages_copied >= ram_pages);
 	same_answer("digest");
 	same_answer("step 300");
@@ -213,7 +182,7 @@ static void test_replica(void **state)
 		incremental += lc.stats.pages_copied;
 		/* dirty pages only (churn maps whole new blocks each round) */
 		if (pc->kind == DIRTY_LOG_UFFD_WP && !pc->churn)
-			assert_true(lc.stats.pages_copied < cmp.bytes / 4096 * 3 / 4);
+			assert_true(lc.stats.pages_copied < cmp.result.bytes / 4096 * 3 / 4);
 		layout_moves += lc.stats.layout_commands;
 		assert_true(lc.stats.pages_dirty_b > 0);
 
@@ -255,7 +224,8 @@ static void test_missing_b_pages_detected(void **state)
 	lc.hook_opaque = &cmp;
 	assert_int_equal(local_checkpoint_run(&lc), 0);
 	fault_inject(FI_NONE);
-	assert_true(cmp.bad_pages > 100);
+	assert_int_equal(cmp.ret, 0);
+	assert_true(cmp.result.bad_pages > 100);
 }
 
 /* --- refusals and timeouts ---------------------------------------------- */

@@ -1,0 +1,27 @@
+/*
+ * ctl.h - coloctl's commands: one table in coloctl.c, the commands in
+ * files of their own, each taking the parsed colo.conf and its arguments
+ * (argv[0] is the command's last word) and returning the exit status.
+ */
+#ifndef COLO_CTL_H
+#define COLO_CTL_H
+
+#include "config.h"
+
+struct ctl_command {
+	const char *words;		/* "guest run" */
+	const char *usage;		/* what follows the words */
+	const char *help;
+	int (*run)(const struct colo_config *cfg, int argc, char **argv);
+};
+
+/* ctl_guest.c */
+#define CTL_GUEST_RUN_USAGE \
+	"[--mac MAC] [--stack-limit KIB] -- PROGRAM [ARGS...]"
+#define CTL_GUEST_REPLICATE_USAGE \
+	"[--every MS] [--checkpoints N] [--mac MAC] [--stack-limit KIB] " \
+	"-- PROGRAM [ARGS...]"
+int ctl_guest_run(const struct colo_config *cfg, int argc, char **argv);
+int ctl_guest_replicate(const struct colo_config *cfg, int argc, char **argv);
+
+#endif /* COLO_CTL_H */
