@@ -164,9 +164,9 @@ static int track_block(struct dirty_log *dl, struct ram_block *rb,
 	int ret;
 
 	ret = dl->ops->track(dl, rb);
-	ram_block_mark_dirty(rb, 0, rb->npages, lazy);
 	if (ret == -ENOMEM || ret == -EINVAL || ret == -EPERM ||
 	    ret == -ENOENT) {
+		ram_block_mark_dirty(rb, 0, rb->npages, lazy);
 		if (++rb->track_failures == TRACK_WARN_AFTER)
 			pr_warn("block %s %" PRIx64 "-%" PRIx64 " of pid %d "
 				"cannot be tracked (%s); it is copied whole at "
@@ -179,6 +179,9 @@ static int track_block(struct dirty_log *dl, struct ram_block *rb,
 		return ret;
 	rb->tracked = true;
 	rb->track_failures = 0;
+	ret = dl->ops->mark_new(dl, rb, lazy);
+	if (ret)
+		return ret;
 	if (!lazy) {
 		uint64_t t0 = dirty_log_now_ns();
 

@@ -22,6 +22,9 @@ struct dirty_log_ops {
 	/* Start recording writes to a new block. -ENOMEM when its range is
 	 * no longer mapped (the guest changed its layout meanwhile). */
 	int (*track)(struct dirty_log *dl, struct ram_block *rb);
+	/* Just tracked: mark what a copy must take of it (all of it, or for a
+	 * file mapping the pages that are no longer the file's). */
+	int (*mark_new)(struct dirty_log *dl, struct ram_block *rb, bool lazy);
 	/* Mark pages written since their last clear with
 	 * ram_block_mark_dirty(); re-arm nothing. -EPERM when part of the
 	 * block is no longer tracked (replaced by a new mapping). */

@@ -31,6 +31,13 @@ static int full_track(struct dirty_log *dl, struct ram_block *rb)
 	return 0;
 }
 
+static int full_mark_new(struct dirty_log *dl, struct ram_block *rb, bool lazy)
+{
+	(void)dl;
+	ram_block_mark_dirty(rb, 0, rb->npages, lazy);
+	return 0;
+}
+
 static int full_sync(struct dirty_log *dl, struct ram_block *rb, bool lazy)
 {
 	ram_block_mark_dirty(rb, 0, rb->npages, lazy);
@@ -66,6 +73,7 @@ const struct dirty_log_ops dirty_log_full_ops = {
 	.attach = full_attach,
 	.detach = full_detach,
 	.track = full_track,
+	.mark_new = full_mark_new,
 	.sync = full_sync,
 	.sync_clear = full_sync_clear,
 	.clear = full_clear,

@@ -66,9 +66,23 @@ static int uffd_api(int uffd)
 	return 0;
 }
 
-static long pagemap_scan(int pagemap, uint64_t start, uint64_t end,
-			 uint64_t flags, struct page_region *vec,
-			 size_t vec_len, uint64_t *walk_end)
+/* Pages with all categories of mask, categories of inverted absent. */
+struct scan_match {
+	uint64_t mask;
+	uint64_t inverted;
+};
+
+static const struct scan_match match_written = { PAGE_IS_WRITTEN, 0 };
+/* in a file mapping: a page the process wrote, now its own copy */
+static const struct scan_match match_own_copy = {
+	PAGE_IS_PRESENT | PAGE_IS_FILE, PAGE_IS_FILE,
+};
+static const struct scan_match match_swapped = { PAGE_IS_SWAPPED, 0 };
+
+static long pagemap_scan_match(int pagemap, uint64_t start, uint64_t end,
+			       uint64_t flags, const struct scan_match *match,
+			       struct page_region *vec, size_t vec_len,
+			       uint64_t *walk_end)
 {
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
@@ -77,13 +91,22 @@ static long pagemap_scan(int pagemap, uint64_t start, uint64_t end,
 		.end = end,
 		.vec = (uintptr_t)vec,
 		.vec_len = vec_len,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
+		.category_mask = match->mask,
+		.category_inverted = match->inverted,
+		.return_mask = match->mask,
 	};
 	long n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
 
 	*walk_end = arg.walk_end;
 	return n < 0 ? -errno : n;
+}
+
+static long pagemap_scan(int pagemap, uint64_t start, uint64_t end,
+			 uint64_t flags, struct page_region *vec,
+			 size_t vec_len, uint64_t *walk_end)
+{
+	return pagemap_scan_match(pagemap, start, end, flags, &match_written,
+				  vec, vec_len, walk_end);
 }
 
 static int uffd_probe(const char **missing)
@@ -221,8 +244,9 @@ static int uffd_track(struct dirty_log *dl, struct ram_block *rb)
 
 /* Walk pages [first, first + npages) of rb with PAGEMAP_SCAN and mark
  * what was written. */
-static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
-		     size_t npages, uint64_t flags, bool lazy)
+static int uffd_scan_match(struct dirty_log *dl, struct ram_block *rb,
+			   size_t first, size_t npages, uint64_t flags,
+			   const struct scan_match *match, bool lazy)
 {
 	struct uffd_state *st = dl->priv;
 	uint64_t at = ram_block_page_addr(rb, first);
@@ -230,8 +254,8 @@ static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
 
 	while (at < end) {
 		uint64_t walk_end;
-		long n = pagemap_scan(st->pagemap, at, end, flags, st->vec,
-				      SCAN_VEC_LEN, &walk_end);
+		long n = pagemap_scan_match(st->pagemap, at, end, flags, match,
+					    st->vec, SCAN_VEC_LEN, &walk_end);
 
 		if (n < 0) {
 			/*
@@ -264,6 +288,50 @@ static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
 			return -EIO;
 		}
 		at = walk_end;
+	}
+	return 0;
+}
+
+static int uffd_scan(struct dirty_log *dl, struct ram_block *rb, size_t first,
+		     size_t npages, uint64_t flags, bool lazy)
+{
+	return uffd_scan_match(dl, rb, first, npages, flags, &match_written,
+			       lazy);
+}
+
+static int uffd_clear(struct dirty_log *dl, struct ram_block *rb,
+		      size_t first, size_t npages);
+
+/*
+ * A block just registered is unprotected: every page of it reads as
+ * written. An anonymous block is all the guest's own data, so all of it
+ * is marked, and the lazy clears of its first send protect it chunk by
+ * chunk. A file mapping is mostly the file's own pages (code, data never
+ * written), the same in every guest started from the same binary: protect
+ * it all now, then mark only the pages the guest has its own copy of.
+ * The protection comes first, so a write racing with the scan makes its
+ * own copy (found by the scan) or faults after it (found by a sync).
+ */
+static int uffd_mark_new(struct dirty_log *dl, struct ram_block *rb, bool lazy)
+{
+	int ret;
+
+	if (!rb->file) {
+		ram_block_mark_dirty(rb, 0, rb->npages, lazy);
+		return 0;
+	}
+	ret = uffd_clear(dl, rb, 0, rb->npages);
+	if (!ret)
+		ret = uffd_scan_match(dl, rb, 0, rb->npages,
+				      PM_SCAN_CHECK_WPASYNC, &match_own_copy,
+				      false);
+	if (!ret)
+		ret = uffd_scan_match(dl, rb, 0, rb->npages,
+				      PM_SCAN_CHECK_WPASYNC, &match_swapped,
+				      false);
+	if (ret) {		/* the range changed under us: take it all */
+		ram_block_mark_dirty(rb, 0, rb->npages, lazy);
+		return ret == -EPERM || ret == -ENOENT ? 0 : ret;
 	}
 	return 0;
 }
@@ -319,6 +387,7 @@ const struct dirty_log_ops dirty_log_uffd_ops = {
 	.attach = uffd_attach,
 	.detach = uffd_detach,
 	.track = uffd_track,
+	.mark_new = uffd_mark_new,
 	.sync = uffd_sync,
 	.sync_clear = uffd_sync_clear,
 	.clear = uffd_clear,

@@ -157,15 +157,16 @@ int layout_read(pid_t pid, struct layout *l)
 	return ret;
 }
 
+/* RAM as the dirty log sees it: private memory that can be read. */
 static bool is_ram(const struct layout_map *m)
 {
 	switch (m->kind) {
 	case LAYOUT_ANON:
 	case LAYOUT_HEAP:
 	case LAYOUT_STACK:
-		return true;
+		return m->prot & PROT_READ;
 	case LAYOUT_FILE:
-		return !m->shared && (m->prot & PROT_WRITE);
+		return !m->shared && (m->prot & PROT_READ);
 	default:
 		return false;
 	}

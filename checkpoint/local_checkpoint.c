@@ -2,6 +2,8 @@
  * local_checkpoint.c - guest A into guest B, on one host.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,24 +33,55 @@ static int write_into_b(struct page_sink *sink, const struct ram_block *rb,
 	return 0;
 }
 
+/*
+ * Pages B may not write itself (A wrote them, then made them read-only)
+ * are written through /proc/PID/mem, which may, as a debugger does.
+ */
+static int write_batch_forced(struct b_sink *s)
+{
+	if (s->mem_fd < 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->pid);
+		s->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (s->mem_fd < 0) {
+			pr_err("cannot open %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		ssize_t n = pwrite(s->mem_fd, s->local[i].iov_base,
+				   s->local[i].iov_len,
+				   (off_t)(uintptr_t)s->remote[i].iov_base);
+
+		if (n != (ssize_t)s->local[i].iov_len) {
+			pr_err("writing %zu bytes at %p into pid %d: %s",
+			       s->local[i].iov_len, s->remote[i].iov_base,
+			       (int)s->pid,
+			       n < 0 ? strerror(errno) : "short write (a page it lacks)");
+			return n < 0 ? -errno : -EFAULT;
+		}
+	}
+	return 0;
+}
+
 /* One process_vm_writev for the whole batch. */
 static int write_batch(struct page_sink *sink)
 {
 	struct b_sink *s = (struct b_sink *)sink;
 	size_t want = 0;
 	ssize_t n;
+	int ret = 0;
 
 	for (size_t i = 0; i < s->nr; i++)
 		want += s->local[i].iov_len;
 	n = process_vm_writev(s->pid, s->local, s->nr, s->remote, s->nr, 0);
+	if (n != (ssize_t)want)
+		ret = write_batch_forced(s);	/* read-only pages among them */
 	s->nr = 0;
-	if (n != (ssize_t)want) {
-		pr_err("writing %zu bytes into pid %d: %s", want, (int)s->pid,
-		       n < 0 ? strerror(errno) : "short write (a page it lacks)");
-		return n < 0 ? -errno : -EFAULT;
-	}
-	s->pages += want / s->page_size;
-	return 0;
+	if (!ret)
+		s->pages += want / s->page_size;
+	return ret;
 }
 
 static const struct page_sink_ops b_sink_ops = {
@@ -87,6 +120,7 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 	lc->to_b.sink.ops = &b_sink_ops;
 	lc->to_b.pid = b->pid;
 	lc->to_b.page_size = (size_t)sysconf(_SC_PAGESIZE);
+	lc->to_b.mem_fd = -1;
 	ret = open_log(a, p, &lc->dla);
 	if (!ret)
 		ret = open_log(b, p, &lc->dlb);
@@ -99,6 +133,9 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 
 void local_checkpoint_destroy(struct local_checkpoint *lc)
 {
+	if (lc->to_b.mem_fd >= 0)
+		close(lc->to_b.mem_fd);
+	lc->to_b.mem_fd = -1;
 	if (lc->rs.buf)
 		ram_save_destroy(&lc->rs);
 	dirty_log_close(lc->dla);

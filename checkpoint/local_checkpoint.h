@@ -57,6 +57,7 @@ struct b_sink {
 	uint64_t pages;
 	size_t page_size;
 	size_t nr;			/* runs gathered */
+	int mem_fd;			/* /proc/PID/mem of B, for read-only pages */
 	struct iovec local[RAM_SAVE_BATCH_PAGES];
 	struct iovec remote[RAM_SAVE_BATCH_PAGES];
 };

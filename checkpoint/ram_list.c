@@ -55,7 +55,7 @@ uint64_t ram_list_bytes(const struct ram_list *rl)
 }
 
 static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,
-		      const char *name)
+		      bool file, const char *name)
 {
 	struct ram_area *a;
 
@@ -75,13 +75,14 @@ static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,
 	a = &rl->areas[rl->nr_areas++];
 	a->start = start;
 	a->end = end;
+	a->file = file;
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	return 0;
 }
 
 /* Push [start, end) minus the holes (holes are few: a linear pass each). */
 static int areas_push_outside_holes(struct ram_list *rl, uint64_t start,
-				    uint64_t end, const char *name)
+				    uint64_t end, bool file, const char *name)
 {
 	if (start >= end)
 		return 0;
@@ -93,13 +94,13 @@ static int areas_push_outside_holes(struct ram_list *rl, uint64_t start,
 			continue;
 		ret = areas_push_outside_holes(rl, start,
 					       h->start > start ? h->start : start,
-					       name);
+					       file, name);
 		if (ret)
 			return ret;
 		return areas_push_outside_holes(rl, h->end < end ? h->end : end,
-						end, name);
+						end, file, name);
 	}
-	return areas_push(rl, start, end, name);
+	return areas_push(rl, start, end, file, name);
 }
 
 /* What a block of this mapping is called in logs and status. */
@@ -128,8 +129,8 @@ static bool is_special(const char *path)
 }
 
 /*
- * A maps line: "start-end perms offset dev inode [path]". Only mappings
- * the guest can write and that are its own (private) are RAM.
+ * A maps line: "start-end perms offset dev inode [path]". Mappings that
+ * are the guest's own (private) and readable are RAM.
  */
 int ram_list_parse_maps(struct ram_list *rl, const char *text)
 {
@@ -156,11 +157,12 @@ int ram_list_parse_maps(struct ram_list *rl, const char *text)
 			       (int)rl->pid);
 			return -EINVAL;
 		}
-		if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+		if (perms[0] != 'r' || perms[3] != 'p')
 			continue;
 		if (is_special(path))
 			continue;
-		ret = areas_push_outside_holes(rl, start, end, area_name(path));
+		ret = areas_push_outside_holes(rl, start, end, path[0] == '/',
+					       area_name(path));
 		if (ret)
 			return ret;
 	}
@@ -272,7 +274,7 @@ void ram_list_remove(struct ram_list *rl, size_t i)
 }
 
 static int block_add(struct ram_list *rl, uint64_t start, uint64_t end,
-		     const char *name)
+		     const struct ram_area *a)
 {
 	struct ram_block *rb;
 	int ret;
@@ -281,15 +283,16 @@ static int block_add(struct ram_list *rl, uint64_t start, uint64_t end,
 	if (ret)
 		return ret;
 	rb = ram_block_new(start, end - start, rl->page_size,
-			   rl->clear_bmap_shift, name);
+			   rl->clear_bmap_shift, a->name);
 	if (!rb) {
 		pr_err("out of memory for the bitmaps of a %" PRIu64
 		       " KiB block", (end - start) >> 10);
 		return -ENOMEM;
 	}
+	rb->file = a->file;
 	rl->blocks[rl->nr_blocks++] = rb;
 	rl->blocks_added++;
-	pr_debug("block %s %" PRIx64 "-%" PRIx64 " new", name, start, end);
+	pr_debug("block %s %" PRIx64 "-%" PRIx64 " new", a->name, start, end);
 	return 0;
 }
 
@@ -329,14 +332,14 @@ int ram_list_update(struct ram_list *rl)
 			if (rb->start >= a->end)
 				break;
 			if (rb->start > at) {
-				ret = block_add(rl, at, rb->start, a->name);
+				ret = block_add(rl, at, rb->start, a);
 				if (ret)
 					break;
 			}
 			at = rb->start + rb->len;
 		}
 		if (!ret && at < a->end)
-			ret = block_add(rl, at, a->end, a->name);
+			ret = block_add(rl, at, a->end, a);
 	}
 	/* even after a failure: the list must stay in address order */
 	if (rl->nr_blocks != nr_kept)

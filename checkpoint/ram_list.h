@@ -1,7 +1,12 @@
 /*
  * ram_list.h - the guest's RAM blocks, kept in step with its mappings.
  *
- * The guest's RAM is all of its writable private memory. The list is
+ * The guest's RAM is all of its private memory that can be read: what it
+ * can write, and what it wrote and then made read-only (relocations,
+ * generated code, sealed tables), whose content must move to a replica
+ * too. Memory it cannot read (PROT_NONE reservations) holds nothing a
+ * replica could see until it is made readable, and then becomes a new
+ * block. The list is
  * rebuilt from /proc/PID/maps at every sync by address coverage, not line
  * by line: registering an area with userfaultfd splits and merges the
  * kernel's VMAs, so a block survives as long as the addresses it covers are
@@ -12,16 +17,18 @@
 #ifndef COLO_RAM_LIST_H
 #define COLO_RAM_LIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "ramblock.h"
 
-/* One writable private mapping as read from /proc/PID/maps. */
+/* One private readable mapping as read from /proc/PID/maps. */
 struct ram_area {
 	uint64_t start;
 	uint64_t end;		/* exclusive */
+	bool file;		/* backed by a file (binary, library) */
 	char name[64];
 };
 

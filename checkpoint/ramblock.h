@@ -1,7 +1,7 @@
 /*
  * ramblock.h - one tracked mapping of the guest and its bitmaps.
  *
- * A RAM block is a range of the guest's writable private memory that the
+ * A RAM block is a range of the guest's private readable memory that the
  * dirty log tracks as a unit: a library's .data, the heap, an anonymous
  * mmap, the stack. Pages are numbered from the block's start.
  */
@@ -28,6 +28,8 @@ struct ram_block {
 	size_t page_size;	/* bytes per page (tracking granularity) */
 	size_t npages;		/* len / page_size */
 	char name[64];		/* what backs it: [heap], [stack], libc.so.6, anon */
+	bool file;		/* a private mapping of a file: pages it never
+				 * wrote are the file's, the same in every guest */
 
 	/*
 	 * bmap: the migration bitmap.

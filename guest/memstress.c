@@ -20,8 +20,13 @@
  *   rate N     pages per tick from now on        -> "ok rate N"
  *   busy MS    stay MS ms in this handler        -> "ok busy MS"
  *   stack KIB  use KIB KiB of stack (grows it)   -> "ok stack KIB"
+ *   tidcheck   is the TID in its descriptor its own? -> "tid ok" or error
+ *   ro N       map a page, write N, make it read-only -> "ok ro N"
+ *   roval      what the last such page holds      -> "roval N"
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,7 @@ static struct memstress {
 	size_t block_len[CHURN_BLOCKS];
 	void *heap[HEAP_PIECES];
 	size_t heap_len[HEAP_PIECES];
+	uint64_t *ro_page;		/* the last page made read-only */
 } ms;
 
 static uint64_t rng_next(void)
@@ -213,6 +219,26 @@ static void on_frame(const void *data, size_t len, void *opaque)
 		while (colo_clock_ms() < until)
 			;
 		reply(f + 6, "ok busy %llu", n);
+	} else if (strcmp(cmd, "tidcheck") == 0) {
+		/* pthread_kill() signals the TID its descriptor holds: with
+		 * another process's TID there it fails with ESRCH */
+		int err = pthread_kill(pthread_self(), 0);
+
+		reply(f + 6, err ? "tid wrong: error %llu" : "tid ok%.0llu",
+		      (unsigned long long)err);
+	} else if (sscanf(cmd, "ro %llu", &n) == 1) {
+		uint64_t *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p != MAP_FAILED) {
+			*p = n;
+			mprotect(p, PAGE, PROT_READ);
+			ms.ro_page = p;
+		}
+		reply(f + 6, "ok ro %llu", n);
+	} else if (strcmp(cmd, "roval") == 0) {
+		reply(f + 6, "roval %llu",
+		      ms.ro_page ? (unsigned long long)*ms.ro_page : 0ull);
 	} else if (sscanf(cmd, "stack %llu", &n) == 1 && n <= 4096) {
 		deep((unsigned)n);
 		reply(f + 6, "ok stack %llu", n);
@@ -277,6 +303,10 @@ static int on_start(int argc, char **argv, void *opaque)
 				 "[--tick MS] [--seed N] [--churn]");
 			return -1;
 		}
+	}
+	if (!ram_mib) {
+		colo_log("memstress: --ram takes MiB, at least 1");
+		return -1;
 	}
 	if (!wss_mib || wss_mib > ram_mib)
 		wss_mib = ram_mib;

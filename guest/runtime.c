@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/socket.h>
@@ -81,25 +82,27 @@ void colo_log(const char *fmt, ...)
 	send_record(GUEST_MSG_LOG, 0, line, strlen(line));
 }
 
-/* The TID field of our TCB: the word of the thread descriptor that holds
- * gettid() (glibc keeps the descriptor's own address at %fs:0x10). */
+/*
+ * The TID field of our thread descriptor: glibc hands its address to the
+ * kernel with set_tid_address() at start (the kernel clears it when the
+ * thread exits), and PR_GET_TID_ADDRESS gives it back.
+ */
 static uint64_t find_tid_addr(pid_t tid)
 {
-	uintptr_t self;
+	int *addr = NULL;
 
-	__asm__("movq %%fs:0x10, %0" : "=r"(self));
-	for (size_t off = 0; off < 4096; off += sizeof(int32_t))
-		if (*(int32_t *)(self + off) == tid)
-			return self + off;
-	return 0;
+	if (prctl(PR_GET_TID_ADDRESS, &addr) || !addr || *addr != tid)
+		return 0;
+	return (uintptr_t)addr;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned v[6];
+	char extra;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5]) != 6)
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &extra) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -172,8 +175,9 @@ static int runtime_init(struct colo_guest_hello *h)
 	COLO_RT->tid_addr = find_tid_addr(COLO_RT->tid);
 	COLO_RT->ctx = &colo_rt_ctx;
 	if (!COLO_RT->tid_addr) {
-		snprintf(h->why, sizeof(h->why), "cannot find the TID in the "
-			 "thread descriptor: unsupported libc");
+		snprintf(h->why, sizeof(h->why), "cannot find the TID field "
+			 "of the thread descriptor (PR_GET_TID_ADDRESS): "
+			 "unsupported libc");
 		return -ENOTSUP;
 	}
 	ret = colo_guest_uffd_create();

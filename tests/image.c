@@ -2,6 +2,8 @@
  * image.c - a sparse page image (open addressing by page address).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -117,36 +119,67 @@ void image_destroy(struct image *im)
 	memset(im, 0, sizeof(*im));
 }
 
+/* One RAM area of the process, from its own /proc/PID/maps. */
+struct ram_area_text {
+	uint64_t start, end, offset;
+	char path[256];			/* "" for anonymous memory */
+};
+
 /*
  * The process's RAM by its own /proc/PID/maps, parsed here and not by the
- * RAM list under test, so an area the list lost shows as missing.
+ * RAM list under test, so an area the list lost shows as missing: private
+ * readable mappings but the special ones.
  */
-static int next_ram_area(FILE *maps, uint64_t *start, uint64_t *end)
+static int next_ram_area(FILE *maps, struct ram_area_text *a)
 {
 	char line[512];
 
 	while (fgets(line, sizeof(line), maps)) {
-		unsigned long long s, e;
-		char perms[8], path[256] = "";
+		unsigned long long s, e, off;
+		char perms[8];
 
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &s, &e, perms,
-			   path) < 3)
+		a->path[0] = '\0';
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %255s", &s, &e, perms,
+			   &off, a->path) < 4)
 			continue;
-		if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p' ||
-		    strcmp(path, "[vvar]") == 0 || strcmp(path, "[vdso]") == 0)
+		if (perms[0] != 'r' || perms[3] != 'p')
 			continue;
-		*start = s;
-		*end = e;
+		if (a->path[0] == '[' && strcmp(a->path, "[heap]") &&
+		    strcmp(a->path, "[stack]"))
+			continue;	/* [vvar], [vdso], [vsyscall] */
+		a->start = s;
+		a->end = e;
+		a->offset = off;
 		return 1;
 	}
 	return 0;
+}
+
+/* A page of a file mapping that no copy holds must still be the file's. */
+static bool same_as_file(const struct ram_area_text *a, uint64_t addr,
+			 const unsigned char *page, size_t len)
+{
+	unsigned char buf[65536];
+	int fd;
+	bool same;
+
+	if (a->path[0] != '/' || len > sizeof(buf))
+		return false;
+	fd = open(a->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	memset(buf, 0, len);	/* past the end of the file: zeros */
+	same = pread(fd, buf, len, (off_t)(a->offset + addr - a->start)) >= 0 &&
+	       memcmp(buf, page, len) == 0;
+	close(fd);
+	return same;
 }
 
 long image_compare(const struct image *im, pid_t pid, uint64_t *first_bad)
 {
 	size_t chunk = 256 * im->page_size;
 	unsigned char *buf = malloc(chunk);
-	uint64_t start, end;
+	struct ram_area_text a;
 	char path[64];
 	FILE *maps;
 	long bad = 0;
@@ -160,9 +193,9 @@ long image_compare(const struct image *im, pid_t pid, uint64_t *first_bad)
 		return -ENOMEM;
 	}
 	*first_bad = 0;
-	while (next_ram_area(maps, &start, &end)) {
-		for (uint64_t at = start; at < end; at += chunk) {
-			size_t len = end - at < chunk ? (size_t)(end - at) : chunk;
+	while (next_ram_area(maps, &a)) {
+		for (uint64_t at = a.start; at < a.end; at += chunk) {
+			size_t len = a.end - at < chunk ? (size_t)(a.end - at) : chunk;
 			struct iovec local = { buf, len };
 			struct iovec remote = { (void *)(uintptr_t)at, len };
 
@@ -174,7 +207,9 @@ long image_compare(const struct image *im, pid_t pid, uint64_t *first_bad)
 			for (size_t off = 0; off < len; off += im->page_size) {
 				const unsigned char *p = image_lookup(im, at + off);
 
-				if (p && memcmp(p, buf + off, im->page_size) == 0)
+				if (p ? memcmp(p, buf + off, im->page_size) == 0 :
+					same_as_file(&a, at + off, buf + off,
+						     im->page_size))
 					continue;
 				if (!bad)
 					*first_bad = at + off;

@@ -34,10 +34,11 @@ void image_destroy(struct image *im);
 const unsigned char *image_lookup(const struct image *im, uint64_t addr);
 
 /*
- * Compare every page of the writable private memory of process pid (read
- * from its /proc/PID/maps, independently of any RAM list) with the image.
- * Returns the number of pages that differ or are missing from the image
- * (the first such address in *first_bad), or a negative errno.
+ * Compare every page of the private readable memory of process pid (read
+ * from its /proc/PID/maps, independently of any RAM list) with the image;
+ * a page of a file mapping the image lacks must equal the file's. Returns
+ * the number of pages that differ or are missing (the first such address
+ * in *first_bad), or a negative errno.
  */
 long image_compare(const struct image *im, pid_t pid, uint64_t *first_bad);
 

@@ -38,14 +38,21 @@ static void test_parse_filters(void **state)
 	(void)state;
 	ram_list_init(&rl, 1, PAGE, 18);
 	assert_int_equal(ram_list_parse_maps(&rl, maps_text), 0);
-	assert_int_equal(rl.nr_areas, 5);
-	assert_int_equal(rl.areas[0].start, 0x55555555a000);
+	/* private and readable: code and read-only data too, not the
+	 * shared mapping, the PROT_NONE gap or the special mappings */
+	assert_int_equal(rl.nr_areas, 7);
+	assert_int_equal(rl.areas[0].start, 0x555555554000);
 	assert_string_equal(rl.areas[0].name, "guest");
-	assert_string_equal(rl.areas[1].name, "[heap]");
-	assert_int_equal(rl.areas[2].start, 0x7ffff7d86000);
-	assert_string_equal(rl.areas[2].name, "anon");
-	assert_string_equal(rl.areas[3].name, "libc.so.6");
-	assert_string_equal(rl.areas[4].name, "[stack]");
+	assert_true(rl.areas[0].file);
+	assert_int_equal(rl.areas[1].start, 0x555555556000);
+	assert_int_equal(rl.areas[2].start, 0x55555555a000);
+	assert_string_equal(rl.areas[3].name, "[heap]");
+	assert_false(rl.areas[3].file);
+	assert_int_equal(rl.areas[4].start, 0x7ffff7d86000);
+	assert_string_equal(rl.areas[4].name, "anon");
+	assert_false(rl.areas[4].file);
+	assert_string_equal(rl.areas[5].name, "libc.so.6");
+	assert_string_equal(rl.areas[6].name, "[stack]");
 	ram_list_destroy(&rl);
 }
 
@@ -59,12 +66,13 @@ static void test_holes(void **state)
 	assert_int_equal(ram_list_add_hole(&rl, 0x7ffff7d88000, 0x7ffff7d8a000), 0);
 	assert_int_equal(ram_list_add_hole(&rl, 0x7ffff7f00000, 0x800000000000), 0);
 	assert_int_equal(ram_list_parse_maps(&rl, maps_text), 0);
-	/* guest, heap, anon (two pieces); libc and stack fall in the hole */
-	assert_int_equal(rl.nr_areas, 4);
-	assert_int_equal(rl.areas[2].start, 0x7ffff7d86000);
-	assert_int_equal(rl.areas[2].end, 0x7ffff7d88000);
-	assert_int_equal(rl.areas[3].start, 0x7ffff7d8a000);
-	assert_int_equal(rl.areas[3].end, 0x7ffff7d90000);
+	/* guest (three), heap, anon (two pieces); libc and stack fall in
+	 * the hole */
+	assert_int_equal(rl.nr_areas, 6);
+	assert_int_equal(rl.areas[4].start, 0x7ffff7d86000);
+	assert_int_equal(rl.areas[4].end, 0x7ffff7d88000);
+	assert_int_equal(rl.areas[5].start, 0x7ffff7d8a000);
+	assert_int_equal(rl.areas[5].end, 0x7ffff7d90000);
 	ram_list_destroy(&rl);
 }
 
@@ -155,10 +163,19 @@ static void test_blocks_follow_layout(void **state)
 	assert_non_null(find(&rl, 0x28000, 0x30000));
 	assert_int_equal(rl.blocks_removed, 1);
 
-	/* a made read-only in its middle: a goes, two writable pieces come */
+	/* a made read-only in its middle: still RAM, a stays */
 	assert_int_equal(update(&rl,
 		"10000-14000 rw-p 0 0:0 0\n"
 		"14000-18000 r--p 0 0:0 0\n"
+		"18000-24000 rw-p 0 0:0 0\n"
+		"28000-30000 rw-p 0 0:0 0\n"
+		"7fef0000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 5);
+	assert_ptr_equal(find(&rl, 0x10000, 0x20000), a);
+
+	/* a made inaccessible in its middle: a goes, two readable pieces come */
+	assert_int_equal(update(&rl,
+		"10000-14000 rw-p 0 0:0 0\n"
+		"14000-18000 ---p 0 0:0 0\n"
 		"18000-24000 rw-p 0 0:0 0\n"
 		"28000-30000 rw-p 0 0:0 0\n"
 		"7fef0000-7ff10000 rw-p 0 0:0 0 [stack]\n"), 6);
@@ -187,7 +204,7 @@ static void test_coverage_is_exact(void **state)
 	assert_int_equal(ram_list_bytes(&rl), total);
 	update(&rl, maps_text);
 	assert_int_equal(ram_list_bytes(&rl), total);
-	assert_int_equal(rl.blocks_added, 5);
+	assert_int_equal(rl.blocks_added, 7);
 	ram_list_destroy(&rl);
 }
 

@@ -14,7 +14,7 @@
  *   mmap BYTES               map and populate a new area
  *   munmap ADDR BYTES        unmap
  *   remap ADDR BYTES         map fresh memory over ADDR (MAP_FIXED), write it
- *   mprotect ADDR BYTES none|rw  change protection
+ *   mprotect ADDR BYTES none|ro|rw  change protection
  *   sbrk BYTES               grow the heap and write to the new part
  *   exit
  *
@@ -201,7 +201,7 @@ int main(void)
 			}
 		} else if (sscanf(line, "mprotect %llx %llu %15s", &a, &b, word) == 3) {
 			int prot = strcmp(word, "rw") == 0 ? PROT_READ | PROT_WRITE :
-								 PROT_NONE;
+				   strcmp(word, "ro") == 0 ? PROT_READ : PROT_NONE;
 
 			if (mprotect((void *)(uintptr_t)a, (size_t)b, prot))
 				printf("error mprotect: %s\n", strerror(errno));
