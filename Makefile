@@ -125,7 +125,15 @@ $(GUEST_BUILD)/%.o: guest/%.S | deps
 	@$(if $(filter 0,$(V)),echo "  AS      $<")
 	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
+# The pause path may call nothing but the context switch: no libc, no
+# compiler-emitted memcpy/memset, no stack-protector failure handler.
 $(LIBCOLOGUEST): $(LIBCOLOGUEST_OBJS)
+	$(Q)bad=$$(nm -u $(GUEST_BUILD)/pause.o | awk '{print $$2}' | \
+		grep -v '^colo_context_restore$$'); \
+	if [ -n "$$bad" ]; then \
+		echo "guest/pause.c must make no calls but colo_context_restore; it calls: $$bad"; \
+		rm -f $(GUEST_BUILD)/pause.o; exit 1; \
+	fi
 	@$(if $(filter 0,$(V)),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 

@@ -58,28 +58,50 @@ static int build_env(const struct guest_params *p, char *mac_var, size_t len,
 	return 0;
 }
 
-/* In the child, between fork and execve: report errno on report_fd. */
+/* fd moved to a number above 2 (close-on-exec), or -1. */
+static int above_stdio(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/*
+ * In the child, between fork and execve: report errno on report_fd.
+ * Every descriptor we were given is first moved above 2, so setting up
+ * 0, 1 and 2 cannot overwrite one we still need.
+ */
 static void __attribute__((noreturn))
 exec_guest(const struct guest_params *p, char **envp, int chan, int report_fd,
-	   uint64_t stack_limit)
+	   uint64_t stack_limit, pid_t parent)
 {
 	struct rlimit rl = { .rlim_cur = stack_limit, .rlim_max = stack_limit };
+	struct rlimit nofile = { .rlim_cur = GUEST_NOFILE, .rlim_max = GUEST_NOFILE };
+	int out_fd = above_stdio(p->stdout_fd), err_fd = above_stdio(p->stderr_fd);
 	sigset_t all;
 	int null_fd, err;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (personality(ADDR_NO_RANDOMIZE) < 0 || setrlimit(RLIMIT_STACK, &rl))
+	report_fd = above_stdio(report_fd);
+	chan = above_stdio(chan);
+	/* our parent's death kills us; if it died already, go now */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(125);
+	/* its own process group: a terminal's ^C reaches the daemon only,
+	 * which then shuts the guest down */
+	setpgid(0, 0);
+	if (report_fd < 0 || chan < 0 ||
+	    personality(ADDR_NO_RANDOMIZE) < 0 || setrlimit(RLIMIT_STACK, &rl) ||
+	    setrlimit(RLIMIT_NOFILE, &nofile))
 		goto fail;
-	null_fd = open("/dev/null", O_RDWR);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0 ||
 	    dup2(null_fd, 0) < 0 ||
-	    dup2(p->stdout_fd >= 0 ? p->stdout_fd : null_fd, 1) < 0 ||
-	    dup2(p->stderr_fd >= 0 ? p->stderr_fd : null_fd, 2) < 0 ||
+	    dup2(out_fd >= 0 ? out_fd : null_fd, 1) < 0 ||
+	    dup2(err_fd >= 0 ? err_fd : null_fd, 2) < 0 ||
 	    dup2(chan, COLO_GUEST_CHANNEL_FD) < 0 ||
-	    dup2(report_fd, COLO_GUEST_CHANNEL_FD + 1) < 0)
+	    dup3(report_fd, COLO_GUEST_CHANNEL_FD + 1, O_CLOEXEC) < 0)
 		goto fail;
 	report_fd = COLO_GUEST_CHANNEL_FD + 1;
-	fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+	if (fcntl(COLO_GUEST_CHANNEL_FD, F_SETFD, 0))	/* kept across exec */
+		goto fail;
 	close_range(3, COLO_GUEST_CHANNEL_FD - 1, 0);
 	close_range(COLO_GUEST_CHANNEL_FD + 2, ~0u, 0);
 	if (chdir("/"))
@@ -92,7 +114,7 @@ exec_guest(const struct guest_params *p, char **envp, int chan, int report_fd,
 	execve(p->path, p->argv, envp);
 fail:
 	err = errno;
-	if (write(report_fd, &err, sizeof(err)) < 0)
+	if (report_fd < 0 || write(report_fd, &err, sizeof(err)) < 0)
 		_exit(126);
 	_exit(127);
 }
@@ -102,18 +124,23 @@ static int wait_hello(struct guest *g)
 {
 	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
 	struct pollfd pfd = { .fd = g->chan, .events = POLLIN };
+	int64_t deadline = now_ms() + GUEST_HELLO_TIMEOUT_MS;
 	ssize_t n;
 	int ret;
 
-	ret = poll(&pfd, 1, GUEST_HELLO_TIMEOUT_MS);
-	if (ret == 0) {
+	do {
+		int64_t left = deadline - now_ms();
+
+		ret = poll(&pfd, 1, left > 0 ? (int)left : 0);
+	} while (ret < 0 && errno == EINTR);
+	if (ret <= 0) {
 		pr_err("%s (pid %d) did not say hello within %d ms: is "
 		       "it a colo guest (linked with libcologuest, calling "
 		       "colo_guest_main first)?", g->name, (int)g->pid,
 		       GUEST_HELLO_TIMEOUT_MS);
 		return -ETIMEDOUT;
 	}
-	n = recv(g->chan, g->rx, RX_SIZE, 0);
+	n = recv(g->chan, g->rx, RX_SIZE, MSG_DONTWAIT);
 	if (n < (ssize_t)(sizeof(*m) + sizeof(g->hello)) ||
 	    m->type != GUEST_MSG_HELLO) {
 		pr_err("%s (pid %d) exited before its runtime said hello:"
@@ -172,6 +199,7 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 						GUEST_STACK_LIMIT_DEFAULT;
 	char mac_var[64], *envp[MAX_ENV];
 	int sv[2] = { -1, -1 }, report[2] = { -1, -1 };
+	pid_t parent;
 	int err = 0, ret;
 	ssize_t n;
 
@@ -197,6 +225,7 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 		       strerror(errno));
 		goto err;
 	}
+	parent = getpid();
 	g->pid = fork();
 	if (g->pid < 0) {
 		ret = -errno;
@@ -204,7 +233,7 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 		goto err;
 	}
 	if (g->pid == 0)
-		exec_guest(p, envp, sv[1], report[1], stack_limit);
+		exec_guest(p, envp, sv[1], report[1], stack_limit, parent);
 	close(sv[1]);
 	sv[1] = -1;
 	close(report[1]);
@@ -343,11 +372,15 @@ static int receive(struct guest *g, int timeout_ms)
 	}
 }
 
+/* At most this many records per guest_poll(): a guest that floods its
+ * channel does not keep the caller from its other work. */
+#define POLL_BUDGET	256
+
 int guest_poll(struct guest *g, int timeout_ms)
 {
 	int ret = receive(g, timeout_ms);
 
-	while (ret > 0) {
+	for (int budget = POLL_BUDGET; ret > 0 && --budget > 0;) {
 		if (ret == RX_RECORD)
 			pr_warn("%s: unexpected record type %u", g->name,
 				((struct colo_guest_msg *)g->rx)->type);
@@ -356,7 +389,11 @@ int guest_poll(struct guest *g, int timeout_ms)
 	return ret < 0 ? ret : 0;
 }
 
-/* Wait for a record of type (with seq) until deadline; others handled. */
+/*
+ * Wait for a record of type (with seq) until deadline; others handled.
+ * What arrived by the deadline counts, even if we were late to look (a
+ * stalled daemon must not take a guest's answer for a timeout).
+ */
 static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
 		    int64_t deadline)
 {
@@ -365,11 +402,11 @@ static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
 		int64_t left = deadline - now_ms();
 		int ret;
 
-		if (left < 0)
-			return -ETIMEDOUT;
-		ret = receive(g, (int)left);
+		ret = receive(g, left > 0 ? (int)left : 0);
 		if (ret < 0)
 			return ret;
+		if (ret == RX_NONE && left <= 0)
+			return -ETIMEDOUT;
 		if (ret == RX_RECORD && m->type == type && m->seq == seq)
 			return 0;
 		if (ret == RX_RECORD)
@@ -450,7 +487,10 @@ int guest_continue(struct guest *g)
 	if (!g->paused)
 		return 0;
 	ret = guest_cmd(g, GUEST_CMD_CONTINUE, NULL, NULL, NULL, 0);
-	if (!ret)
+	/* Without a reply we cannot know; take it as running: a paused guest
+	 * answers the next PAUSE with PAUSED all the same, while a running
+	 * one taken for paused would refuse every frame. */
+	if (!ret || ret == -ETIMEDOUT)
 		g->paused = false;
 	return ret;
 }

@@ -4,9 +4,10 @@
  *
  * A guest is launched so that two launches with the same parameters share
  * one address layout byte for byte: ASLR off, one execve path, argv and
- * environment, a finite RLIMIT_STACK, rseq off, cwd "/", umask 022,
- * default signal dispositions, stdin /dev/null, and no descriptors but
- * 0-2 and the runtime's channel. Its runtime checks the same from inside
+ * environment, a finite RLIMIT_STACK and RLIMIT_NOFILE 1024, rseq off,
+ * cwd "/", umask 022, default signal dispositions and an empty mask, its
+ * own process group, stdin /dev/null, and no descriptors but 0-2 and the
+ * runtime's channel. Its runtime checks the same from inside
  * and refuses to run, saying why, where something is off.
  */
 #ifndef COLO_GUEST_H_DAEMON
@@ -22,6 +23,9 @@
 #define GUEST_STACK_LIMIT_DEFAULT	(8ull << 20)
 #define GUEST_HELLO_TIMEOUT_MS		5000
 #define GUEST_CMD_TIMEOUT_MS		5000
+/* RLIMIT_NOFILE of guests: the same everywhere, and above the runtime's
+ * fixed descriptors */
+#define GUEST_NOFILE			1024
 
 struct guest;
 

@@ -69,7 +69,8 @@ static int push_map(struct layout *l, const struct layout_map *m)
 
 static int read_maps(pid_t pid, struct layout *l)
 {
-	char path[64], line[512];
+	char path[64], *line = NULL;
+	size_t cap = 0;
 	FILE *f;
 	int ret = 0;
 
@@ -81,17 +82,21 @@ static int read_maps(pid_t pid, struct layout *l)
 		       strerror(errno));
 		return ret;
 	}
-	while (!ret && fgets(line, sizeof(line), f)) {
+	while (!ret && getline(&line, &cap, f) > 0) {
 		struct layout_map m = { 0 };
 		unsigned long long start, end, offset;
 		char perms[8];
+		int name_at = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %199[^\n]", &start,
-			   &end, perms, &offset, m.path) < 4) {
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end,
+			   perms, &offset, &name_at) < 4 || !name_at) {
 			pr_err("cannot parse '%s' in %s", line, path);
 			ret = -EINVAL;
 			break;
 		}
+		/* the path, as long as it is (kept to what fits) */
+		snprintf(m.path, sizeof(m.path), "%.*s",
+			 (int)strcspn(line + name_at, "\n"), line + name_at);
 		m.start = start;
 		m.end = end;
 		m.offset = offset;
@@ -102,6 +107,7 @@ static int read_maps(pid_t pid, struct layout *l)
 		m.kind = kind_of(m.path, m.shared, m.start, m.end);
 		ret = push_map(l, &m);
 	}
+	free(line);
 	fclose(f);
 	return ret;
 }
@@ -236,7 +242,7 @@ int layout_compatible(const char *name_a, const struct layout *a,
 	for (size_t i = 0; i < fa.nr || i < fb.nr; i++) {
 		const struct layout_map *x = i < fa.nr ? &fa.maps[i] : NULL;
 		const struct layout_map *y = i < fb.nr ? &fb.maps[i] : NULL;
-		char dx[300], dy[300];
+		char dx[600], dy[600];
 
 		if (x && y && x->start == y->start && x->end == y->end &&
 		    x->prot == y->prot && x->offset == y->offset &&
@@ -365,7 +371,6 @@ static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
 	ret = guest_layout(b, &gl);
 	if (ret)
 		return ret;
-	(*count)++;
 	if (gl.brk != brk_a) {
 		ret = command(b, GUEST_CMD_BRK, brk_a, 0, 0, 0, &res, count);
 		if (ret)
@@ -453,9 +458,15 @@ static int want(struct guest *b, struct pending *p, uint32_t cmd,
 	return 0;
 }
 
+enum mirror_pass {
+	MIRROR_UNMAP,		/* only drop what B has and A has not */
+	MIRROR_ALL,		/* map, unmap and protect */
+};
+
 /* Mappings and protections, segment by segment over both layouts. */
 static int mirror_maps(const struct layout *la, struct guest *b,
-		       const struct layout *lb, unsigned *count)
+		       const struct layout *lb, enum mirror_pass pass,
+		       unsigned *count)
 {
 	struct pending p = { 0 };
 	size_t n;
@@ -467,7 +478,7 @@ static int mirror_maps(const struct layout *la, struct guest *b,
 	for (size_t i = 0; i + 1 < n && !ret; i++) {
 		const struct layout_map *x = covering(la, v[i]);
 		const struct layout_map *y = covering(lb, v[i]);
-		char dx[300], dy[300];
+		char dx[600], dy[600];
 
 		if ((x && (x->kind == LAYOUT_RUNTIME || x->kind == LAYOUT_SPECIAL)) ||
 		    (y && (y->kind == LAYOUT_RUNTIME || y->kind == LAYOUT_SPECIAL)))
@@ -488,6 +499,13 @@ static int mirror_maps(const struct layout *la, struct guest *b,
 			ret = -EINVAL;
 			break;
 		}
+		if (pass == MIRROR_UNMAP) {
+			/* B's heap and stack follow brk and the stack step */
+			if (!x && y && y->kind == LAYOUT_ANON)
+				ret = want(b, &p, GUEST_CMD_MUNMAP, v[i], v[i + 1],
+					   0, count);
+			continue;
+		}
 		if (x && !y)
 			ret = want(b, &p, GUEST_CMD_MMAP, v[i], v[i + 1], x->prot,
 				   count);
@@ -503,6 +521,13 @@ static int mirror_maps(const struct layout *la, struct guest *b,
 	return ret;
 }
 
+/*
+ * Step 1 -- drop B's anonymous mappings A does not have, so nothing of
+ *           B's is in the way of the steps after;
+ * Step 2 -- B's program break to A's, and its stack as deep as A's;
+ * Step 3 -- map what A has and B has not, match protections;
+ * Step 4 -- check that B's RAM layout is now A's.
+ */
 int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		  unsigned *commands)
 {
@@ -510,13 +535,19 @@ int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 	uint64_t diff = 0;
 	int ret;
 
-	ret = mirror_brk_and_stack(la, brk_a, b, commands);
+	ret = layout_read(b->pid, &lb);
+	if (ret)
+		return ret;
+	ret = mirror_maps(la, b, &lb, MIRROR_UNMAP, commands);
+	layout_free(&lb);
+	if (!ret)
+		ret = mirror_brk_and_stack(la, brk_a, b, commands);
 	if (ret)
 		return ret;
 	ret = layout_read(b->pid, &lb);
 	if (ret)
 		return ret;
-	ret = mirror_maps(la, b, &lb, commands);
+	ret = mirror_maps(la, b, &lb, MIRROR_ALL, commands);
 	layout_free(&lb);
 	if (ret)
 		return ret;

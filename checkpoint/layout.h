@@ -34,7 +34,7 @@ struct layout_map {
 	int prot;		/* PROT_* */
 	bool shared;
 	enum layout_kind kind;
-	char path[200];
+	char path[512];
 };
 
 /* Fields of /proc/PID/stat that place code, data, argv, env, stack. */

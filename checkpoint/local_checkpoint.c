@@ -208,13 +208,19 @@ static void fold_dirty(const struct dirty_log *from, struct dirty_log *into)
 /* Undo a stop: A (and B if asked) run on from where they stopped. */
 static void resume_after_failure(struct local_checkpoint *lc, bool b_too)
 {
-	guest_continue(lc->a);
-	if (b_too)
-		guest_continue(lc->b);
+	if (guest_continue(lc->a))
+		pr_err("%s could not be resumed after a failed checkpoint",
+		       lc->a->name);
+	if (b_too && guest_continue(lc->b))
+		pr_err("%s could not be resumed after a failed checkpoint",
+		       lc->b->name);
 }
 
-/* Step 2 -- on first contact, refuse guests that cannot be copies;
- *           then make B's RAM layout A's. */
+/* Step 2 -- refuse guests that are not (or no longer) copies of each
+ *           other, before anything is changed; then make B's RAM layout
+ *           A's. Checked at every checkpoint: a guest that maps a new
+ *           file or shared memory after its start leaves its replica
+ *           behind for good. */
 static int mirror(struct local_checkpoint *lc)
 {
 	struct colo_guest_layout gla;
@@ -227,19 +233,32 @@ static int mirror(struct local_checkpoint *lc)
 	ret = layout_read(lc->a->pid, &la);
 	if (ret)
 		return ret;
-	if (!lc->copied_once) {
-		ret = layout_read(lc->b->pid, &lb);
-		if (!ret) {
-			ret = layout_compatible(lc->a->name, &la, lc->b->name, &lb);
-			layout_free(&lb);
-		}
-	}
+	ret = layout_read(lc->b->pid, &lb);
 	if (!ret) {
-		lc->stats.layout_commands = 0;
+		ret = layout_compatible(lc->a->name, &la, lc->b->name, &lb);
+		layout_free(&lb);
+	}
+	if (!ret)
 		ret = layout_mirror(&la, gla.brk, lc->b,
 				    &lc->stats.layout_commands);
-	}
 	layout_free(&la);
+	return ret;
+}
+
+/*
+ * A failure once B has been changed (its layout mirrored, pages written)
+ * leaves B neither its old self nor a copy of A: it stays paused, and the
+ * pair is broken until the caller discards B.
+ */
+static int fail(struct local_checkpoint *lc, int ret, bool b_changed)
+{
+	resume_after_failure(lc, !b_changed);
+	if (b_changed) {
+		lc->b_lost = true;
+		pr_err("%s was changed by a checkpoint that failed (%s); it stays "
+		       "paused and must be discarded", lc->b->name,
+		       strerror(-ret));
+	}
 	return ret;
 }
 
@@ -249,6 +268,11 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	uint64_t t0 = dirty_log_now_ns(), t;
 	int ret;
 
+	if (lc->b_lost) {
+		pr_err("%s was left half-changed by a failed checkpoint; discard "
+		       "it and start a new replica", lc->b->name);
+		return -ESTALE;
+	}
 	/* Step 1 -- stop both at an event boundary */
 	ret = guest_stop(lc->a, lc->params.stop_timeout_ms);
 	if (ret)
@@ -262,13 +286,10 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	st->stop_ns = t - t0;
 
 	/* Step 2 -- B's layout becomes A's */
+	st->layout_commands = 0;
 	ret = mirror(lc);
-	if (ret) {
-		/* a refusal changed nothing; a failed mirror left B's
-		 * layout half-changed, but its memory is still its own */
-		resume_after_failure(lc, true);
-		return ret;
-	}
+	if (ret)
+		return fail(lc, ret, st->layout_commands > 0);
 	st->mirror_ns = dirty_log_now_ns() - t;
 	t = dirty_log_now_ns();
 
@@ -276,10 +297,8 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	ret = dirty_log_sync(lc->dlb);
 	if (!ret)
 		ret = dirty_log_sync(lc->dla);
-	if (ret) {
-		resume_after_failure(lc, true);
-		return ret;
-	}
+	if (ret)
+		return fail(lc, ret, st->layout_commands > 0);
 	st->pages_dirty_a = count_dirty(lc->dla);
 	st->pages_dirty_b = count_dirty(lc->dlb);
 	if (!fault_injected(FI_LOCAL_NO_FOLD))
@@ -292,20 +311,10 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	ret = ram_save_pass(&lc->rs, &lc->to_b.sink);
 	st->pages_copied = lc->to_b.pages;
 	st->copy_ns = dirty_log_now_ns() - t;
-	if (ret) {
-		pr_err("copy from %s into %s failed after %" PRIu64 " pages; %s "
-		       "stays paused and must be discarded", lc->a->name,
-		       lc->b->name, st->pages_copied, lc->b->name);
-		resume_after_failure(lc, false);
-		return ret;
-	}
-	if (lc->hook) {
+	if (!ret && lc->hook)
 		ret = lc->hook(lc, lc->hook_opaque);
-		if (ret) {
-			resume_after_failure(lc, false);
-			return ret;
-		}
-	}
+	if (ret)
+		return fail(lc, ret, true);
 
 	/* Step 5 -- A runs on */
 	t = dirty_log_now_ns();
@@ -313,7 +322,7 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	st->resume_ns = dirty_log_now_ns() - t;
 	st->pause_ns = dirty_log_now_ns() - t0;
 	if (ret)
-		return ret;
+		return fail(lc, ret, true);
 	lc->copied_once = true;
 
 	/* Step 6 -- B: re-arm its log over what we wrote, its own TID back,
@@ -327,9 +336,10 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	if (!ret)
 		ret = guest_continue(lc->b);
 	st->rearm_ns = dirty_log_now_ns() - t;
-	if (!ret)
-		st->checkpoints++;
-	return ret;
+	if (ret)
+		return fail(lc, ret, true);
+	st->checkpoints++;
+	return 0;
 }
 
 static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)

@@ -68,6 +68,7 @@ struct local_checkpoint {
 	struct ram_save rs;		/* reads A */
 	struct b_sink to_b;		/* writes B */
 	bool copied_once;
+	bool b_lost;			/* a failed checkpoint changed B */
 	struct local_checkpoint_params params;
 	struct local_checkpoint_stats stats;
 	local_checkpoint_hook hook;
@@ -97,10 +98,11 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 void local_checkpoint_destroy(struct local_checkpoint *lc);
 
 /*
- * One checkpoint. On failure A always runs on; B is left paused if its
- * memory may be half-copied (the caller should discard it), else runs on.
- * -ETIMEDOUT: a guest did not reach its pause point in time; -EINVAL: the
- * layouts are not compatible (both keep running, nothing was copied).
+ * One checkpoint. On failure A always runs on. B runs on too if nothing
+ * of it was changed yet (-ETIMEDOUT: a guest did not reach its pause point
+ * in time; -EINVAL: the layouts are not compatible; both checked before
+ * any change). A failure after B was changed leaves B paused and b_lost
+ * set; every later call returns -ESTALE until the caller discards B.
  */
 int local_checkpoint_run(struct local_checkpoint *lc);
 

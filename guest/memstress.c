@@ -23,7 +23,10 @@
  *   tidcheck   is the TID in its descriptor its own? -> "tid ok" or error
  *   ro N       map a page, write N, make it read-only -> "ok ro N"
  *   roval      what the last such page holds      -> "roval N"
+ *   bt         take a backtrace (glibc loads libgcc_s: a new file mapping,
+ *              which the contract forbids after start) -> "ok bt N"
  */
+#include <execinfo.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -236,6 +239,11 @@ static void on_frame(const void *data, size_t len, void *opaque)
 			ms.ro_page = p;
 		}
 		reply(f + 6, "ok ro %llu", n);
+	} else if (strcmp(cmd, "bt") == 0) {
+		void *frames[16];
+
+		reply(f + 6, "ok bt %llu",
+		      (unsigned long long)backtrace(frames, 16));
 	} else if (strcmp(cmd, "roval") == 0) {
 		reply(f + 6, "roval %llu",
 		      ms.ro_page ? (unsigned long long)*ms.ro_page : 0ull);

@@ -203,6 +203,19 @@ static void pause_point(uint64_t seq)
 		colo_call_on_stack(COLO_RT_STACK_TOP, colo_pause_loop);
 }
 
+static void send_reply_busy(uint64_t seq)
+{
+	struct colo_guest_msg m = {
+		.type = GUEST_MSG_REPLY,
+		.seq = seq,
+		.arg = { (uint64_t)-EBUSY },
+	};
+
+	sendmsg(COLO_RT->chan, &(struct msghdr){
+		.msg_iov = &(struct iovec){ &m, sizeof(m) }, .msg_iovlen = 1,
+	}, MSG_NOSIGNAL);
+}
+
 /* Is the next record a CANCEL of seq? Then take it: the pause is off. */
 static int pause_cancelled(uint64_t seq)
 {
@@ -250,8 +263,12 @@ static int dispatch(int argc, char **argv, const struct colo_guest_ops *ops,
 	case GUEST_MSG_SHUTDOWN:
 		*status = 0;
 		return 1;
-	default:		/* a late CANCEL, or a command while running */
-		break;
+	default:
+		/* a command while running: say so, so the daemon does not
+		 * wait for a reply that will never come */
+		if (m->type >= GUEST_CMD_LAYOUT)
+			send_reply_busy(m->seq);
+		break;		/* or a late CANCEL: nothing to do */
 	}
 	return 0;
 }

@@ -3,6 +3,9 @@
  * prints, for the commands that exist so far.
  */
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +101,55 @@ static void test_usage_errors(void **state)
 	expect("coloctl guest run");
 }
 
+/* ^C at a terminal signals the whole foreground process group: the guest
+ * is in a group of its own, so coloctl gets it and shuts the guest down
+ * cleanly (exit status 0) instead of the guest dying of it. */
+static void test_interrupt(void **state)
+{
+	const char *coloctl = getenv("COLOCTL");
+	char memstress[PATH_MAX], line[512];
+	int in[2], outp[2], status;
+	bool started = false;
+	FILE *f;
+	pid_t pid;
+
+	(void)state;
+	guest_binary("memstress", memstress, sizeof(memstress));
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(outp), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setsid();		/* a group like a terminal's, ours alone */
+		dup2(in[0], 0);
+		dup2(outp[1], 1);
+		dup2(outp[1], 2);
+		close(in[1]);
+		close(outp[0]);
+		execl(coloctl ? coloctl : "build/cc/coloctl", "coloctl", "guest",
+		      "run", "--", memstress, "--ram", "8", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(outp[1]);
+	f = fdopen(outp[0], "r");
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		strncat(out, line, sizeof(out) - strlen(out) - 1);
+		if (!started && strstr(line, "MiB RAM")) {
+			started = true;
+			kill(-pid, SIGINT);	/* the whole group, as ^C */
+		}
+	}
+	fclose(f);
+	close(in[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(started);
+	expect("shutting memstress down");
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A program that is not a colo guest is refused with the reason. */
 static void test_not_a_guest(void **state)
 {
@@ -113,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_guest_replicate),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_not_a_guest),
+		cmocka_unit_test(test_interrupt),
 	};
 
 	return cmocka_run_group_tests_name("coloctl", tests, NULL, NULL);

@@ -295,6 +295,71 @@ static void test_layout_refused(void **state)
 	assert_string_equal(r, "ok step 10");
 }
 
+/* A guest that maps a new file after its start (here glibc loading
+ * libgcc_s for a backtrace) can no longer be copied into its replica: the
+ * checkpoint is refused before anything of B is changed. */
+static void test_new_file_mapping_refused(void **state)
+{
+	const char *args[] = { "--ram", "16", "--seed", "7", "--churn", NULL };
+	const struct local_checkpoint_params p = {
+		.kind = DIRTY_LOG_UFFD_WP, .clear_mode = DIRTY_LOG_LAZY,
+		.clear_bmap_shift = 18, .stop_timeout_ms = 2000,
+	};
+	struct compare cmp;
+	char r[256];
+
+	(void)state;
+	launch_pair(args, args, &p);
+	checkpoint_and_compare(&cmp);
+	assert_int_equal(tg_ask(&gb, "step 60000", NULL, 0), 0);	/* B's heap grows */
+	assert_int_equal(tg_ask(&ga, "bt", r, sizeof(r)), 0);
+	errors[0] = '\0';
+	log_set_hook(keep_errors, NULL);
+	log_set_quiet(1);
+	assert_int_equal(local_checkpoint_run(&lc), -EINVAL);
+	log_set_quiet(0);
+	assert_non_null(strstr(errors, "guest layouts differ"));
+	assert_non_null(strstr(errors, "libgcc_s"));
+	assert_false(lc.b_lost);
+	assert_int_equal(lc.stats.layout_commands, 0);
+	/* both run on, B as itself */
+	assert_int_equal(tg_ask(&ga, "digest", r, sizeof(r)), 0);
+	assert_int_equal(tg_ask(&gb, "digest", r, sizeof(r)), 0);
+}
+
+/* A checkpoint that fails once B has been written leaves B paused, and
+ * the pair refuses to go on until B is discarded; A runs on. */
+static int failing_hook(struct local_checkpoint *c, void *opaque)
+{
+	(void)c;
+	(void)opaque;
+	return -EIO;
+}
+
+static void test_failure_after_b_changed(void **state)
+{
+	const char *args[] = { "--ram", "16", "--seed", "7", NULL };
+	const struct local_checkpoint_params p = {
+		.kind = DIRTY_LOG_UFFD_WP, .clear_mode = DIRTY_LOG_LAZY,
+		.clear_bmap_shift = 18, .stop_timeout_ms = 2000,
+	};
+	char r[256];
+
+	(void)state;
+	launch_pair(args, args, &p);
+	log_set_quiet(1);
+	lc.hook = failing_hook;
+	assert_int_equal(local_checkpoint_run(&lc), -EIO);
+	lc.hook = NULL;
+	assert_true(lc.b_lost);
+	assert_true(gb.g.paused);
+	assert_false(ga.g.paused);
+	assert_int_equal(local_checkpoint_run(&lc), -ESTALE);
+	log_set_quiet(0);
+	assert_int_equal(tg_ask(&ga, "step 10", r, sizeof(r)), 0);
+	assert_string_equal(r, "ok step 10");
+}
+
 /* A guest busy in a long handler is not stopped: the stop gives up after
  * its bound, and both guests keep running. */
 static void test_stop_timeout(void **state)
@@ -326,6 +391,24 @@ static void test_stop_timeout(void **state)
 	/* and a checkpoint now works */
 	checkpoint_and_compare(&cmp);
 	same_answer("digest");
+}
+
+/* A command reaching a running guest is answered "busy" at once, so a
+ * daemon that lost track of the guest's state does not hang. */
+static void test_command_while_running(void **state)
+{
+	const char *args[] = { "--ram", "8", NULL };
+	const uint64_t arg[4] = { 0 };
+	int64_t res = 0;
+
+	(void)state;
+	assert_int_equal(tg_launch(&ga, "A", "memstress", args, 0), 0);
+	assert_int_equal(guest_start(&ga.g), 0);
+	ga.g.paused = true;		/* what a confused daemon might think */
+	assert_int_equal(guest_cmd(&ga.g, GUEST_CMD_BRK, arg, &res, NULL, 0), 0);
+	assert_int_equal(res, -EBUSY);
+	ga.g.paused = false;
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
 }
 
 /* What the launcher and the runtime refuse, and how they say it. */
@@ -397,6 +480,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_missing_b_pages_detected, teardown),
 		cmocka_unit_test_teardown(test_layout_refused, teardown),
 		cmocka_unit_test_teardown(test_stop_timeout, teardown),
+		cmocka_unit_test_teardown(test_new_file_mapping_refused, teardown),
+		cmocka_unit_test_teardown(test_failure_after_b_changed, teardown),
+		cmocka_unit_test_teardown(test_command_while_running, teardown),
 		cmocka_unit_test_teardown(test_launch_refusals, teardown),
 		cmocka_unit_test_teardown(test_runtime_needs_launcher, teardown),
 	};
