@@ -51,10 +51,10 @@ static size_t queued_bytes_from(const struct ram_save *rs, size_t i,
 static void clear_after_read(struct ram_save *rs)
 {
 	for (size_t i = 0; i < rs->nr_remote; i++) {
-		const struct ram_block *rb = rs->remote_rb[i];
+		struct ram_block *rb = rs->remote_rb[i];
 		uint64_t addr = (uintptr_t)rs->remote[i].iov_base;
 
-		dirty_log_clear_pages(rs->dl, (struct ram_block *)rb,
+		dirty_log_clear_pages(rs->dl, rb,
 				      (addr - rb->start) / rb->page_size,
 				      rs->remote[i].iov_len / rb->page_size);
 	}
@@ -89,7 +89,7 @@ static void requeue(struct ram_save *rs, size_t i, size_t off)
 	bool lazy = rs->dl->clear_mode == DIRTY_LOG_LAZY;
 
 	for (; i < rs->nr_remote; i++, off = 0) {
-		struct ram_block *rb = (struct ram_block *)rs->remote_rb[i];
+		struct ram_block *rb = rs->remote_rb[i];
 		uint64_t addr = (uintptr_t)rs->remote[i].iov_base + off;
 
 		ram_block_mark_dirty(rb, (addr - rb->start) / rb->page_size,
@@ -127,7 +127,7 @@ static int flush(struct ram_save *rs, struct page_sink *sink)
 		if (n == -EINTR)
 			continue;
 		if (n == -EFAULT || n == 0) {
-			struct ram_block *rb = (struct ram_block *)rs->remote_rb[i];
+			struct ram_block *rb = rs->remote_rb[i];
 			uint64_t addr = (uintptr_t)rs->remote[i].iov_base + off;
 
 			ram_block_mark_dirty(rb, (addr - rb->start) / page_size, 1,
@@ -182,7 +182,7 @@ out:
 	return ret;
 }
 
-static void queue(struct ram_save *rs, const struct ram_block *rb,
+static void queue(struct ram_save *rs, struct ram_block *rb,
 		  size_t page, size_t npages)
 {
 	uint64_t addr = ram_block_page_addr(rb, page);

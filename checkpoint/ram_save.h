@@ -32,7 +32,7 @@ struct ram_save {
 	struct dirty_log *dl;
 	unsigned char *buf;		/* RAM_SAVE_BATCH_PAGES pages */
 	struct iovec remote[RAM_SAVE_BATCH_PAGES];
-	const struct ram_block *remote_rb[RAM_SAVE_BATCH_PAGES];
+	struct ram_block *remote_rb[RAM_SAVE_BATCH_PAGES];
 	size_t nr_remote;		/* queued runs */
 	size_t queued_pages;
 	struct ram_save_stats stats;
