@@ -28,7 +28,9 @@
 #ifndef COLO_GUEST_ABI_H
 #define COLO_GUEST_ABI_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define COLO_GUEST_ABI_VERSION		1
 
@@ -48,8 +50,24 @@
 /* Largest payload of one record (a jumbo Ethernet frame fits). */
 #define COLO_GUEST_MAX_PAYLOAD		(16u << 10)
 
-/* The environment variable that gives both guests of a pair their MAC. */
+/* The environment variable that gives both guests of a pair their MAC,
+ * written like 52:54:00:c0:10:01; without it, this default. */
 #define COLO_GUEST_MAC_ENV		"COLO_GUEST_MAC"
+#define COLO_GUEST_MAC_DEFAULT		{ 0x52, 0x54, 0x00, 0xc0, 0x10, 0x01 }
+
+/* Parse a MAC written as six hex pairs with colons; 0 or -EINVAL. */
+static inline int colo_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char extra;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &extra) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
 
 enum colo_guest_msg_type {
 	/* guest -> daemon */

@@ -46,19 +46,6 @@ struct launch_opts {
 	unsigned long checkpoints;	/* replicate: 0 = until stdin ends */
 };
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char extra;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &extra) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 /* PROGRAM as given, or found in PATH, made absolute. */
 static int resolve_program(const char *prog, char *out, size_t len)
 {
@@ -92,7 +79,7 @@ static int parse_launch(const struct colo_config *cfg, int argc, char **argv,
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
-	memcpy(o->mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0xc0, 0x10, 0x01 }, 6);
+	memcpy(o->mac, (uint8_t[6])COLO_GUEST_MAC_DEFAULT, 6);
 	o->p.stdout_fd = 1;
 	o->p.stderr_fd = 2;
 	o->p.stack_limit = cfg->guest.stack_limit_kib << 10;
@@ -101,7 +88,7 @@ static int parse_launch(const struct colo_config *cfg, int argc, char **argv,
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_mac(optarg, o->mac)) {
+			if (colo_mac_parse(optarg, o->mac)) {
 				pr_err("--mac %s is not a MAC address (like "
 				       "52:54:00:c0:10:01)", optarg);
 				return 2;

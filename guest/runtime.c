@@ -28,7 +28,7 @@
  * copy resumes from this context, with this MAC, already started.
  */
 static struct colo_context colo_rt_ctx;
-static uint8_t colo_rt_mac[6] = { 0x52, 0x54, 0x00, 0xc0, 0x10, 0x01 };
+static uint8_t colo_rt_mac[6] = COLO_GUEST_MAC_DEFAULT;
 static int colo_rt_started;
 
 static int send_record(uint32_t type, uint64_t seq, const void *payload,
@@ -96,19 +96,6 @@ static uint64_t find_tid_addr(pid_t tid)
 	return (uintptr_t)addr;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char extra;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &extra) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 /*
  * Everything that must hold for two guests to share one address layout
  * byte for byte, checked before anything else runs. A failure names what
@@ -143,7 +130,7 @@ static int runtime_check(char *why, size_t len)
 			 "with GLIBC_TUNABLES=glibc.pthread.rseq=0");
 		return -EINVAL;
 	}
-	if (mac && parse_mac(mac, colo_rt_mac)) {
+	if (mac && colo_mac_parse(mac, colo_rt_mac)) {
 		snprintf(why, len, "%s=%s is not a MAC address (like "
 			 "52:54:00:c0:10:01)", COLO_GUEST_MAC_ENV, mac);
 		return -EINVAL;

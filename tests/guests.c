@@ -14,7 +14,7 @@
 #define MAX_ARGS		32
 
 static const unsigned char tester_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char guest_mac[6] = { 0x52, 0x54, 0x00, 0xc0, 0x10, 0x01 };
+static const unsigned char guest_mac[6] = COLO_GUEST_MAC_DEFAULT;
 
 const char *guest_binary(const char *name, char *buf, size_t len)
 {
