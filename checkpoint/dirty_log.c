@@ -245,7 +245,7 @@ int dirty_log_forget(struct dirty_log *dl)
 			     c = find_next_bit(rb->clear_bmap, nchunks, c + 1)) {
 				int ret = dirty_log_clear_chunk(dl, rb, c);
 
-				if (ret && ret != -ENOENT)
+				if (ret)
 					return ret;
 			}
 		}
