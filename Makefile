@@ -33,6 +33,8 @@ endif
 INIH_CFLAGS = $(shell pkg-config --cflags inih)
 INIH_LIBS = $(shell pkg-config --libs inih)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+# libevent (the daemons' event loops) and zlib (CRC32, compression)
+NET_LIBS = $(shell pkg-config --libs libevent zlib)
 
 ifeq ($(V),1)
 Q :=
@@ -47,7 +49,8 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c checkpoint/guest.c \
-	checkpoint/layout.c checkpoint/local_checkpoint.c
+	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
+	checkpoint/channel.c
 
 LIBCOLO := $(BUILD)/libcolo.a
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS))
@@ -103,15 +106,15 @@ $(LIBCOLO): $(LIB_OBJS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS) $(NET_LIBS)
 
 $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
 $(GUEST_BUILD)/pause.o: EXTRA_GUEST_CFLAGS := -fno-stack-protector -fno-builtin
 

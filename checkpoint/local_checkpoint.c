@@ -23,65 +23,14 @@ static int write_into_b(struct page_sink *sink, const struct ram_block *rb,
 	struct b_sink *s = (struct b_sink *)sink;
 
 	(void)rb;
-	if (s->nr == RAM_SAVE_BATCH_PAGES)	/* cannot happen: one run a page at least */
-		return -E2BIG;
-	s->local[s->nr].iov_base = (void *)data;
-	s->local[s->nr].iov_len = len;
-	s->remote[s->nr].iov_base = (void *)(uintptr_t)addr;
-	s->remote[s->nr].iov_len = len;
-	s->nr++;
-	return 0;
+	return guest_writer_add(&s->w, addr, data, len);
 }
 
-/*
- * Pages B may not write itself (A wrote them, then made them read-only)
- * are written through /proc/PID/mem, which may, as a debugger does.
- */
-static int write_batch_forced(struct b_sink *s)
-{
-	if (s->mem_fd < 0) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->pid);
-		s->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (s->mem_fd < 0) {
-			pr_err("cannot open %s: %s", path, strerror(errno));
-			return -errno;
-		}
-	}
-	for (size_t i = 0; i < s->nr; i++) {
-		ssize_t n = pwrite(s->mem_fd, s->local[i].iov_base,
-				   s->local[i].iov_len,
-				   (off_t)(uintptr_t)s->remote[i].iov_base);
-
-		if (n != (ssize_t)s->local[i].iov_len) {
-			pr_err("writing %zu bytes at %p into pid %d: %s",
-			       s->local[i].iov_len, s->remote[i].iov_base,
-			       (int)s->pid,
-			       n < 0 ? strerror(errno) : "short write (a page it lacks)");
-			return n < 0 ? -errno : -EFAULT;
-		}
-	}
-	return 0;
-}
-
-/* One process_vm_writev for the whole batch. */
 static int write_batch(struct page_sink *sink)
 {
 	struct b_sink *s = (struct b_sink *)sink;
-	size_t want = 0;
-	ssize_t n;
-	int ret = 0;
 
-	for (size_t i = 0; i < s->nr; i++)
-		want += s->local[i].iov_len;
-	n = process_vm_writev(s->pid, s->local, s->nr, s->remote, s->nr, 0);
-	if (n != (ssize_t)want)
-		ret = write_batch_forced(s);	/* read-only pages among them */
-	s->nr = 0;
-	if (!ret)
-		s->pages += want / s->page_size;
-	return ret;
+	return guest_writer_flush(&s->w);
 }
 
 static const struct page_sink_ops b_sink_ops = {
@@ -118,9 +67,7 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 	lc->b = b;
 	lc->params = *p;
 	lc->to_b.sink.ops = &b_sink_ops;
-	lc->to_b.pid = b->pid;
-	lc->to_b.page_size = (size_t)sysconf(_SC_PAGESIZE);
-	lc->to_b.mem_fd = -1;
+	guest_writer_init(&lc->to_b.w, b->pid, (size_t)sysconf(_SC_PAGESIZE));
 	ret = open_log(a, p, &lc->dla);
 	if (!ret)
 		ret = open_log(b, p, &lc->dlb);
@@ -133,76 +80,12 @@ int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,
 
 void local_checkpoint_destroy(struct local_checkpoint *lc)
 {
-	if (lc->to_b.mem_fd >= 0)
-		close(lc->to_b.mem_fd);
-	lc->to_b.mem_fd = -1;
+	guest_writer_destroy(&lc->to_b.w);
 	if (lc->rs.buf)
 		ram_save_destroy(&lc->rs);
 	dirty_log_close(lc->dla);
 	dirty_log_close(lc->dlb);
 	lc->dla = lc->dlb = NULL;
-}
-
-static uint64_t count_dirty(const struct dirty_log *dl)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < dl->ram.nr_blocks; i++)
-		n += bitmap_count_one(dl->ram.blocks[i]->bmap,
-				      dl->ram.blocks[i]->npages);
-	return n;
-}
-
-/* The block of rl holding addr, or the first one after it (or NULL). */
-static struct ram_block *block_at_or_after(const struct ram_list *rl,
-					   uint64_t addr)
-{
-	size_t lo = 0, hi = rl->nr_blocks;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct ram_block *rb = rl->blocks[mid];
-
-		if (rb->start + rb->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < rl->nr_blocks ? rl->blocks[lo] : NULL;
-}
-
-/*
- * Pages B wrote must be overwritten from A too: mark them in A's bmap.
- * A is stopped and synced, so A's log holds no unrecorded write, and the
- * chunks these pages sit in need no clear on A's side for them.
- */
-static void fold_dirty(const struct dirty_log *from, struct dirty_log *into)
-{
-	for (size_t i = 0; i < from->ram.nr_blocks; i++) {
-		const struct ram_block *fb = from->ram.blocks[i];
-		size_t p = find_next_bit(fb->bmap, fb->npages, 0);
-
-		while (p < fb->npages) {
-			size_t q = find_next_zero_bit(fb->bmap, fb->npages, p);
-			uint64_t s = ram_block_page_addr(fb, p);
-			uint64_t e = ram_block_page_addr(fb, q);
-
-			while (s < e) {
-				struct ram_block *rb = block_at_or_after(&into->ram, s);
-				uint64_t end;
-
-				if (!rb || rb->start >= e)
-					break;
-				if (rb->start > s)
-					s = rb->start;
-				end = rb->start + rb->len < e ? rb->start + rb->len : e;
-				ram_block_mark_dirty(rb, (s - rb->start) / rb->page_size,
-						     (end - s) / rb->page_size, false);
-				s = end;
-			}
-			p = find_next_bit(fb->bmap, fb->npages, q);
-		}
-	}
 }
 
 /* Undo a stop: A (and B if asked) run on from where they stopped. */
@@ -299,17 +182,20 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 		ret = dirty_log_sync(lc->dla);
 	if (ret)
 		return fail(lc, ret, st->layout_commands > 0);
-	st->pages_dirty_a = count_dirty(lc->dla);
-	st->pages_dirty_b = count_dirty(lc->dlb);
+	st->pages_dirty_a = ram_list_count_dirty(&lc->dla->ram);
+	st->pages_dirty_b = ram_list_count_dirty(&lc->dlb->ram);
+	/* B's own writes must be overwritten from A too. A is stopped and
+	 * synced, so its log holds no unrecorded write, and the chunks these
+	 * pages sit in need no clear on A's side for them. */
 	if (!fault_injected(FI_LOCAL_NO_FOLD))
-		fold_dirty(lc->dlb, lc->dla);
+		ram_list_fold_dirty(&lc->dlb->ram, &lc->dla->ram);
 	st->sync_ns = dirty_log_now_ns() - t;
 	t = dirty_log_now_ns();
 
 	/* Step 4 -- copy, clearing A's log lazily before each read */
-	lc->to_b.pages = 0;
+	lc->to_b.w.pages = 0;
 	ret = ram_save_pass(&lc->rs, &lc->to_b.sink);
-	st->pages_copied = lc->to_b.pages;
+	st->pages_copied = lc->to_b.w.pages;
 	st->copy_ns = dirty_log_now_ns() - t;
 	if (!ret && lc->hook)
 		ret = lc->hook(lc, lc->hook_opaque);

@@ -18,6 +18,7 @@
 
 #include "dirty_log.h"
 #include "guest.h"
+#include "guest_writer.h"
 #include "page_sink.h"
 #include "ram_save.h"
 
@@ -50,16 +51,10 @@ struct local_checkpoint_stats {
 	unsigned layout_commands;
 };
 
-/* Writes runs into B, gathered per batch into one process_vm_writev. */
+/* Writes A's pages into B, a batch at a time. */
 struct b_sink {
 	struct page_sink sink;
-	pid_t pid;
-	uint64_t pages;
-	size_t page_size;
-	size_t nr;			/* runs gathered */
-	int mem_fd;			/* /proc/PID/mem of B, for read-only pages */
-	struct iovec local[RAM_SAVE_BATCH_PAGES];
-	struct iovec remote[RAM_SAVE_BATCH_PAGES];
+	struct guest_writer w;
 };
 
 struct local_checkpoint {

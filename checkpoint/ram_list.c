@@ -11,6 +11,7 @@
 
 #define LOG_PREFIX "ram-list: "
 #include "log.h"
+#include "bitmap.h"
 #include "ram_list.h"
 
 int ram_list_init(struct ram_list *rl, pid_t pid, size_t page_size,
@@ -52,6 +53,66 @@ uint64_t ram_list_bytes(const struct ram_list *rl)
 	for (size_t i = 0; i < rl->nr_blocks; i++)
 		sum += rl->blocks[i]->len;
 	return sum;
+}
+
+uint64_t ram_list_count_dirty(const struct ram_list *rl)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < rl->nr_blocks; i++)
+		n += bitmap_count_one(rl->blocks[i]->bmap, rl->blocks[i]->npages);
+	return n;
+}
+
+struct ram_block *ram_list_block_at_or_after(const struct ram_list *rl,
+					     uint64_t addr)
+{
+	size_t lo = 0, hi = rl->nr_blocks;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct ram_block *rb = rl->blocks[mid];
+
+		if (rb->start + rb->len <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rl->nr_blocks ? rl->blocks[lo] : NULL;
+}
+
+/* Mark [s, e) in into's blocks. */
+static void fold_range(struct ram_list *into, uint64_t s, uint64_t e)
+{
+	while (s < e) {
+		struct ram_block *rb = ram_list_block_at_or_after(into, s);
+		uint64_t end;
+
+		if (!rb || rb->start >= e)
+			return;
+		if (rb->start > s)
+			s = rb->start;
+		end = rb->start + rb->len < e ? rb->start + rb->len : e;
+		ram_block_mark_dirty(rb, (s - rb->start) / rb->page_size,
+				     (end - s) / rb->page_size, false);
+		s = end;
+	}
+}
+
+void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into)
+{
+	for (size_t i = 0; i < from->nr_blocks; i++) {
+		const struct ram_block *fb = from->blocks[i];
+		size_t p = find_next_bit(fb->bmap, fb->npages, 0);
+
+		while (p < fb->npages) {
+			size_t q = find_next_zero_bit(fb->bmap, fb->npages, p);
+
+			fold_range(into, ram_block_page_addr(fb, p),
+				   ram_block_page_addr(fb, q));
+			p = find_next_bit(fb->bmap, fb->npages, q);
+		}
+	}
 }
 
 static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,

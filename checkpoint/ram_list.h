@@ -93,4 +93,18 @@ void ram_list_remove(struct ram_list *rl, size_t i);
 /* Total bytes of all blocks. */
 uint64_t ram_list_bytes(const struct ram_list *rl);
 
+/* Pages set in the bmaps of all blocks. O(RAM / 64). */
+uint64_t ram_list_count_dirty(const struct ram_list *rl);
+
+/* The block holding addr, or the first one after it, or NULL. */
+struct ram_block *ram_list_block_at_or_after(const struct ram_list *rl,
+					     uint64_t addr);
+
+/*
+ * Mark in into's bmaps (not clear_bmap) every page set in from's bmaps,
+ * by address; pages outside into's blocks are passed over. The pages two
+ * copies of a guest must agree on: dirty in one or in the other.
+ */
+void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into);
+
 #endif /* COLO_RAM_LIST_H */

@@ -1,0 +1,306 @@
+/*
+ * channel.c - framing, checking and queueing colo_proto records.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <zlib.h>
+
+#define LOG_PREFIX "channel: "
+#include "log.h"
+#include "channel.h"
+
+struct channel {
+	struct bufferevent *bev;
+	const struct channel_ops *ops;
+	void *opaque;
+	char peer[64];
+	int open;
+	int in_callback;		/* a record() is running */
+	uint64_t bytes_in, bytes_out;
+};
+
+static const char *const record_names[] = {
+	[COLO_HELLO] = "HELLO",
+	[COLO_CHECKPOINT_READY] = "CHECKPOINT_READY",
+	[COLO_CHECKPOINT_REQUEST] = "CHECKPOINT_REQUEST",
+	[COLO_CHECKPOINT_REPLY] = "CHECKPOINT_REPLY",
+	[COLO_VMSTATE_SEND] = "VMSTATE_SEND",
+	[COLO_VMSTATE_SIZE] = "VMSTATE_SIZE",
+	[COLO_VMSTATE_RECEIVED] = "VMSTATE_RECEIVED",
+	[COLO_VMSTATE_LOADED] = "VMSTATE_LOADED",
+	[COLO_GUEST_SHUTDOWN] = "GUEST_SHUTDOWN",
+	[COLO_HEARTBEAT] = "HEARTBEAT",
+	[COLO_RAM_BLOCKS] = "RAM_BLOCKS",
+	[COLO_PAGES] = "PAGES",
+	[COLO_LAYOUT] = "LAYOUT",
+};
+
+const char *colo_record_name(unsigned type)
+{
+	if (type == 0 || type > COLO_RECORD_TYPE_MAX)
+		return "?";
+	return record_names[type];
+}
+
+void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN])
+{
+	put_be32(out, h->magic);
+	put_be32(out + 4, h->version);
+	put_be32(out + 8, h->page_size);
+	put_be32(out + 12, h->role);
+	put_be32(out + 16, h->guest_hash);
+	put_be32(out + 20, h->compress_level);
+	put_be64(out + 24, h->reserved);
+}
+
+void colo_hello_decode(const uint8_t in[COLO_HELLO_LEN], struct colo_hello *h)
+{
+	h->magic = get_be32(in);
+	h->version = get_be32(in + 4);
+	h->page_size = get_be32(in + 8);
+	h->role = get_be32(in + 12);
+	h->guest_hash = get_be32(in + 16);
+	h->compress_level = get_be32(in + 20);
+	h->reserved = get_be64(in + 24);
+}
+
+static uint32_t record_crc(const uint8_t hdr[8], const uint8_t *payload,
+			   uint32_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	crc = crc32(crc, hdr, 8);
+	if (len)
+		crc = crc32(crc, payload, len);
+	return (uint32_t)crc;
+}
+
+static void close_channel(struct channel *ch, const char *why)
+{
+	if (!ch->open)
+		return;
+	ch->open = 0;
+	bufferevent_disable(ch->bev, EV_READ | EV_WRITE);
+	shutdown(bufferevent_getfd(ch->bev), SHUT_RDWR);
+	if (ch->ops->closed)
+		ch->ops->closed(ch, why, ch->opaque);
+}
+
+void channel_drop(struct channel *ch, const char *why)
+{
+	pr_warn("dropping the connection with %s: %s", ch->peer, why);
+	close_channel(ch, why);
+}
+
+/* Take every whole record in the input; a bad one drops the connection. */
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct channel *ch = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char why[160];
+
+	while (ch->open && evbuffer_get_length(in) >= COLO_RECORD_HDR) {
+		uint8_t hdr[COLO_RECORD_HDR], *payload;
+		uint16_t type, flags;
+		uint32_t len, crc, want;
+		int ret;
+
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		type = get_be16(hdr);
+		flags = get_be16(hdr + 2);
+		len = get_be32(hdr + 4);
+		crc = get_be32(hdr + 8);
+		if (type == 0 || type > COLO_RECORD_TYPE_MAX || flags) {
+			snprintf(why, sizeof(why), "bad record header (type %u, "
+				 "flags %#x): not a colo stream, or a corrupt one",
+				 type, flags);
+			channel_drop(ch, why);
+			return;
+		}
+		if (len > COLO_RECORD_MAX) {
+			snprintf(why, sizeof(why), "%s record of %" PRIu32 " bytes "
+				 "is over the %u-byte limit", colo_record_name(type),
+				 len, COLO_RECORD_MAX);
+			channel_drop(ch, why);
+			return;
+		}
+		if (evbuffer_get_length(in) < COLO_RECORD_HDR + (size_t)len)
+			return;		/* the rest is still on its way */
+		payload = evbuffer_pullup(in, COLO_RECORD_HDR + (ssize_t)len);
+		if (!payload) {
+			channel_drop(ch, "out of memory reading a record");
+			return;
+		}
+		payload += COLO_RECORD_HDR;
+		want = record_crc(hdr, payload, len);
+		if (crc != want) {
+			snprintf(why, sizeof(why), "%s record of %" PRIu32 " bytes "
+				 "has crc %08" PRIx32 ", expected %08" PRIx32
+				 " (corrupt stream)", colo_record_name(type), len,
+				 crc, want);
+			channel_drop(ch, why);
+			return;
+		}
+		ch->bytes_in += COLO_RECORD_HDR + (uint64_t)len;
+		ch->in_callback = 1;
+		ret = ch->ops->record(ch, type, payload, len, ch->opaque);
+		ch->in_callback = 0;
+		if (ret) {
+			close_channel(ch, "record refused");
+			return;
+		}
+		evbuffer_drain(in, COLO_RECORD_HDR + (size_t)len);
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct channel *ch = arg;
+
+	(void)bev;
+	if (ch->open && ch->ops->writable)
+		ch->ops->writable(ch, ch->opaque);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct channel *ch = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char why[160];
+
+	if (what & BEV_EVENT_EOF) {
+		if (evbuffer_get_length(in))
+			snprintf(why, sizeof(why), "%s closed the connection in "
+				 "the middle of a record (%zu bytes of it "
+				 "arrived): truncated stream", ch->peer,
+				 evbuffer_get_length(in));
+		else
+			snprintf(why, sizeof(why), "%s closed the connection",
+				 ch->peer);
+	} else if (what & BEV_EVENT_ERROR) {
+		snprintf(why, sizeof(why), "connection with %s failed: %s",
+			 ch->peer, strerror(EVUTIL_SOCKET_ERROR()));
+	} else {
+		return;
+	}
+	pr_info("%s", why);
+	close_channel(ch, why);
+}
+
+struct channel *channel_new(struct event_base *base, int fd,
+			    const struct channel_ops *ops, void *opaque,
+			    const char *peer)
+{
+	struct channel *ch = calloc(1, sizeof(*ch));
+	int one = 1;
+
+	if (!ch) {
+		pr_err("out of memory for a channel to %s", peer);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+	ch->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!ch->bev) {
+		pr_err("cannot set up the connection with %s", peer);
+		free(ch);
+		return NULL;
+	}
+	ch->ops = ops;
+	ch->opaque = opaque;
+	ch->open = 1;
+	snprintf(ch->peer, sizeof(ch->peer), "%s", peer);
+	bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
+	bufferevent_setwatermark(ch->bev, EV_WRITE, CHANNEL_LOW_WATERMARK, 0);
+	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+	return ch;
+}
+
+void channel_free(struct channel *ch)
+{
+	if (!ch)
+		return;
+	bufferevent_free(ch->bev);
+	free(ch);
+}
+
+int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
+		  int n)
+{
+	struct evbuffer *out = bufferevent_get_output(ch->bev);
+	uint8_t hdr[COLO_RECORD_HDR];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	uint32_t len = 0;
+
+	if (!ch->open)
+		return -EPIPE;
+	for (int i = 0; i < n; i++)
+		len += (uint32_t)iov[i].iov_len;
+	if (len > COLO_RECORD_MAX) {
+		pr_err("a %s record of %" PRIu32 " bytes is over the limit",
+		       colo_record_name(type), len);
+		return -EMSGSIZE;
+	}
+	put_be16(hdr, type);
+	put_be16(hdr + 2, 0);
+	put_be32(hdr + 4, len);
+	crc = crc32(crc, hdr, 8);
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len)
+			crc = crc32(crc, iov[i].iov_base, (uInt)iov[i].iov_len);
+	put_be32(hdr + 8, (uint32_t)crc);
+	if (evbuffer_add(out, hdr, sizeof(hdr)))
+		goto nomem;
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len && evbuffer_add(out, iov[i].iov_base,
+						   iov[i].iov_len))
+			goto nomem;
+	ch->bytes_out += sizeof(hdr) + len;
+	return 0;
+nomem:
+	channel_drop(ch, "out of memory queueing a record");
+	return -ENOMEM;
+}
+
+int channel_send(struct channel *ch, uint16_t type, const void *payload,
+		 uint32_t len)
+{
+	struct iovec iov = { (void *)payload, len };
+
+	return channel_sendv(ch, type, &iov, len ? 1 : 0);
+}
+
+size_t channel_pending(const struct channel *ch)
+{
+	return evbuffer_get_length(bufferevent_get_output(ch->bev));
+}
+
+uint64_t channel_bytes_out(const struct channel *ch)
+{
+	return ch->bytes_out;
+}
+
+uint64_t channel_bytes_in(const struct channel *ch)
+{
+	return ch->bytes_in;
+}
+
+int channel_is_open(const struct channel *ch)
+{
+	return ch->open;
+}
+
+const char *channel_peer(const struct channel *ch)
+{
+	return ch->peer;
+}

@@ -1,0 +1,63 @@
+/*
+ * channel.h - records of colo_proto.h over one TCP connection, on
+ * libevent.
+ *
+ * Records are framed, checked (length bound, CRC, known type) and handed
+ * to the owner one at a time; output is queued in the bufferevent and the
+ * owner is told when it drains below a low watermark, so a sender of many
+ * pages never queues more than it must. A bad record closes the
+ * connection with the reason logged once; the owner hears it through
+ * closed().
+ */
+#ifndef COLO_CHANNEL_H
+#define COLO_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <event2/event.h>
+
+#include "colo_proto.h"
+
+struct channel;
+
+struct channel_ops {
+	/* A checked record; payload is valid during the call. 0, or a
+	 * negative errno to drop the connection (log the reason first). */
+	int (*record)(struct channel *ch, uint16_t type, const uint8_t *payload,
+		      uint32_t len, void *opaque);
+	/* The connection is gone; why says how. The channel is still
+	 * valid and must be freed by the owner (not from within). */
+	void (*closed)(struct channel *ch, const char *why, void *opaque);
+	/* Optional: queued output fell to the low watermark or below. */
+	void (*writable)(struct channel *ch, void *opaque);
+};
+
+/* Default low watermark of queued output for writable(). */
+#define CHANNEL_LOW_WATERMARK	(2u << 20)
+
+/* Take over connected socket fd (TCP_NODELAY is set). NULL on failure. */
+struct channel *channel_new(struct event_base *base, int fd,
+			    const struct channel_ops *ops, void *opaque,
+			    const char *peer);
+void channel_free(struct channel *ch);
+
+/* Queue a record made of iov[0..n). 0, -EMSGSIZE, or -EPIPE if closed. */
+int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
+		  int n);
+int channel_send(struct channel *ch, uint16_t type, const void *payload,
+		 uint32_t len);
+
+/* Bytes queued for output and not yet written to the socket. */
+size_t channel_pending(const struct channel *ch);
+/* Records and bytes received / sent, for status. */
+uint64_t channel_bytes_out(const struct channel *ch);
+uint64_t channel_bytes_in(const struct channel *ch);
+
+/* Close the connection now (closed() is called with why). */
+void channel_drop(struct channel *ch, const char *why);
+int channel_is_open(const struct channel *ch);
+const char *channel_peer(const struct channel *ch);
+
+#endif /* COLO_CHANNEL_H */
