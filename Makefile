@@ -18,7 +18,7 @@ BUILD := build/$(notdir $(CC))$(if $(filter 1,$(SANITIZE)),-san)
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wvla -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP \
-	-Icheckpoint -Iguest -Ictl
+	-Icheckpoint -Iguest -Ictl -Isecondary
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 ifeq ($(SANITIZE),1)
@@ -50,10 +50,11 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c checkpoint/guest.c \
 	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
-	checkpoint/channel.c
+	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c
+SECONDARY_SRCS := secondary/ram_cache.c
 
 LIBCOLO := $(BUILD)/libcolo.a
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(SECONDARY_SRCS))
 
 # The guest runtime and the guests. Guests are never built with
 # sanitizers (ASan's shadow is terabytes of writable memory that no dirty
@@ -66,7 +67,7 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log \
-	test_local_checkpoint test_coloctl
+	test_local_checkpoint test_coloctl test_stream
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c

@@ -116,6 +116,7 @@ int dirty_log_open(struct dirty_log **out, pid_t pid,
 					     &dirty_log_uffd_ops;
 	dl->pid = pid;
 	dl->clear_mode = params->clear_mode;
+	dl->whole_file_blocks = params->whole_file_blocks;
 	ram_list_init(&dl->ram, pid, (size_t)page_size,
 		      params->clear_bmap_shift);
 	ret = dl->ops->attach(dl, params->guest_uffd);

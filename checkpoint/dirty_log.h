@@ -57,6 +57,10 @@ struct dirty_log_params {
 	unsigned clear_bmap_shift;	/* clamped to [MIN, MAX] */
 	int guest_uffd;			/* the guest's userfaultfd number in the
 					 * guest's fd table; -1 for none */
+	/* Take file mappings whole when first seen, not only the pages the
+	 * guest wrote: for a copy end that has nothing of them yet (the
+	 * secondary's RAM cache), unlike a guest of the same binary. */
+	bool whole_file_blocks;
 };
 
 /* Counters since open; times are CLOCK_MONOTONIC nanoseconds. */
@@ -76,6 +80,7 @@ struct dirty_log {
 	const struct dirty_log_ops *ops;
 	pid_t pid;
 	enum dirty_log_clear_mode clear_mode;
+	bool whole_file_blocks;
 	struct ram_list ram;		/* the tracked RAM blocks */
 	void *priv;			/* backend state */
 	struct dirty_log_stats stats;

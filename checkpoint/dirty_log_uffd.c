@@ -316,7 +316,7 @@ static int uffd_mark_new(struct dirty_log *dl, struct ram_block *rb, bool lazy)
 {
 	int ret;
 
-	if (!rb->file) {
+	if (!rb->file || dl->whole_file_blocks) {
 		ram_block_mark_dirty(rb, 0, rb->npages, lazy);
 		return 0;
 	}

@@ -228,68 +228,8 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	return 0;
 }
 
-static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
-
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ?
-	       0 : -EIO;
-}
-
 int local_checkpoint_compare(struct local_checkpoint *lc,
-			     struct local_checkpoint_compare *out)
+			     struct guest_compare *out)
 {
-	size_t chunk = RAM_SAVE_BATCH_PAGES * lc->dla->ram.page_size;
-	struct layout la, lb;
-	unsigned char *ba, *bb;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	ret = layout_read(lc->a->pid, &la);
-	if (ret)
-		return ret;
-	ret = layout_read(lc->b->pid, &lb);
-	if (ret) {
-		layout_free(&la);
-		return ret;
-	}
-	out->layouts_same = layout_same_ram(&la, &lb, &out->first_diff);
-	layout_free(&la);
-	layout_free(&lb);
-	ba = malloc(chunk);
-	bb = malloc(chunk);
-	if (!ba || !bb) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < lc->dla->ram.nr_blocks; i++) {
-		const struct ram_block *rb = lc->dla->ram.blocks[i];
-		size_t ps = rb->page_size;
-
-		for (uint64_t at = rb->start; at < rb->start + rb->len; at += chunk) {
-			size_t len = rb->start + rb->len - at < chunk ?
-				     (size_t)(rb->start + rb->len - at) : chunk;
-			bool b_ok;
-
-			ret = read_mem(lc->a->pid, at, ba, len);
-			if (ret) {
-				pr_err("cannot read %s at %#" PRIx64, lc->a->name, at);
-				goto out;
-			}
-			b_ok = read_mem(lc->b->pid, at, bb, len) == 0;
-			for (size_t off = 0; off < len; off += ps) {
-				if (b_ok && memcmp(ba + off, bb + off, ps) == 0)
-					continue;
-				if (!out->bad_pages && out->layouts_same)
-					out->first_diff = at + off;
-				out->bad_pages++;
-			}
-			out->bytes += len;
-		}
-	}
-out:
-	free(ba);
-	free(bb);
-	return ret;
+	return guest_compare(lc->a->pid, lc->b->pid, &lc->dla->ram, out);
 }

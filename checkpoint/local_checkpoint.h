@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "compare.h"
 #include "dirty_log.h"
 #include "guest.h"
 #include "guest_writer.h"
@@ -70,21 +71,9 @@ struct local_checkpoint {
 	void *hook_opaque;
 };
 
-/* How B compares with A, byte for byte over A's RAM. */
-struct local_checkpoint_compare {
-	bool layouts_same;		/* same RAM coverage and protections */
-	uint64_t first_diff;		/* first address where they differ */
-	uint64_t bytes;			/* compared */
-	uint64_t bad_pages;		/* pages that differ, or B lacks */
-};
-
-/*
- * Compare B with A: their RAM layouts from /proc/PID/maps, then every page
- * of A's RAM blocks read from both. Only meaningful with both stopped, from
- * a hook. 0, or a negative errno when A cannot be read.
- */
+/* Compare B with A (guest_compare over A's RAM blocks), from a hook. */
 int local_checkpoint_compare(struct local_checkpoint *lc,
-			     struct local_checkpoint_compare *out);
+			     struct guest_compare *out);
 
 /* Open the dirty logs of both guests (running or not). */
 int local_checkpoint_init(struct local_checkpoint *lc, struct guest *a,

@@ -115,7 +115,7 @@ void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into)
 	}
 }
 
-static int areas_push(struct ram_list *rl, uint64_t start, uint64_t end,
+int ram_list_add_area(struct ram_list *rl, uint64_t start, uint64_t end,
 		      bool file, const char *name)
 {
 	struct ram_area *a;
@@ -161,7 +161,7 @@ static int areas_push_outside_holes(struct ram_list *rl, uint64_t start,
 		return areas_push_outside_holes(rl, h->end < end ? h->end : end,
 						end, file, name);
 	}
-	return areas_push(rl, start, end, file, name);
+	return ram_list_add_area(rl, start, end, file, name);
 }
 
 /* What a block of this mapping is called in logs and status. */

@@ -87,6 +87,12 @@ int ram_list_refresh(struct ram_list *rl);
 int ram_list_parse_maps(struct ram_list *rl, const char *text);
 int ram_list_update(struct ram_list *rl);
 
+/* Append an area for the next ram_list_update() (after setting
+ * rl->nr_areas = 0): the way a list follows another one's blocks rather
+ * than a process's maps (the secondary's RAM cache). */
+int ram_list_add_area(struct ram_list *rl, uint64_t start, uint64_t end,
+		      bool file, const char *name);
+
 /* Drop block i (its mapping vanished under us). */
 void ram_list_remove(struct ram_list *rl, size_t i);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bitmap.h"
 #include "ramblock.h"
@@ -50,6 +51,8 @@ void ram_block_free(struct ram_block *rb)
 {
 	if (!rb)
 		return;
+	if (rb->colo_cache)
+		munmap(rb->colo_cache, rb->len);
 	bitmap_free(rb->bmap);
 	bitmap_free(rb->clear_bmap);
 	free(rb);

@@ -58,6 +58,16 @@ struct ram_block {
 	unsigned long *clear_bmap;
 	unsigned clear_bmap_shift;
 
+	/*
+	 * colo_cache: on the secondary, the RAM cache of this block: a copy
+	 * of the primary guest's memory of these addresses, filled by the
+	 * stream while both guests run and flushed into the secondary's
+	 * guest at a checkpoint (QEMU's RAMBlock.colo_cache). There, bmap is
+	 * the received bitmap: a set bit is a page that arrived since the
+	 * last flush. NULL on the primary and in local checkpoints.
+	 */
+	uint8_t *colo_cache;
+
 	/* Registered with the dirty log backend; false until the first sync
 	 * that sees the block, which then marks it wholly dirty. A block
 	 * whose registration fails stays untracked and wholly dirty. */

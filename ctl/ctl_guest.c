@@ -377,7 +377,7 @@ static int final_compare(struct local_checkpoint *lc, void *opaque)
 
 static int summary(struct replica *r)
 {
-	struct local_checkpoint_compare cmp;
+	struct guest_compare cmp;
 	unsigned long n = r->nr_pauses < 4096 ? r->nr_pauses : 4096;
 	int ret;
 

@@ -49,7 +49,7 @@ static int teardown(void **state)
 /* --- the comparison, made with both guests stopped ---------------------- */
 
 struct compare {
-	struct local_checkpoint_compare result;
+	struct guest_compare result;
 	int ret;
 };
 

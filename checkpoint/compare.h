@@ -1,0 +1,28 @@
+/*
+ * compare.h - compare two guests' memory, byte for byte.
+ */
+#ifndef COLO_COMPARE_H
+#define COLO_COMPARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ram_list.h"
+
+struct guest_compare {
+	bool layouts_same;		/* same RAM coverage and protections */
+	uint64_t first_diff;		/* first address where they differ */
+	uint64_t bytes;			/* compared */
+	uint64_t bad_pages;		/* pages that differ, or b lacks */
+};
+
+/*
+ * Compare guest b with guest a: their RAM layouts from /proc/PID/maps,
+ * then every page of a's RAM blocks (ram_a) read from both. Meaningful
+ * with both stopped. 0, or a negative errno when a cannot be read.
+ */
+int guest_compare(pid_t a, pid_t b, const struct ram_list *ram_a,
+		  struct guest_compare *out);
+
+#endif /* COLO_COMPARE_H */
