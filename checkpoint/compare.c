@@ -13,6 +13,8 @@
 #include "layout.h"
 #include "ram_save.h"
 
+#include <zlib.h>
+
 static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len };
@@ -76,5 +78,43 @@ int guest_compare(pid_t a, pid_t b, const struct ram_list *ram_a,
 out:
 	free(ba);
 	free(bb);
+	return ret;
+}
+
+int guest_memory_crc(pid_t pid, uint32_t *crc_out, uint64_t *bytes)
+{
+	size_t chunk = 1u << 20;
+	uLong crc = crc32(0L, Z_NULL, 0);
+	unsigned char *buf = malloc(chunk);
+	struct layout l;
+	int ret;
+
+	*bytes = 0;
+	if (!buf)
+		return -ENOMEM;
+	ret = layout_read(pid, &l);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	for (size_t i = 0; i < l.nr && !ret; i++) {
+		const struct layout_map *m = &l.maps[i];
+
+		if (!layout_is_ram(m))
+			continue;
+		for (uint64_t at = m->start; at < m->end && !ret; at += chunk) {
+			size_t len = m->end - at < chunk ? (size_t)(m->end - at) : chunk;
+
+			ret = read_mem(pid, at, buf, len);
+			if (ret)
+				pr_err("cannot read pid %d at %#" PRIx64, (int)pid, at);
+			else
+				crc = crc32(crc, buf, (uInt)len);
+			*bytes += len;
+		}
+	}
+	layout_free(&l);
+	free(buf);
+	*crc_out = (uint32_t)crc;
 	return ret;
 }

@@ -25,4 +25,12 @@ struct guest_compare {
 int guest_compare(pid_t a, pid_t b, const struct ram_list *ram_a,
 		  struct guest_compare *out);
 
+/*
+ * crc32 of all of a guest's RAM (private readable memory as its maps
+ * say, the runtime's private mapping left out), in address order, and
+ * how many bytes that was. The same number for two guests that are
+ * copies of each other; meaningful with the guest stopped.
+ */
+int guest_memory_crc(pid_t pid, uint32_t *crc, uint64_t *bytes);
+
 #endif /* COLO_COMPARE_H */

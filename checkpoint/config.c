@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <ini.h>
 
@@ -43,6 +44,72 @@ static int parse_log_level(const char *value, void *dst)
 	return log_level_parse(value, dst);
 }
 
+/* Copy value into a char array of size n, if it fits and is not empty. */
+static int copy_string(const char *value, void *dst, size_t n)
+{
+	if (!*value || strlen(value) >= n)
+		return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int parse_abs_path(const char *value, void *dst)
+{
+	return value[0] == '/' ? copy_string(value, dst, 4096) : -EINVAL;
+}
+
+static int parse_optional_path(const char *value, void *dst)
+{
+	if (!*value) {
+		*(char *)dst = '\0';
+		return 0;
+	}
+	return parse_abs_path(value, dst);
+}
+
+static int parse_args(const char *value, void *dst)
+{
+	if (strlen(value) >= 1024)
+		return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int parse_socket(const char *value, void *dst)
+{
+	return value[0] == '/' ? copy_string(value, dst, 108) : -EINVAL;
+}
+
+int config_split_address(const char *address, char *host, size_t host_len,
+			 unsigned *port)
+{
+	const char *colon = strrchr(address, ':');
+	struct in_addr a;
+	char *end;
+	unsigned long p;
+
+	if (!colon || (size_t)(colon - address) >= host_len)
+		return -EINVAL;
+	memcpy(host, address, (size_t)(colon - address));
+	host[colon - address] = '\0';
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || p == 0 || p > 65535 ||
+	    inet_pton(AF_INET, host, &a) != 1)
+		return -EINVAL;
+	*port = (unsigned)p;
+	return 0;
+}
+
+static int parse_address(const char *value, void *dst)
+{
+	char host[64];
+	unsigned port;
+
+	if (config_split_address(value, host, sizeof(host), &port))
+		return -EINVAL;
+	return copy_string(value, dst, 64);
+}
+
 static const struct config_key config_keys[] = {
 	{ "ram", "clear_bitmap_shift", KEY_UINT_CLAMPED,
 	  offsetof(struct colo_config, ram.clear_bitmap_shift),
@@ -54,6 +121,15 @@ static const struct config_key config_keys[] = {
 	{ "log", "level", KEY_NAMED,
 	  offsetof(struct colo_config, log.level), 0, 0, parse_log_level,
 	  "error, warn, info or debug (default info)" },
+	{ "log", "file", KEY_NAMED,
+	  offsetof(struct colo_config, log.file), 0, 0, parse_optional_path,
+	  "an absolute path, or nothing for standard error" },
+	{ "guest", "program", KEY_NAMED,
+	  offsetof(struct colo_config, guest.program), 0, 0, parse_abs_path,
+	  "the absolute path of the guest binary, the same on both hosts" },
+	{ "guest", "args", KEY_NAMED,
+	  offsetof(struct colo_config, guest.args), 0, 0, parse_args,
+	  "the guest's arguments, separated by blanks, under 1024 characters" },
 	{ "guest", "stack_limit_kib", KEY_U64_RANGE,
 	  offsetof(struct colo_config, guest.stack_limit_kib), 128,
 	  16ul << 20, NULL,
@@ -61,6 +137,27 @@ static const struct config_key config_keys[] = {
 	{ "guest", "stop_timeout_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, guest.stop_timeout_ms), 1, 600000,
 	  NULL, "milliseconds from 1 to 600000 (default 1000)" },
+	{ "checkpoint", "checkpoint_delay_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, checkpoint.checkpoint_delay_ms), 1,
+	  600000, NULL, "milliseconds from 1 to 600000 (default 100)" },
+	{ "checkpoint", "compress_level", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, checkpoint.compress_level), 0, 9, NULL,
+	  "0 (no compression) to 9 (default 0)" },
+	{ "checkpoint", "listen", KEY_NAMED,
+	  offsetof(struct colo_config, checkpoint.listen), 0, 0, parse_address,
+	  "IPV4-ADDRESS:PORT, like 127.0.0.1:9470" },
+	{ "checkpoint", "peer", KEY_NAMED,
+	  offsetof(struct colo_config, checkpoint.peer), 0, 0, parse_address,
+	  "IPV4-ADDRESS:PORT of the secondary, like 127.0.0.1:9470" },
+	{ "ha", "heartbeat_timeout_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, ha.heartbeat_timeout_ms), 100, 600000,
+	  NULL, "milliseconds from 100 to 600000 (default 2000)" },
+	{ "control", "socket", KEY_NAMED,
+	  offsetof(struct colo_config, control.socket), 0, 0, parse_socket,
+	  "an absolute path under 108 characters (default /run/colo/colo.sock)" },
+	{ "debug", "record_hashes", KEY_NAMED,
+	  offsetof(struct colo_config, debug.record_hashes), 0, 0,
+	  parse_optional_path, "an absolute path, or nothing (off)" },
 };
 
 #define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -73,6 +170,15 @@ void config_defaults(struct colo_config *cfg)
 	cfg->log.level = LOG_INFO;
 	cfg->guest.stack_limit_kib = 8192;
 	cfg->guest.stop_timeout_ms = 1000;
+	cfg->checkpoint.checkpoint_delay_ms = 100;
+	cfg->checkpoint.compress_level = 0;
+	snprintf(cfg->checkpoint.listen, sizeof(cfg->checkpoint.listen),
+		 "127.0.0.1:9470");
+	snprintf(cfg->checkpoint.peer, sizeof(cfg->checkpoint.peer),
+		 "127.0.0.1:9470");
+	cfg->ha.heartbeat_timeout_ms = 2000;
+	snprintf(cfg->control.socket, sizeof(cfg->control.socket),
+		 "/run/colo/colo.sock");
 }
 
 struct config_parse {

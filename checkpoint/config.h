@@ -25,14 +25,37 @@ struct colo_config {
 	} ram;
 	struct {
 		enum log_level level;
+		char file[4096];	/* daemons log here; "" = stderr */
 	} log;
 	struct {
+		char program[4096];	/* absolute path, same on both hosts */
+		char args[1024];	/* its arguments, split at blanks */
 		/* RLIMIT_STACK of guests, KiB (finite: the layout needs it) */
 		uint64_t stack_limit_kib;
 		/* how long a stop waits for a guest busy in a handler */
 		unsigned stop_timeout_ms;
 	} guest;
+	struct {
+		unsigned checkpoint_delay_ms;	/* gap between checkpoints */
+		unsigned compress_level;	/* zlib level of pages, 0 = off */
+		char listen[64];		/* secondary: ADDRESS:PORT */
+		char peer[64];			/* primary: the secondary's */
+	} checkpoint;
+	struct {
+		unsigned heartbeat_timeout_ms;	/* peer lost after this */
+	} ha;
+	struct {
+		char socket[108];		/* unix control socket */
+	} control;
+	struct {
+		/* debug: the primary appends each checkpoint's memory hash */
+		char record_hashes[4096];
+	} debug;
 };
+
+/* Split "host:port" of a checked address key. 0 or -EINVAL. */
+int config_split_address(const char *address, char *host, size_t host_len,
+			 unsigned *port);
 
 /* Every key at its default. */
 void config_defaults(struct colo_config *cfg);

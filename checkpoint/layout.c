@@ -16,7 +16,10 @@
 
 #define LOG_PREFIX "layout: "
 #include "log.h"
+#include "colo_proto.h"
 #include "layout.h"
+
+#include <zlib.h>
 
 static const char *const stat_names[LS_NR] = {
 	"start_code", "end_code", "start_stack", "start_data", "end_data",
@@ -163,8 +166,7 @@ int layout_read(pid_t pid, struct layout *l)
 	return ret;
 }
 
-/* RAM as the dirty log sees it: private memory that can be read. */
-static bool is_ram(const struct layout_map *m)
+bool layout_is_ram(const struct layout_map *m)
 {
 	switch (m->kind) {
 	case LAYOUT_ANON:
@@ -322,7 +324,7 @@ static uint64_t *boundaries(const struct layout *a, const struct layout *b,
 /* Do two mappings make the same kind of RAM (or the same non-RAM)? */
 static bool same_ram(const struct layout_map *x, const struct layout_map *y)
 {
-	bool rx = x && is_ram(x), ry = y && is_ram(y);
+	bool rx = x && layout_is_ram(x), ry = y && layout_is_ram(y);
 
 	if (!rx && !ry)
 		return true;
@@ -560,5 +562,148 @@ int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		ret = -EIO;
 	}
 	layout_free(&lb);
+	return ret;
+}
+
+/* --- the layout on the wire --------------------------------------------- */
+
+#define MAP_WIRE	(8 + 8 + 8 + 1 + 1 + 1 + 2)	/* then the path */
+
+int layout_encode(const struct layout *l, uint64_t brk, uint8_t **out,
+		  size_t *len)
+{
+	size_t n = 8 + 4 + LS_NR * 8 + 4;
+	uint8_t *p, *q;
+
+	for (size_t i = 0; i < l->nr; i++)
+		n += MAP_WIRE + strlen(l->maps[i].path);
+	p = malloc(n);
+	if (!p) {
+		pr_err("out of memory encoding a layout");
+		return -ENOMEM;
+	}
+	q = p;
+	put_be64(q, brk);
+	put_be32(q + 8, LS_NR);
+	q += 12;
+	for (int i = 0; i < LS_NR; i++, q += 8)
+		put_be64(q, l->stat[i]);
+	put_be32(q, (uint32_t)l->nr);
+	q += 4;
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct layout_map *m = &l->maps[i];
+		size_t plen = strlen(m->path);
+
+		put_be64(q, m->start);
+		put_be64(q + 8, m->end);
+		put_be64(q + 16, m->offset);
+		q[24] = (uint8_t)m->prot;
+		q[25] = m->shared;
+		q[26] = (uint8_t)m->kind;
+		put_be16(q + 27, (uint16_t)plen);
+		memcpy(q + MAP_WIRE, m->path, plen);
+		q += MAP_WIRE + plen;
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+int layout_decode(const uint8_t *p, size_t len, struct layout *l,
+		  uint64_t *brk)
+{
+	const uint8_t *end = p + len;
+	uint64_t prev_end = 0;
+	uint32_t nr;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	if (len < 12 + LS_NR * 8 + 4 || get_be32(p + 8) != LS_NR) {
+		pr_err("LAYOUT record of %zu bytes is malformed (header)", len);
+		return -EPROTO;
+	}
+	*brk = get_be64(p);
+	p += 12;
+	for (int i = 0; i < LS_NR; i++, p += 8)
+		l->stat[i] = get_be64(p);
+	nr = get_be32(p);
+	p += 4;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct layout_map m = { 0 };
+		size_t plen;
+
+		if ((size_t)(end - p) < MAP_WIRE)
+			goto bad;
+		plen = get_be16(p + 27);
+		if (plen >= sizeof(m.path) || (size_t)(end - p) < MAP_WIRE + plen)
+			goto bad;
+		m.start = get_be64(p);
+		m.end = get_be64(p + 8);
+		m.offset = get_be64(p + 16);
+		m.prot = p[24];
+		m.shared = p[25] != 0;
+		m.kind = (enum layout_kind)p[26];
+		memcpy(m.path, p + MAP_WIRE, plen);
+		m.path[plen] = '\0';
+		if (m.start >= m.end || m.start < prev_end ||
+		    (m.start | m.end) & 4095 || m.prot & ~7 || p[25] > 1 ||
+		    m.kind > LAYOUT_RUNTIME)
+			goto bad;
+		prev_end = m.end;
+		ret = push_map(l, &m);
+		if (ret)
+			return ret;
+		p += MAP_WIRE + plen;
+	}
+	if (p != end)
+		goto bad;
+	return 0;
+bad:
+	pr_err("LAYOUT record: mapping %zu of %u is malformed", l->nr, nr);
+	layout_free(l);
+	return -EPROTO;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int layout_files_crc(const struct layout *l, uint32_t *crc_out)
+{
+	const char **paths = calloc(l->nr ? l->nr : 1, sizeof(*paths));
+	size_t n = 0;
+	uLong crc = crc32(0L, Z_NULL, 0);
+	uint8_t buf[65536];
+	int ret = 0;
+
+	if (!paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->nr; i++)
+		if (l->maps[i].kind == LAYOUT_FILE)
+			paths[n++] = l->maps[i].path;
+	qsort(paths, n, sizeof(*paths), cmp_str);
+	for (size_t i = 0; i < n && !ret; i++) {
+		int fd;
+		ssize_t r;
+
+		if (i && strcmp(paths[i], paths[i - 1]) == 0)
+			continue;
+		crc = crc32(crc, (const Bytef *)paths[i], (uInt)strlen(paths[i]));
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			pr_err("cannot read %s to hash the guest: %s", paths[i],
+			       strerror(errno));
+			break;
+		}
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			crc = crc32(crc, buf, (uInt)r);
+		if (r < 0)
+			ret = -errno;
+		close(fd);
+	}
+	free(paths);
+	*crc_out = (uint32_t)crc;
 	return ret;
 }

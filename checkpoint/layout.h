@@ -69,6 +69,23 @@ int layout_compatible(const char *name_a, const struct layout *a,
 int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		  unsigned *commands);
 
+/* RAM as the dirty log sees it: private memory that can be read. */
+bool layout_is_ram(const struct layout_map *m);
+
+/*
+ * The layout on the wire (COLO_LAYOUT record), with the program break.
+ * encode: *out is malloc'ed. decode: every field checked; -EPROTO with the
+ * reason logged when malformed.
+ */
+int layout_encode(const struct layout *l, uint64_t brk, uint8_t **out,
+		  size_t *len);
+int layout_decode(const uint8_t *p, size_t len, struct layout *l,
+		  uint64_t *brk);
+
+/* crc32 of the guest's files (binary and libraries): each distinct path
+ * of a file mapping, in order, then its content. For the handshake. */
+int layout_files_crc(const struct layout *l, uint32_t *crc);
+
 /* Do a and b cover the same addresses with the same kinds and protections? */
 bool layout_same_ram(const struct layout *a, const struct layout *b,
 		     uint64_t *first_diff);
