@@ -53,6 +53,8 @@ void ram_block_free(struct ram_block *rb)
 		return;
 	if (rb->colo_cache)
 		munmap(rb->colo_cache, rb->len);
+	if (rb->colo_stage)
+		munmap(rb->colo_stage, rb->len);
 	bitmap_free(rb->bmap);
 	bitmap_free(rb->clear_bmap);
 	free(rb);

@@ -67,6 +67,13 @@ struct ram_block {
 	 * last flush. NULL on the primary and in local checkpoints.
 	 */
 	uint8_t *colo_cache;
+	/*
+	 * colo_stage: on the secondary, pages received since the last
+	 * complete checkpoint, kept apart from colo_cache until that
+	 * checkpoint arrives whole, so a checkpoint cut short leaves the
+	 * cache at the last complete one. Then bmap marks the staged pages.
+	 */
+	uint8_t *colo_stage;
 
 	/* Registered with the dirty log backend; false until the first sync
 	 * that sees the block, which then marks it wholly dirty. A block

@@ -16,7 +16,8 @@ int ram_cache_init(struct ram_cache *rc, size_t page_size)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->page_size = page_size;
-	ram_list_init(&rc->blocks, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
+	ram_list_init(&rc->image, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
+	ram_list_init(&rc->next, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	if (inflateInit(&rc->z) != Z_OK) {
 		pr_err("cannot set up zlib");
 		return -ENOMEM;
@@ -27,18 +28,33 @@ int ram_cache_init(struct ram_cache *rc, size_t page_size)
 
 void ram_cache_destroy(struct ram_cache *rc)
 {
-	ram_list_destroy(&rc->blocks);
+	ram_list_destroy(&rc->image);
+	ram_list_destroy(&rc->next);
 	if (rc->z_ready)
 		inflateEnd(&rc->z);
 	rc->z_ready = 0;
 }
 
+/* A zeroed buffer for a block; its pages cost memory once touched. */
+static uint8_t *map_buffer(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		pr_err("cannot map a %" PRIu64 " KiB RAM cache block: %s",
+		       len >> 10, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
 int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len)
 {
-	struct ram_list *rl = &rc->blocks;
-	uint32_t n;
+	struct ram_list *rl = &rc->next;
 	uint64_t prev_end = 0;
+	uint32_t n;
 	int ret;
 
 	if (len < 4 || (len - 4) % COLO_RAM_BLOCK_LEN ||
@@ -65,25 +81,7 @@ int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
 		if (ret)
 			return ret;
 	}
-	ret = ram_list_update(rl);
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < rl->nr_blocks; i++) {
-		struct ram_block *rb = rl->blocks[i];
-
-		if (rb->colo_cache)
-			continue;
-		rb->colo_cache = mmap(NULL, rb->len, PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				      -1, 0);
-		if (rb->colo_cache == MAP_FAILED) {
-			rb->colo_cache = NULL;
-			pr_err("cannot map a %" PRIu64 " KiB RAM cache block: %s",
-			       rb->len >> 10, strerror(errno));
-			return -ENOMEM;
-		}
-	}
-	return 0;
+	return ram_list_update(rl);
 }
 
 static int inflate_page(struct ram_cache *rc, const uint8_t *in, uint32_t len,
@@ -112,7 +110,6 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 		uint8_t enc;
 		struct ram_block *rb;
 		uint8_t *dst;
-		size_t page;
 
 		if (len - off < COLO_PAGE_HDR) {
 			pr_err("PAGES record ends inside a page header");
@@ -126,14 +123,15 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			       "its record", addr, dlen);
 			return -EPROTO;
 		}
-		rb = ram_list_block_at_or_after(&rc->blocks, addr);
+		rb = ram_list_block_at_or_after(&rc->next, addr);
 		if (!rb || addr < rb->start || addr % rc->page_size) {
 			pr_err("page %#" PRIx64 " is in no RAM block the primary "
 			       "announced", addr);
 			return -EPROTO;
 		}
-		page = (addr - rb->start) / rc->page_size;
-		dst = rb->colo_cache + (addr - rb->start);
+		if (!rb->colo_stage && !(rb->colo_stage = map_buffer(rb->len)))
+			return -ENOMEM;
+		dst = rb->colo_stage + (addr - rb->start);
 		switch (enc) {
 		case COLO_PAGE_RAW:
 			if (dlen != rc->page_size)
@@ -160,7 +158,7 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			pr_err("page %#" PRIx64 ": unknown encoding %u", addr, enc);
 			return -EPROTO;
 		}
-		set_bit(page, rb->bmap);
+		set_bit((addr - rb->start) / rc->page_size, rb->bmap);
 		rc->stats.pages_received++;
 		(*pages)++;
 		off += COLO_PAGE_HDR + dlen;
@@ -173,10 +171,96 @@ bad_len:
 	return 0;
 }
 
+/*
+ * Step 1 -- the image takes next's blocks (by coverage: blocks the
+ *           primary still has keep their content, new ones start empty);
+ * Step 2 -- every received page is copied into the image and marked to
+ *           flush. A new image block whose every page was received takes
+ *           the staged buffer itself instead (the initial image).
+ */
+int ram_cache_commit(struct ram_cache *rc)
+{
+	struct ram_list *img = &rc->image, *next = &rc->next;
+	int ret;
+
+	img->nr_areas = 0;
+	for (size_t i = 0; i < next->nr_blocks; i++) {
+		ret = ram_list_add_area(img, next->blocks[i]->start,
+					next->blocks[i]->start + next->blocks[i]->len,
+					false, "image");
+		if (ret)
+			return ret;
+	}
+	ret = ram_list_update(img);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < next->nr_blocks; i++) {
+		struct ram_block *nb = next->blocks[i];
+		size_t p = find_next_bit(nb->bmap, nb->npages, 0);
+		struct ram_block *ib = ram_list_block_at_or_after(img, nb->start);
+
+		if (ib && !ib->colo_cache && ib->start == nb->start &&
+		    ib->len == nb->len && nb->colo_stage &&
+		    bitmap_count_one(nb->bmap, nb->npages) == nb->npages) {
+			ib->colo_cache = nb->colo_stage;
+			nb->colo_stage = NULL;
+			bitmap_set(ib->bmap, 0, ib->npages);
+			bitmap_clear(nb->bmap, 0, nb->npages);
+			continue;
+		}
+		while (p < nb->npages) {
+			size_t q = find_next_zero_bit(nb->bmap, nb->npages, p);
+			uint64_t s = ram_block_page_addr(nb, p);
+			uint64_t e = ram_block_page_addr(nb, q);
+
+			while (s < e) {
+				uint64_t end;
+
+				ib = ram_list_block_at_or_after(img, s);
+				if (!ib || ib->start > s) {
+					pr_err("commit: page %#" PRIx64 " has no "
+					       "image block", s);
+					return -EIO;
+				}
+				if (!ib->colo_cache &&
+				    !(ib->colo_cache = map_buffer(ib->len)))
+					return -ENOMEM;
+				end = ib->start + ib->len < e ? ib->start + ib->len : e;
+				memcpy(ib->colo_cache + (s - ib->start),
+				       nb->colo_stage + (s - nb->start), end - s);
+				bitmap_set(ib->bmap, (s - ib->start) / rc->page_size,
+					   (end - s) / rc->page_size);
+				s = end;
+			}
+			p = find_next_bit(nb->bmap, nb->npages, q);
+		}
+		bitmap_clear(nb->bmap, 0, nb->npages);
+	}
+	/* image blocks nobody wrote yet still need a (zero) buffer */
+	for (size_t i = 0; i < img->nr_blocks; i++)
+		if (!img->blocks[i]->colo_cache &&
+		    !(img->blocks[i]->colo_cache = map_buffer(img->blocks[i]->len)))
+			return -ENOMEM;
+	rc->committed = true;
+	return 0;
+}
+
+int ram_cache_rollback(struct ram_cache *rc, const struct dirty_log *guest_log,
+		       struct guest_writer *w)
+{
+	struct ram_list *next = &rc->next;
+
+	if (!rc->committed)
+		return 0;	/* no image yet: the guest never had one */
+	for (size_t i = 0; i < next->nr_blocks; i++)
+		bitmap_clear(next->blocks[i]->bmap, 0, next->blocks[i]->npages);
+	return ram_cache_flush(rc, guest_log, w);
+}
+
 int ram_cache_flush(struct ram_cache *rc, const struct dirty_log *guest_log,
 		    struct guest_writer *w)
 {
-	struct ram_list *rl = &rc->blocks;
+	struct ram_list *rl = &rc->image;
 	uint64_t before = w->pages;
 	int ret = 0;
 

@@ -219,6 +219,10 @@ struct pair {
 	struct end p, s;
 	struct ram_cache cache;
 	struct guest_writer w;
+	struct layout image_layout;	/* A's, at the last complete checkpoint */
+	uint64_t image_brk;
+	uint32_t image_crc;		/* A's memory then */
+	uint64_t image_bytes;
 };
 
 static int drained(void *arg)
@@ -250,11 +254,16 @@ static void checkpoint(struct pair *pr, struct guest_compare *cmp)
 	assert_int_equal(guest_stop(&pr->a.g, 2000), 0);
 	assert_int_equal(guest_stop(&pr->b.g, 2000), 0);
 	send_pass(pr);			/* the final pages */
+	assert_int_equal(guest_memory_crc(pr->a.g.pid, &pr->image_crc,
+					  &pr->image_bytes), 0);
 	assert_int_equal(guest_layout(&pr->a.g, &gl), 0);
 	assert_int_equal(layout_read(pr->a.g.pid, &la), 0);
 	assert_int_equal(layout_mirror(&la, gl.brk, &pr->b.g, &commands), 0);
-	layout_free(&la);
+	layout_free(&pr->image_layout);
+	pr->image_layout = la;
+	pr->image_brk = gl.brk;
 	assert_int_equal(dirty_log_sync(pr->dlb), 0);
+	assert_int_equal(ram_cache_commit(&pr->cache), 0);
 	assert_int_equal(ram_cache_flush(&pr->cache, pr->dlb, &pr->w), 0);
 	assert_int_equal(guest_compare(pr->a.g.pid, pr->b.g.pid, &pr->dla->ram,
 				       cmp), 0);
@@ -263,6 +272,36 @@ static void checkpoint(struct pair *pr, struct guest_compare *cmp)
 	assert_int_equal(guest_cmd(&pr->b.g, GUEST_CMD_SET_TID, NULL, NULL,
 				   NULL, 0), 0);
 	assert_int_equal(guest_continue(&pr->a.g), 0);
+	assert_int_equal(guest_continue(&pr->b.g), 0);
+}
+
+/*
+ * A checkpoint that never arrives whole: pages sent in the gap after the
+ * last complete checkpoint were staged, B ran on and dirtied its memory;
+ * the rollback puts B back to exactly that checkpoint's image.
+ */
+static void aborted_checkpoint(struct pair *pr)
+{
+	unsigned commands = 0;
+	uint32_t crc;
+	uint64_t bytes;
+
+	assert_int_equal(tg_ask(&pr->a, "step 2000", NULL, 0), 0);
+	assert_int_equal(tg_ask(&pr->b, "step 500", NULL, 0), 0);
+	send_pass(pr);			/* staged, not in the image */
+	assert_int_equal(guest_stop(&pr->b.g, 2000), 0);
+	assert_int_equal(guest_memory_crc(pr->b.g.pid, &crc, &bytes), 0);
+	assert_true(crc != pr->image_crc);	/* B has moved on */
+	/* back to the image's layout, then its pages */
+	assert_int_equal(layout_mirror(&pr->image_layout, pr->image_brk,
+				       &pr->b.g, &commands), 0);
+	assert_int_equal(dirty_log_sync(pr->dlb), 0);
+	assert_int_equal(ram_cache_rollback(&pr->cache, pr->dlb, &pr->w), 0);
+	assert_int_equal(guest_memory_crc(pr->b.g.pid, &crc, &bytes), 0);
+	assert_int_equal(bytes, pr->image_bytes);
+	assert_int_equal(crc, pr->image_crc);
+	assert_int_equal(dirty_log_sync(pr->dlb), 0);
+	assert_int_equal(dirty_log_forget(pr->dlb), 0);
 	assert_int_equal(guest_continue(&pr->b.g), 0);
 }
 
@@ -327,6 +366,8 @@ static void test_guest_through_stream(void **state)
 		assert_int_equal(tg_ask(&pr->a, "rate 40", NULL, 0), 0);
 		assert_int_equal(tg_ask(&pr->b, "rate 40", NULL, 0), 0);
 	}
+	/* the next one is cut short (the pair would end here) */
+	aborted_checkpoint(pr);
 	print_message("level %d: %llu pages streamed (%llu zero, %llu raw, %llu "
 		      "zlib) in %llu bytes\n", level,
 		      (unsigned long long)pr->ps.stats.pages,
@@ -340,6 +381,7 @@ static void test_guest_through_stream(void **state)
 		assert_int_equal(pr->ps.stats.zlib, 0);
 	assert_int_equal(pr->s.pages, pr->ps.stats.pages);
 
+	layout_free(&pr->image_layout);
 	guest_writer_destroy(&pr->w);
 	ram_cache_destroy(&pr->cache);
 	page_stream_destroy(&pr->ps);
