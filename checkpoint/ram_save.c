@@ -207,14 +207,21 @@ static void queue(struct ram_save *rs, struct ram_block *rb,
  * at a time, clear the chunk first (if its clear_bmap bit is set), then
  * take the pages out of bmap and queue them for reading.
  */
-static int save_block(struct ram_save *rs, struct ram_block *rb,
-		      struct page_sink *sink)
+/*
+ * Take the pages of one block from page first on, at most *budget of
+ * them: for each run of set bits, within one chunk at a time, clear the
+ * chunk first (if its clear_bmap bit is set), then take the pages out of
+ * bmap and queue them for reading. Returns the page it stopped at
+ * (npages when the block is done), or a negative errno.
+ */
+static ssize_t save_block(struct ram_save *rs, struct ram_block *rb,
+			  struct page_sink *sink, size_t first, size_t *budget)
 {
 	bool lazy = rs->dl->clear_mode == DIRTY_LOG_LAZY;
-	size_t page = find_next_bit(rb->bmap, rb->npages, 0);
+	size_t page = find_next_bit(rb->bmap, rb->npages, first);
 	int ret;
 
-	while (page < rb->npages) {
+	while (page < rb->npages && *budget) {
 		size_t chunk = ram_block_chunk_of(rb, page);
 		size_t chunk_first, chunk_pages, run_end, n;
 
@@ -233,8 +240,11 @@ static int save_block(struct ram_save *rs, struct ram_block *rb,
 		n = run_end - page;
 		if (n > RAM_SAVE_BATCH_PAGES - rs->queued_pages)
 			n = RAM_SAVE_BATCH_PAGES - rs->queued_pages;
+		if (n > *budget)
+			n = *budget;
 		bitmap_clear(rb->bmap, page, n);
 		queue(rs, rb, page, n);
+		*budget -= n;
 		if (rs->queued_pages == RAM_SAVE_BATCH_PAGES ||
 		    rs->nr_remote == RAM_SAVE_BATCH_PAGES) {
 			ret = flush(rs, sink);
@@ -243,22 +253,57 @@ static int save_block(struct ram_save *rs, struct ram_block *rb,
 		}
 		page = find_next_bit(rb->bmap, rb->npages, page + n);
 	}
-	return 0;
+	return (ssize_t)page;
 }
 
-int ram_save_pass(struct ram_save *rs, struct page_sink *sink)
+/* From the cursor on, at most max_pages; a full walk ends the pass. */
+static int save_from_cursor(struct ram_save *rs, struct page_sink *sink,
+			    size_t max_pages, bool *pass_done)
 {
 	struct ram_list *rl = &rs->dl->ram;
+	size_t budget = max_pages;
 	int ret = 0;
 
-	for (size_t i = 0; i < rl->nr_blocks && !ret; i++)
-		ret = save_block(rs, rl->blocks[i], sink);
+	*pass_done = false;
+	while (budget) {
+		struct ram_block *rb = ram_list_block_at_or_after(rl, rs->cursor);
+		size_t first;
+		ssize_t stop;
+
+		if (!rb) {
+			*pass_done = true;
+			rs->cursor = 0;
+			rs->stats.passes++;
+			break;
+		}
+		first = rs->cursor > rb->start ?
+			(rs->cursor - rb->start) / rb->page_size : 0;
+		stop = save_block(rs, rb, sink, first, &budget);
+		if (stop < 0) {
+			ret = (int)stop;
+			break;
+		}
+		rs->cursor = ram_block_page_addr(rb, (size_t)stop);
+	}
 	if (!ret) {
 		ret = flush(rs, sink);
 	} else {
 		requeue(rs, 0, 0);	/* queued, never read */
 		forget_queue(rs);
 	}
-	rs->stats.passes++;
 	return ret;
+}
+
+int ram_save_step(struct ram_save *rs, struct page_sink *sink,
+		  size_t max_pages, bool *pass_done)
+{
+	return save_from_cursor(rs, sink, max_pages, pass_done);
+}
+
+int ram_save_pass(struct ram_save *rs, struct page_sink *sink)
+{
+	bool done;
+
+	rs->cursor = 0;
+	return save_from_cursor(rs, sink, SIZE_MAX, &done);
 }

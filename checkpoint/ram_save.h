@@ -12,6 +12,8 @@
 #ifndef COLO_RAM_SAVE_H
 #define COLO_RAM_SAVE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -35,6 +37,7 @@ struct ram_save {
 	struct ram_block *remote_rb[RAM_SAVE_BATCH_PAGES];
 	size_t nr_remote;		/* queued runs */
 	size_t queued_pages;
+	uint64_t cursor;		/* where the next step goes on */
 	struct ram_save_stats stats;
 };
 
@@ -43,5 +46,14 @@ void ram_save_destroy(struct ram_save *rs);
 
 /* Send every page the bmaps hold, in address order, into sink. */
 int ram_save_pass(struct ram_save *rs, struct page_sink *sink);
+
+/*
+ * Send at most max_pages, going on from where the last step stopped; at
+ * the end of the blocks the pass is done (*pass_done) and the next step
+ * starts again at the first block. For sending while the guest runs, a
+ * little at a time, as the stream drains.
+ */
+int ram_save_step(struct ram_save *rs, struct page_sink *sink,
+		  size_t max_pages, bool *pass_done);
 
 #endif /* COLO_RAM_SAVE_H */

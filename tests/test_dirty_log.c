@@ -164,18 +164,20 @@ struct copy_case {
 	unsigned shift;
 	bool cycle;		/* change mode and chunk size every round */
 	enum colo_fault fault;	/* a wrong ordering the test must catch */
+	bool stepped;		/* send in small steps, as while a guest runs */
 };
 
-static const struct copy_case lazy6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_NONE };
-static const struct copy_case lazy12 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 12, false, FI_NONE };
-static const struct copy_case lazy18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_NONE };
-static const struct copy_case mono = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_MONOLITHIC, 18, false, FI_NONE };
-static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6, false, FI_NONE };
-static const struct copy_case cycling = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, true, FI_NONE };
-static const struct copy_case after_read6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_AFTER_READ };
-static const struct copy_case after_read18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_AFTER_READ };
-static const struct copy_case unrecorded6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_UNRECORDED };
-static const struct copy_case unrecorded18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_UNRECORDED };
+static const struct copy_case lazy6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_NONE, false };
+static const struct copy_case lazy12 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 12, false, FI_NONE, false };
+static const struct copy_case lazy18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_NONE, false };
+static const struct copy_case mono = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_MONOLITHIC, 18, false, FI_NONE, false };
+static const struct copy_case full = { DIRTY_LOG_FULL, DIRTY_LOG_LAZY, 6, false, FI_NONE, false };
+static const struct copy_case cycling = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, true, FI_NONE, false };
+static const struct copy_case after_read6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_AFTER_READ, false };
+static const struct copy_case after_read18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_AFTER_READ, false };
+static const struct copy_case unrecorded6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_CLEAR_UNRECORDED, false };
+static const struct copy_case stepped6 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 6, false, FI_NONE, true };
+static const struct copy_case unrecorded18 = { DIRTY_LOG_UFFD_WP, DIRTY_LOG_LAZY, 18, false, FI_CLEAR_UNRECORDED, false };
 
 #define COPY_REGION	(16u << 20)
 #define COPY_ROUNDS	25
@@ -257,7 +259,16 @@ static void test_copy_running_process(void **state)
 			assert_int_equal(dirty_log_set_clear(f->dl,
 				r % 5 == 4 ? DIRTY_LOG_MONOLITHIC : DIRTY_LOG_LAZY,
 				shifts[r % 4]), 0);
-		round_trip(f);
+		if (cc->stepped) {	/* a pass in steps of 97 pages */
+			bool done = false;
+
+			assert_int_equal(dirty_log_sync(f->dl), 0);
+			while (!done)
+				assert_int_equal(ram_save_step(&f->rs, &f->im.sink,
+							       97, &done), 0);
+		} else {
+			round_trip(f);
+		}
 		incremental += f->rs.stats.pages_sent - before;
 	}
 	writes = child_stop(f);
@@ -772,6 +783,7 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&mono),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&full),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&cycling),
+		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&stepped6),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&after_read6),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&after_read18),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&unrecorded6),
