@@ -18,7 +18,7 @@ BUILD := build/$(notdir $(CC))$(if $(filter 1,$(SANITIZE)),-san)
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wvla -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP \
-	-Icheckpoint -Iguest -Ictl -Isecondary
+	-Icheckpoint -Iguest -Ictl -Isecondary -Iprimary
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 ifeq ($(SANITIZE),1)
@@ -50,11 +50,14 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c checkpoint/guest.c \
 	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
-	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c
+	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c \
+	checkpoint/control.c checkpoint/colo_daemon.c
 SECONDARY_SRCS := secondary/ram_cache.c
+PRIMARY_SRCS := primary/primary.c
 
 LIBCOLO := $(BUILD)/libcolo.a
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(SECONDARY_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(SECONDARY_SRCS) \
+	$(PRIMARY_SRCS))
 
 # The guest runtime and the guests. Guests are never built with
 # sanitizers (ASan's shadow is terabytes of writable memory that no dirty

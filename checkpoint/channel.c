@@ -43,6 +43,7 @@ static const char *const record_names[] = {
 	[COLO_RAM_BLOCKS] = "RAM_BLOCKS",
 	[COLO_PAGES] = "PAGES",
 	[COLO_LAYOUT] = "LAYOUT",
+	[COLO_MEMHASH] = "MEMHASH",
 };
 
 const char *colo_record_name(unsigned type)

@@ -66,7 +66,8 @@ enum colo_record_type {
 	COLO_RAM_BLOCKS = 11,
 	COLO_PAGES = 12,
 	COLO_LAYOUT = 13,
-	COLO_RECORD_TYPE_MAX = 13,
+	COLO_MEMHASH = 14,
+	COLO_RECORD_TYPE_MAX = 14,
 };
 
 /* HELLO payload (both ways). */
@@ -93,9 +94,30 @@ enum colo_page_encoding {
 /* RAM_BLOCKS payload: be32 count, then per block: be64 start, be64 len. */
 #define COLO_RAM_BLOCK_LEN	16
 
-/* VMSTATE_SIZE payload: be64 id, be64 pages, be64 bytes of PAGES since
- * VMSTATE_SEND, be64 verify (0, or 1: memory hashes follow the layout). */
+/* CHECKPOINT_REQUEST, CHECKPOINT_REPLY, VMSTATE_SEND, VMSTATE_RECEIVED:
+ * be64 checkpoint id. */
+#define COLO_ID_LEN		8
+
+/* VMSTATE_SIZE payload: be64 id, be64 pages and be64 bytes of the PAGES
+ * records since VMSTATE_SEND, be64 flags. */
 #define COLO_VMSTATE_SIZE_LEN	32
+#define COLO_VMSTATE_VERIFY	1	/* a MEMHASH came: compare after loading */
+#define COLO_VMSTATE_HOLD	2	/* keep the guest stopped after loading */
+
+/* MEMHASH payload: be32 crc32 of the primary guest's RAM (in address
+ * order), be64 its bytes. */
+#define COLO_MEMHASH_LEN	12
+
+/* VMSTATE_LOADED payload: be64 id, be32 verify (COLO_VERIFY_*). */
+#define COLO_VMSTATE_LOADED_LEN	12
+enum colo_verify {
+	COLO_VERIFY_NONE = 0,		/* not asked */
+	COLO_VERIFY_SAME = 1,		/* the secondary's guest is identical */
+	COLO_VERIFY_DIFFERS = 2,
+};
+
+/* HEARTBEAT payload: be64 the sender's monotonic milliseconds. */
+#define COLO_HEARTBEAT_LEN	8
 
 static inline void put_be16(uint8_t *p, uint16_t v)
 {

@@ -17,6 +17,7 @@ static const char *const fault_names[FI_MAX] = {
 	[FI_CLEAR_UNRECORDED] = "clear-unrecorded",
 	[FI_NO_UFFD_WP] = "no-uffd-wp",
 	[FI_LOCAL_NO_FOLD] = "local-no-fold",
+	[FI_PRIMARY_DIE_IN_CHECKPOINT] = "primary-die-in-checkpoint",
 };
 
 const char *fault_name(enum colo_fault f)
@@ -44,7 +45,14 @@ int fault_init_from_env(void)
 		}
 	}
 	pr_err("COLO_FAULT=%s is not a fault point; unset it or use one of: "
-	       "clear-after-read, clear-unrecorded, no-uffd-wp, local-no-fold",
-	       name);
+	       "clear-after-read, clear-unrecorded, no-uffd-wp, local-no-fold, "
+	       "primary-die-in-checkpoint", name);
 	return -EINVAL;
+}
+
+unsigned long fault_at(void)
+{
+	const char *at = getenv("COLO_FAULT_AT");
+
+	return at && *at ? strtoul(at, NULL, 10) : 3;
 }

@@ -22,6 +22,9 @@ enum colo_fault {
 	FI_NO_UFFD_WP,
 	/* local checkpoint: do not copy the pages B itself dirtied */
 	FI_LOCAL_NO_FOLD,
+	/* primary: die (SIGKILL) in checkpoint COLO_FAULT_AT, before its
+	 * VMSTATE_SIZE, with its pages on their way */
+	FI_PRIMARY_DIE_IN_CHECKPOINT,
 	FI_MAX,
 };
 
@@ -37,5 +40,8 @@ void fault_inject(enum colo_fault f);
 const char *fault_name(enum colo_fault f);
 /* Read COLO_FAULT from the environment; -EINVAL (logged) if unknown. */
 int fault_init_from_env(void);
+
+/* Where a counted fault strikes: COLO_FAULT_AT, default 3. */
+unsigned long fault_at(void);
 
 #endif /* COLO_FAULT_H */

@@ -1,0 +1,17 @@
+/*
+ * primary.h - the primary daemon: runs the protected guest, brings up the
+ * pair with the secondary, and checkpoints on a fast cadence.
+ */
+#ifndef COLO_PRIMARY_H
+#define COLO_PRIMARY_H
+
+#include "config.h"
+
+/*
+ * Run the primary until it is stopped (coloctl stop, SIGTERM, the guest
+ * exits). ready_fd, if >= 0, gets "ok" once the guest runs and the control
+ * socket listens, or the reason it could not start. Returns 0 or 1.
+ */
+int primary_run(const struct colo_config *cfg, int ready_fd);
+
+#endif /* COLO_PRIMARY_H */
