@@ -44,7 +44,7 @@ endif
 
 # --- sources ---------------------------------------------------------------
 
-CTL_SRCS := ctl/coloctl.c ctl/ctl_guest.c
+CTL_SRCS := ctl/coloctl.c ctl/ctl_guest.c ctl/ctl_daemon.c
 CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
@@ -52,7 +52,7 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
 	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c \
 	checkpoint/control.c checkpoint/colo_daemon.c
-SECONDARY_SRCS := secondary/ram_cache.c
+SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c
 PRIMARY_SRCS := primary/primary.c
 
 LIBCOLO := $(BUILD)/libcolo.a

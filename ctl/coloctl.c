@@ -17,10 +17,35 @@
 #define LOG_PREFIX "coloctl: "
 #include "log.h"
 #include "ctl.h"
+#include "fault.h"
 
 static int cmd_help(const struct colo_config *cfg, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
+	{ "start-primary", CTL_START_USAGE,
+	  "start the primary daemon of colo.conf: it runs the guest and "
+	  "protects it with the secondary at [checkpoint] peer; returns once "
+	  "it runs (--foreground: runs in this process, logs to stderr)",
+	  ctl_start_primary },
+	{ "start-secondary", CTL_START_USAGE,
+	  "start the secondary daemon of colo.conf: it listens on "
+	  "[checkpoint] listen and keeps its guest a copy of the primary's",
+	  ctl_start_secondary },
+	{ "status", "[--json]",
+	  "what the daemon of colo.conf's [control] socket is doing: role, "
+	  "state, checkpoints, pauses (last, p50, p99), pages and bytes per "
+	  "checkpoint, compression, dirty log, heartbeat age",
+	  ctl_status },
+	{ "checkpoint", CTL_CHECKPOINT_USAGE,
+	  "ask the primary for a checkpoint now and wait for it; --verify "
+	  "has the secondary compare its guest's memory with the primary's, "
+	  "--hold keeps both guests stopped after it (until stop)",
+	  ctl_checkpoint },
+	{ "set", "KEY VALUE",
+	  "change checkpoint_delay_ms, clear_bitmap_shift or compress_level "
+	  "of the running primary", ctl_set },
+	{ "stop", "", "stop the daemon (the primary stops the pair) and its guest",
+	  ctl_stop },
 	{ "guest run", CTL_GUEST_RUN_USAGE,
 	  "run PROGRAM as a colo guest on this host, for debugging: its log "
 	  "lines and frames are printed, each stdin line is sent to it as a "
@@ -39,7 +64,8 @@ static const struct ctl_command commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: coloctl [-c colo.conf] [-v] COMMAND [ARGS]\n\n");
+	fprintf(out, "usage: coloctl [-c colo.conf] [-s control-socket] [-v] "
+		"COMMAND [ARGS]\n\n");
 	for (size_t i = 0; i < NR_COMMANDS; i++)
 		fprintf(out, "  coloctl %s %s\n      %s\n", commands[i].words,
 			commands[i].usage, commands[i].help);
@@ -86,15 +112,23 @@ static const struct ctl_command *match(int argc, char **argv, int *used)
 
 int main(int argc, char **argv)
 {
-	const char *config_path = NULL;
+	const char *config_path = NULL, *socket_path = NULL;
 	const struct ctl_command *cmd;
 	struct colo_config cfg;
 	int c, used, verbose = 0;
 
-	while ((c = getopt(argc, argv, "+c:vh")) != -1) {
+	while ((c = getopt(argc, argv, "+c:s:vh")) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			if (strlen(optarg) >= 108 || optarg[0] != '/') {
+				fprintf(stderr, "coloctl: -s %s: give an absolute "
+					"socket path under 108 characters\n", optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			verbose++;
@@ -109,6 +143,11 @@ int main(int argc, char **argv)
 	}
 	config_defaults(&cfg);
 	if (config_path && config_load(&cfg, config_path))
+		return 2;
+	if (socket_path)
+		snprintf(cfg.control.socket, sizeof(cfg.control.socket), "%s",
+			 socket_path);
+	if (fault_init_from_env())
 		return 2;
 	log_set_level(verbose ? LOG_DEBUG : cfg.log.level);
 	if (optind >= argc) {

@@ -6,6 +6,8 @@
 #ifndef COLO_CTL_H
 #define COLO_CTL_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
 struct ctl_command {
@@ -23,5 +25,15 @@ struct ctl_command {
 	"-- PROGRAM [ARGS...]"
 int ctl_guest_run(const struct colo_config *cfg, int argc, char **argv);
 int ctl_guest_replicate(const struct colo_config *cfg, int argc, char **argv);
+
+/* ctl_daemon.c */
+#define CTL_START_USAGE		"[--foreground]"
+#define CTL_CHECKPOINT_USAGE	"[--verify] [--hold] [--no-wait]"
+int ctl_start_primary(const struct colo_config *cfg, int argc, char **argv);
+int ctl_start_secondary(const struct colo_config *cfg, int argc, char **argv);
+int ctl_status(const struct colo_config *cfg, int argc, char **argv);
+int ctl_checkpoint(const struct colo_config *cfg, int argc, char **argv);
+int ctl_set(const struct colo_config *cfg, int argc, char **argv);
+int ctl_stop(const struct colo_config *cfg, int argc, char **argv);
 
 #endif /* COLO_CTL_H */

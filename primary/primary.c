@@ -95,13 +95,22 @@ struct primary {
 	struct pause_stats pauses;
 	double last_pause_ms;
 	int64_t die_at_ms;		/* FI_PRIMARY_DIE_IN_CHECKPOINT */
+	int64_t stop_deadline_ms;
+	int stop_ticks;			/* ticks spent stopping */
 };
+
+/*
+ * Stop at the next ticks, once what is queued (a control answer, the
+ * GUEST_SHUTDOWN for the secondary) is out, or after STOP_DRAIN_MS.
+ */
+#define STOP_DRAIN_MS	1000
 
 static void primary_stop(struct primary *p, int code)
 {
+	if (p->state != P_STOPPING)
+		p->stop_deadline_ms = daemon_now_ms() + STOP_DRAIN_MS;
 	p->state = P_STOPPING;
 	p->exit_code = code;
-	event_base_loopexit(p->base, NULL);
 }
 
 /* --- the secondary goes away -------------------------------------------- */
@@ -521,6 +530,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (p->die_at_ms && now >= p->die_at_ms)
 		raise(SIGKILL);
+	if (p->state == P_STOPPING) {
+		/* a few ticks for control answers; then the stream drained */
+		if (++p->stop_ticks > 4 &&
+		    (!p->ch || !channel_is_open(p->ch) ||
+		     channel_pending(p->ch) == 0 || now >= p->stop_deadline_ms))
+			event_base_loopexit(p->base, NULL);
+		return;
+	}
 	switch (p->state) {
 	case P_CONNECTING:
 		poll_connect(p);

@@ -1,0 +1,265 @@
+/*
+ * ctl_daemon.c - coloctl's commands for the pair: start the daemons, and
+ * talk to them over their control socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "coloctl: "
+#include "log.h"
+#include "control.h"
+#include "ctl.h"
+#include "fault.h"
+#include "primary.h"
+#include "secondary.h"
+
+#define REQUEST_TIMEOUT_MS	10000
+#define CHECKPOINT_WAIT_MS	60000
+
+/* Where a detached daemon logs when colo.conf does not say. */
+static void log_path(const struct colo_config *cfg, const char *role,
+		     char *out, size_t len)
+{
+	if (cfg->log.file[0])
+		snprintf(out, len, "%s", cfg->log.file);
+	else
+		snprintf(out, len, "%s.%s.log", cfg->control.socket, role);
+}
+
+/*
+ * Detach and run the daemon; the parent returns once it says it is up
+ * (or why it is not), so "coloctl start-..." means "it runs now".
+ */
+static int start(const struct colo_config *cfg, const char *role,
+		 int (*run)(const struct colo_config *, int), bool foreground)
+{
+	char log[4200], why[512];
+	int pipefd[2], fd;
+	ssize_t n;
+	pid_t pid;
+
+	if (!cfg->path[0]) {
+		pr_err("start-%s needs a configuration: coloctl -c colo.conf "
+		       "start-%s", role, role);
+		return 2;
+	}
+	if (foreground)
+		return run(cfg, -1) ? 1 : 0;
+	log_path(cfg, role, log, sizeof(log));
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		pr_err("pipe: %s", strerror(errno));
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		pr_err("fork: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		setsid();
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0)
+			dup2(fd, 0);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		return run(cfg, pipefd[1]) ? 1 : 0;
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], why, sizeof(why) - 1);
+	close(pipefd[0]);
+	why[n > 0 ? n : 0] = '\0';
+	if (n > 0 && strcmp(why, "ok\n") == 0) {
+		printf("%s started: pid %d, control socket %s, log %s\n", role,
+		       (int)pid, cfg->control.socket, log);
+		return 0;
+	}
+	fprintf(stderr, "coloctl: %s", n > 0 ? why : "the daemon died at start\n");
+	fprintf(stderr, "coloctl: see %s\n", log);
+	return 1;
+}
+
+static bool has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return true;
+	return false;
+}
+
+static int check_args(int argc, char **argv, const char *const *allowed,
+		      const char *usage)
+{
+	for (int i = 1; i < argc; i++) {
+		bool ok = false;
+
+		for (int k = 0; allowed[k]; k++)
+			ok |= strcmp(argv[i], allowed[k]) == 0;
+		if (!ok) {
+			fprintf(stderr, "coloctl: %s: unknown argument '%s'; usage: "
+				"coloctl %s %s\n", argv[0], argv[i], argv[0], usage);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int ctl_start_primary(const struct colo_config *cfg, int argc, char **argv)
+{
+	static const char *const allowed[] = { "--foreground", NULL };
+	int ret = check_args(argc, argv, allowed, CTL_START_USAGE);
+
+	return ret ? ret : start(cfg, "primary", primary_run,
+				 has_flag(argc, argv, "--foreground"));
+}
+
+int ctl_start_secondary(const struct colo_config *cfg, int argc, char **argv)
+{
+	static const char *const allowed[] = { "--foreground", NULL };
+	int ret = check_args(argc, argv, allowed, CTL_START_USAGE);
+
+	return ret ? ret : start(cfg, "secondary", secondary_run,
+				 has_flag(argc, argv, "--foreground"));
+}
+
+/* Send a line; print the answer; 0, 1 (the daemon said error), 2 (no
+ * daemon). */
+static int ask(const struct colo_config *cfg, const char *line, bool print,
+	       char **answer)
+{
+	char *reply = NULL;
+	int ret = control_request(cfg->control.socket, line, REQUEST_TIMEOUT_MS,
+				  &reply);
+
+	if (ret && ret != -EREMOTEIO) {
+		free(reply);
+		return 2;
+	}
+	if (print && reply)
+		fputs(reply, ret ? stderr : stdout);
+	if (answer)
+		*answer = reply;
+	else
+		free(reply);
+	return ret ? 1 : 0;
+}
+
+int ctl_status(const struct colo_config *cfg, int argc, char **argv)
+{
+	static const char *const allowed[] = { "--json", NULL };
+	int ret = check_args(argc, argv, allowed, "[--json]");
+
+	return ret ? ret : ask(cfg, has_flag(argc, argv, "--json") ?
+			       "status json" : "status", true, NULL);
+}
+
+int ctl_set(const struct colo_config *cfg, int argc, char **argv)
+{
+	char line[256];
+
+	if (argc != 3) {
+		fprintf(stderr, "coloctl: usage: coloctl set KEY VALUE (keys: "
+			"checkpoint_delay_ms, clear_bitmap_shift, compress_level)\n");
+		return 2;
+	}
+	snprintf(line, sizeof(line), "set %s %s", argv[1], argv[2]);
+	return ask(cfg, line, true, NULL);
+}
+
+int ctl_stop(const struct colo_config *cfg, int argc, char **argv)
+{
+	int ret = check_args(argc, argv, (const char *const[]){ NULL }, "");
+
+	return ret ? ret : ask(cfg, "stop", true, NULL);
+}
+
+/* A number field of a JSON status answer; -1 when missing. */
+static double json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	at = strstr(json, pat);
+	return at ? strtod(at + strlen(pat), NULL) : -1;
+}
+
+static void json_str(const char *json, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *at;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	at = strstr(json, pat);
+	out[0] = '\0';
+	if (!at)
+		return;
+	at += strlen(pat);
+	n = strcspn(at, "\"");
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), at);
+}
+
+int ctl_checkpoint(const struct colo_config *cfg, int argc, char **argv)
+{
+	static const char *const allowed[] = { "--verify", "--hold", "--no-wait",
+					       NULL };
+	char line[64], *answer = NULL, verify[32];
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	double want, done = -1;
+	int ret = check_args(argc, argv, allowed, CTL_CHECKPOINT_USAGE);
+
+	if (ret)
+		return ret;
+	snprintf(line, sizeof(line), "checkpoint%s%s",
+		 has_flag(argc, argv, "--verify") ? " verify" : "",
+		 has_flag(argc, argv, "--hold") ? " hold" : "");
+	ret = ask(cfg, line, false, &answer);
+	if (ret) {
+		fputs(answer ? answer : "", stderr);
+		free(answer);
+		return ret;
+	}
+	want = strtod(answer, NULL);
+	free(answer);
+	if (has_flag(argc, argv, "--no-wait")) {
+		printf("checkpoint %.0f requested\n", want);
+		return 0;
+	}
+	for (int waited = 0; waited < CHECKPOINT_WAIT_MS; waited += 20) {
+		ret = ask(cfg, "status json", false, &answer);
+		if (ret) {
+			free(answer);
+			return ret;
+		}
+		done = json_num(answer, "checkpoints");
+		if (done >= want) {
+			json_str(answer, "last_verify", verify, sizeof(verify));
+			printf("checkpoint %.0f done: pause %.1f ms", done,
+			       json_num(answer, "pause_last_ms"));
+			if (has_flag(argc, argv, "--verify"))
+				printf(", the secondary's guest is %s",
+				       strcmp(verify, "identical") ? "NOT identical" :
+								     "identical");
+			printf("\n");
+			free(answer);
+			return has_flag(argc, argv, "--verify") &&
+			       strcmp(verify, "identical") ? 1 : 0;
+		}
+		free(answer);
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "coloctl: checkpoint %.0f not done within %d s (last "
+		"done: %.0f); see coloctl status\n", want,
+		CHECKPOINT_WAIT_MS / 1000, done);
+	return 1;
+}
