@@ -57,6 +57,10 @@ static const struct ctl_command commands[] = {
 	  "stdin lines go to both as text frames, their answers are compared; "
 	  "at the end B is compared with A byte for byte and figures printed",
 	  ctl_guest_replicate },
+	{ "guest compare", CTL_GUEST_COMPARE_USAGE,
+	  "compare two stopped guests byte for byte over the first one's RAM "
+	  "(after coloctl checkpoint --hold, say); exit status 0 when identical",
+	  ctl_guest_compare },
 	{ "help", "", "this list", cmd_help },
 };
 

@@ -25,6 +25,8 @@ struct ctl_command {
 	"-- PROGRAM [ARGS...]"
 int ctl_guest_run(const struct colo_config *cfg, int argc, char **argv);
 int ctl_guest_replicate(const struct colo_config *cfg, int argc, char **argv);
+#define CTL_GUEST_COMPARE_USAGE	"PID-A PID-B"
+int ctl_guest_compare(const struct colo_config *cfg, int argc, char **argv);
 
 /* ctl_daemon.c */
 #define CTL_START_USAGE		"[--foreground]"

@@ -19,7 +19,9 @@
 #include "log.h"
 #include "ctl.h"
 #include "guest.h"
+#include "compare.h"
 #include "local_checkpoint.h"
+#include "ram_list.h"
 
 #define ETH_TYPE_TEXT	0x88b5	/* frames whose payload is a text line */
 /* After stdin ends, the guests are shut down once quiet for this long. */
@@ -502,4 +504,45 @@ out:
 	guest_destroy(&r->b, 1000);
 	free(r);
 	return status;
+}
+
+/* --- guest compare ------------------------------------------------------------ */
+
+int ctl_guest_compare(const struct colo_config *cfg, int argc, char **argv)
+{
+	struct guest_compare cmp;
+	struct ram_list rl;
+	pid_t a, b;
+	int ret;
+
+	(void)cfg;
+	if (argc != 3 || (a = (pid_t)atoi(argv[1])) <= 0 ||
+	    (b = (pid_t)atoi(argv[2])) <= 0) {
+		fprintf(stderr, "coloctl: usage: coloctl guest compare %s\n",
+			CTL_GUEST_COMPARE_USAGE);
+		return 2;
+	}
+	ram_list_init(&rl, a, (size_t)sysconf(_SC_PAGESIZE), 18);
+	ram_list_add_hole(&rl, COLO_GUEST_PRIVATE_BASE,
+			  COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE);
+	ret = ram_list_refresh(&rl);
+	if (!ret)
+		ret = guest_compare(a, b, &rl, &cmp);
+	ram_list_destroy(&rl);
+	if (ret)
+		return 1;
+	if (!cmp.layouts_same) {
+		printf("layouts differ, first at %#llx\n",
+		       (unsigned long long)cmp.first_diff);
+		return 1;
+	}
+	if (cmp.bad_pages) {
+		printf("%llu pages differ, the first at %#llx\n",
+		       (unsigned long long)cmp.bad_pages,
+		       (unsigned long long)cmp.first_diff);
+		return 1;
+	}
+	printf("byte-identical: %.1f MiB of RAM compared\n",
+	       (double)cmp.bytes / (1 << 20));
+	return 0;
 }

@@ -30,13 +30,13 @@ static int run(const char *fmt, ...)
 	FILE *f;
 	int status, n;
 
-	n = snprintf(cmd, sizeof(cmd), "COLOCTL=%s MEMSTRESS=%s; ",
+	n = snprintf(cmd, sizeof(cmd), "{ COLOCTL=%s MEMSTRESS=%s; ",
 		     coloctl ? coloctl : "build/cc/coloctl",
 		     guest_binary("memstress", memstress, sizeof(memstress)));
 	va_start(ap, fmt);
 	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	strncat(cmd, "; } 2>&1", sizeof(cmd) - strlen(cmd) - 1);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	out[0] = '\0';
