@@ -688,9 +688,9 @@ static int on_control(void *opaque, int argc, char **argv,
 				p->hold_next = true;
 		}
 		p->ckpt_requested = true;
-		/* the checkpoint that will carry the request */
-		evbuffer_add_printf(reply, "%" PRIu64 "\n",
-				    p->ckpt_id + (p->state == P_CHECKPOINT ? 2 : 1));
+		/* the next one to begin carries the request (one in
+		 * progress took its flags when it began) */
+		evbuffer_add_printf(reply, "%" PRIu64 "\n", p->ckpt_id + 1);
 		return 0;
 	}
 	if (strcmp(argv[0], "set") == 0) {
