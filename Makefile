@@ -69,8 +69,8 @@ GUESTS := $(GUEST_BUILD)/memstress
 GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 
 # Unit and integration tests (cmocka), one binary per concern.
-TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_dirty_log \
-	test_local_checkpoint test_coloctl test_stream test_pair
+TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
+	test_dirty_log test_local_checkpoint test_coloctl test_stream test_pair
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c

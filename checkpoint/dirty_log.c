@@ -220,8 +220,8 @@ int dirty_log_sync(struct dirty_log *dl)
 			}
 			/* Part of the block was replaced by a mapping the log
 			 * does not track: track and send it all again. */
-			pr_debug("block %s %" PRIx64 " was remapped; resending it",
-				 rb->name, rb->start);
+			pr_debug("pid %d: block %s %" PRIx64 " was remapped; "
+				 "resending it", (int)dl->pid, rb->name, rb->start);
 			rb->tracked = false;
 		}
 		ret = track_block(dl, rb, &in_clear);
@@ -292,9 +292,9 @@ int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
 static int clear_result(struct dirty_log *dl, struct ram_block *rb, int ret)
 {
 	if (ret == -ENOENT || ret == -EPERM) {
-		pr_debug("clear of %s %" PRIx64 ": part of it is no longer "
+		pr_debug("pid %d: clear of %s %" PRIx64 ": part of it is no longer "
 			 "tracked; it is resent whole after the next sync",
-			 rb->name, rb->start);
+			 (int)dl->pid, rb->name, rb->start);
 		return 0;
 	}
 	(void)dl;

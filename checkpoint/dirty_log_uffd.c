@@ -239,6 +239,8 @@ static int uffd_track(struct dirty_log *dl, struct ram_block *rb)
 			 rb->name, rb->start, rb->len, strerror(errno));
 		return ret;
 	}
+	pr_debug("pid %d: tracking %s %" PRIx64 "+%" PRIx64, (int)dl->pid,
+		 rb->name, rb->start, rb->len);
 	return 0;
 }
 

@@ -325,8 +325,9 @@ static int cmp_block(const void *a, const void *b)
 
 void ram_list_remove(struct ram_list *rl, size_t i)
 {
-	pr_debug("block %s %" PRIx64 "-%" PRIx64 " gone", rl->blocks[i]->name,
-		 rl->blocks[i]->start, rl->blocks[i]->start + rl->blocks[i]->len);
+	pr_debug("pid %d: block %s %" PRIx64 "-%" PRIx64 " gone", (int)rl->pid,
+		 rl->blocks[i]->name, rl->blocks[i]->start,
+		 rl->blocks[i]->start + rl->blocks[i]->len);
 	ram_block_free(rl->blocks[i]);
 	memmove(&rl->blocks[i], &rl->blocks[i + 1],
 		(rl->nr_blocks - i - 1) * sizeof(rl->blocks[0]));
@@ -353,7 +354,8 @@ static int block_add(struct ram_list *rl, uint64_t start, uint64_t end,
 	rb->file = a->file;
 	rl->blocks[rl->nr_blocks++] = rb;
 	rl->blocks_added++;
-	pr_debug("block %s %" PRIx64 "-%" PRIx64 " new", a->name, start, end);
+	pr_debug("pid %d: block %s %" PRIx64 "-%" PRIx64 " new", (int)rl->pid,
+		 a->name, start, end);
 	return 0;
 }
 
@@ -403,6 +405,45 @@ int ram_list_update(struct ram_list *rl)
 			ret = block_add(rl, at, a->end, a);
 	}
 	/* even after a failure: the list must stay in address order */
+	if (rl->nr_blocks != nr_kept)
+		qsort(rl->blocks, rl->nr_blocks, sizeof(rl->blocks[0]), cmp_block);
+	return ret;
+}
+
+/*
+ * Step 1 -- drop every block no area matches exactly (same start, same
+ *           end);
+ * Step 2 -- every area no block matches becomes a new block;
+ * Step 3 -- sort.
+ * Both lists are in address order, so one merge walk does each step.
+ */
+int ram_list_mirror(struct ram_list *rl)
+{
+	size_t a = 0, nr_kept, b;
+	int ret = 0;
+
+	for (size_t i = 0; i < rl->nr_blocks;) {
+		const struct ram_block *rb = rl->blocks[i];
+
+		while (a < rl->nr_areas && rl->areas[a].start < rb->start)
+			a++;
+		if (a < rl->nr_areas && rl->areas[a].start == rb->start &&
+		    rl->areas[a].end == rb->start + rb->len)
+			i++;
+		else
+			ram_list_remove(rl, i);
+	}
+	nr_kept = rl->nr_blocks;
+	b = 0;
+	for (size_t i = 0; i < rl->nr_areas && !ret; i++) {
+		const struct ram_area *ar = &rl->areas[i];
+
+		while (b < nr_kept && rl->blocks[b]->start < ar->start)
+			b++;
+		if (b < nr_kept && rl->blocks[b]->start == ar->start)
+			continue;	/* kept above: the same extent */
+		ret = block_add(rl, ar->start, ar->end, ar);
+	}
 	if (rl->nr_blocks != nr_kept)
 		qsort(rl->blocks, rl->nr_blocks, sizeof(rl->blocks[0]), cmp_block);
 	return ret;

@@ -87,9 +87,20 @@ int ram_list_refresh(struct ram_list *rl);
 int ram_list_parse_maps(struct ram_list *rl, const char *text);
 int ram_list_update(struct ram_list *rl);
 
-/* Append an area for the next ram_list_update() (after setting
- * rl->nr_areas = 0): the way a list follows another one's blocks rather
- * than a process's maps (the secondary's RAM cache). */
+/*
+ * Make the blocks exactly rl->areas (sorted, disjoint): a block survives
+ * only if an area has its very start and end, and every other area
+ * becomes a new block. The way a list follows another list's blocks
+ * rather than a process's maps (the secondary's RAM cache follows the
+ * primary's blocks). Not by coverage: the primary sends a block it
+ * keeps only as it changes, so content may only be carried over where
+ * the primary kept the block itself; where it made a new one, it sends
+ * that one whole. 0 or -ENOMEM (logged).
+ */
+int ram_list_mirror(struct ram_list *rl);
+
+/* Append an area for the next ram_list_update() or ram_list_mirror()
+ * (after setting rl->nr_areas = 0). */
 int ram_list_add_area(struct ram_list *rl, uint64_t start, uint64_t end,
 		      bool file, const char *name);
 

@@ -76,12 +76,11 @@ int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
 			return -EPROTO;
 		}
 		prev_end = start + blen;
-		/* the areas of the reconciliation are the primary's blocks */
 		ret = ram_list_add_area(rl, start, start + blen, false, "cache");
 		if (ret)
 			return ret;
 	}
-	return ram_list_update(rl);
+	return ram_list_mirror(rl);
 }
 
 static int inflate_page(struct ram_cache *rc, const uint8_t *in, uint32_t len,
@@ -172,8 +171,9 @@ bad_len:
 }
 
 /*
- * Step 1 -- the image takes next's blocks (by coverage: blocks the
- *           primary still has keep their content, new ones start empty);
+ * Step 1 -- the image takes next's blocks (the blocks the primary kept
+ *           keep their content; new ones start empty, and the primary
+ *           sent every page of them);
  * Step 2 -- every received page is copied into the image and marked to
  *           flush. A new image block whose every page was received takes
  *           the staged buffer itself instead (the initial image).
@@ -191,17 +191,23 @@ int ram_cache_commit(struct ram_cache *rc)
 		if (ret)
 			return ret;
 	}
-	ret = ram_list_update(img);
+	ret = ram_list_mirror(img);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < next->nr_blocks; i++) {
 		struct ram_block *nb = next->blocks[i];
 		size_t p = find_next_bit(nb->bmap, nb->npages, 0);
 		struct ram_block *ib = ram_list_block_at_or_after(img, nb->start);
+		size_t got = bitmap_count_one(nb->bmap, nb->npages);
 
+		/* a new block: the primary sent all of it (a page it could
+		 * not read, beyond the end of a file say, stays zero) */
+		if (ib && !ib->colo_cache && got != nb->npages)
+			pr_warn("new RAM block %" PRIx64 "-%" PRIx64 " arrived "
+				"with %zu of its %zu pages; the rest is zero",
+				nb->start, nb->start + nb->len, got, nb->npages);
 		if (ib && !ib->colo_cache && ib->start == nb->start &&
-		    ib->len == nb->len && nb->colo_stage &&
-		    bitmap_count_one(nb->bmap, nb->npages) == nb->npages) {
+		    ib->len == nb->len && nb->colo_stage && got == nb->npages) {
 			ib->colo_cache = nb->colo_stage;
 			nb->colo_stage = NULL;
 			bitmap_set(ib->bmap, 0, ib->npages);

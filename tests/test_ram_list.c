@@ -1,6 +1,7 @@
 /*
  * test_ram_list.c - which mappings are RAM, and how blocks follow layout
- * changes by address coverage (maps text in, blocks out; no process).
+ * changes by address coverage (maps text in, blocks out; no process), or
+ * another list's blocks exactly.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -208,6 +209,59 @@ static void test_coverage_is_exact(void **state)
 	ram_list_destroy(&rl);
 }
 
+/* Mirror areas given as (start, end) pairs; return the number of blocks. */
+static size_t mirror(struct ram_list *rl, const uint64_t *ext, size_t n)
+{
+	rl->nr_areas = 0;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ram_list_add_area(rl, ext[2 * i], ext[2 * i + 1],
+						   false, "cache"), 0);
+	assert_int_equal(ram_list_mirror(rl), 0);
+	for (size_t i = 0; i < rl->nr_blocks; i++) {
+		assert_int_equal(rl->blocks[i]->start, rl->areas[i].start);
+		assert_int_equal(rl->blocks[i]->start + rl->blocks[i]->len,
+				 rl->areas[i].end);
+	}
+	return rl->nr_blocks;
+}
+
+/*
+ * A list that follows another list's blocks keeps a block only where the
+ * other kept that very block: an area covered by two new ones is not the
+ * old block any more (its content would be carried where the primary
+ * sends everything anew, and lost when one of the two goes).
+ */
+static void test_mirror_is_exact(void **state)
+{
+	static const uint64_t one[] = { 0x10000, 0x20000, 0x40000, 0x50000 };
+	static const uint64_t split[] = { 0x10000, 0x18000, 0x18000, 0x20000,
+					  0x40000, 0x50000 };
+	static const uint64_t half[] = { 0x10000, 0x18000, 0x40000, 0x50000 };
+	struct ram_list rl;
+	struct ram_block *x, *tail;
+
+	(void)state;
+	ram_list_init(&rl, 0, PAGE, 6);
+	assert_int_equal(mirror(&rl, one, 2), 2);
+	x = find(&rl, 0x10000, 0x20000);
+	tail = find(&rl, 0x40000, 0x50000);
+	set_bit(1, tail->bmap);
+
+	assert_int_equal(mirror(&rl, split, 3), 3);
+	assert_null(find(&rl, 0x10000, 0x20000));
+	assert_ptr_equal(find(&rl, 0x40000, 0x50000), tail);
+	assert_true(test_bit(1, tail->bmap));
+	x = find(&rl, 0x10000, 0x18000);
+	assert_non_null(x);
+
+	assert_int_equal(mirror(&rl, half, 2), 2);
+	assert_ptr_equal(find(&rl, 0x10000, 0x18000), x);
+	assert_int_equal(rl.blocks_added, 4);
+	assert_int_equal(rl.blocks_removed, 2);
+	assert_int_equal(mirror(&rl, NULL, 0), 0);
+	ram_list_destroy(&rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_blocks_follow_layout),
 		cmocka_unit_test(test_coverage_is_exact),
+		cmocka_unit_test(test_mirror_is_exact),
 	};
 
 	return cmocka_run_group_tests_name("ram_list", tests, NULL, NULL);

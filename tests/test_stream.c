@@ -352,14 +352,15 @@ static void test_guest_through_stream(void **state)
 		assert_int_equal(tg_ask(&pr->a, "step 3000", NULL, 0), 0);
 		assert_int_equal(tg_ask(&pr->b, "step 100", NULL, 0), 0);
 		send_pass(pr);		/* in the gap, while both run */
+		/* A stops its ticks before the checkpoint, so the copies it
+		 * leaves in both guests run only what they are told */
+		assert_int_equal(tg_ask(&pr->a, "rate 0", NULL, 0), 0);
 		checkpoint(pr, &cmp);
 		if (!cmp.layouts_same || cmp.bad_pages)
 			fail_msg("round %d: %llu pages differ, first at %#llx", r,
 				 (unsigned long long)cmp.bad_pages,
 				 (unsigned long long)cmp.first_diff);
 		assert_true(pr->cache.stats.pages_own_dirty > 0);
-		assert_int_equal(tg_ask(&pr->a, "rate 0", NULL, 0), 0);
-		assert_int_equal(tg_ask(&pr->b, "rate 0", NULL, 0), 0);
 		assert_int_equal(tg_ask(&pr->a, "digest", ra, sizeof(ra)), 0);
 		assert_int_equal(tg_ask(&pr->b, "digest", rb, sizeof(rb)), 0);
 		assert_string_equal(ra, rb);
