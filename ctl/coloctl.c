@@ -3,10 +3,9 @@
  *
  *   coloctl [-c FILE] [-v] COMMAND [ARGS]
  *
- * Commands are a static table, like ospfctl's grammar. This landing has
- * the debugging commands that run guests on this host; the daemons'
- * commands (start-primary, start-secondary, failover, status, ...) come
- * with the daemons.
+ * Commands are a static table, like ospfctl's grammar: the words that
+ * name a command, its usage, its help, its function. `coloctl COMMAND
+ * --help` prints one entry, `coloctl help` all of them.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -66,13 +65,66 @@ static const struct ctl_command commands[] = {
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Print text wrapped at 76 columns, each line indented by indent. */
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+	const char *p = text;
+
+	while (*p) {
+		int width = 76 - indent, len = (int)strlen(p);
+
+		if (len > width) {
+			len = width;
+			while (len > 0 && p[len] != ' ')
+				len--;
+			if (!len)
+				len = width;
+		}
+		fprintf(out, "%*s%.*s\n", indent, "", len, p);
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: coloctl [-c colo.conf] [-s control-socket] [-v] "
 		"COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < NR_COMMANDS; i++) {
+		fprintf(out, "  coloctl %s %s\n", commands[i].words,
+			commands[i].usage);
+		print_wrapped(out, commands[i].help, 6);
+	}
+	fprintf(out, "\n  -c FILE   the configuration (default: built-in "
+		"defaults)\n  -s PATH   the control socket (default: [control] "
+		"socket)\n  -v        debug logging\n\n'coloctl COMMAND --help' "
+		"describes one command.\n");
+}
+
+static void command_help(FILE *out, const struct ctl_command *cmd)
+{
+	fprintf(out, "usage: coloctl [-c colo.conf] [-s socket] [-v] %s %s\n\n",
+		cmd->words, cmd->usage);
+	print_wrapped(out, cmd->help, 2);
+}
+
+/* The commands whose first word is word ("guest"), for a bare prefix. */
+static bool list_prefixed(FILE *out, const char *word)
+{
+	size_t n = strlen(word);
+	bool any = false;
+
 	for (size_t i = 0; i < NR_COMMANDS; i++)
-		fprintf(out, "  coloctl %s %s\n      %s\n", commands[i].words,
-			commands[i].usage, commands[i].help);
+		if (!strncmp(commands[i].words, word, n) &&
+		    commands[i].words[n] == ' ') {
+			if (!any)
+				fprintf(out, "coloctl %s needs one of:\n", word);
+			fprintf(out, "  coloctl %s %s\n", commands[i].words,
+				commands[i].usage);
+			any = true;
+		}
+	return any;
 }
 
 static int cmd_help(const struct colo_config *cfg, int argc, char **argv)
@@ -160,9 +212,16 @@ int main(int argc, char **argv)
 	}
 	cmd = match(argc - optind, argv + optind, &used);
 	if (!cmd) {
+		if (list_prefixed(stderr, argv[optind]))
+			return 2;
 		fprintf(stderr, "coloctl: unknown command '%s'; 'coloctl help' "
 			"lists them\n", argv[optind]);
 		return 2;
+	}
+	if (optind + used < argc && (!strcmp(argv[optind + used], "--help") ||
+				     !strcmp(argv[optind + used], "-h"))) {
+		command_help(stdout, cmd);
+		return 0;
 	}
 	/* the command sees its own arguments, its name as argv[0] */
 	return cmd->run(&cfg, argc - optind - used + 1, argv + optind + used - 1);

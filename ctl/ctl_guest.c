@@ -116,7 +116,7 @@ static int parse_launch(const struct colo_config *cfg, int argc, char **argv,
 			o->checkpoints = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: coloctl %s %s\n", argv[0], usage);
+			fprintf(stderr, "usage: coloctl guest %s %s\n", argv[0], usage);
 			return 2;
 		}
 	}

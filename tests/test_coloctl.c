@@ -99,6 +99,28 @@ static void test_usage_errors(void **state)
 	expect("cannot open config file /nonexistent/colo.conf");
 	assert_int_equal(run("$COLOCTL help"), 0);
 	expect("coloctl guest run");
+	assert_int_equal(run("$COLOCTL guest"), 2);
+	expect("coloctl guest compare PID-A PID-B");
+}
+
+/* Every command describes itself, and does nothing else, on --help. */
+static void test_help_everywhere(void **state)
+{
+	static const char *const cmds[] = {
+		"start-primary", "start-secondary", "status", "checkpoint",
+		"set", "stop", "guest run", "guest replicate", "guest compare",
+	};
+	char line[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(line, sizeof(line), "$COLOCTL -s /nonexistent/sock %s "
+			 "--help", cmds[i]);
+		assert_int_equal(run(line), 0);
+		snprintf(line, sizeof(line), "usage: coloctl [-c colo.conf] "
+			 "[-s socket] [-v] %s", cmds[i]);
+		expect(line);
+	}
 }
 
 /* ^C at a terminal signals the whole foreground process group: the guest
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_guest_run),
 		cmocka_unit_test(test_guest_replicate),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_help_everywhere),
 		cmocka_unit_test(test_not_a_guest),
 		cmocka_unit_test(test_interrupt),
 	};
