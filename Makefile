@@ -85,7 +85,7 @@ BENCH_BINS := $(BUILD)/bench/bench_dirty_log $(BUILD)/bench/bench_local_checkpoi
 
 COLOCTL := $(BUILD)/coloctl
 
-.PHONY: all deps check check-tree tests bench clean
+.PHONY: all deps check check-tree tests bench demo clean
 # Keep test and bench objects (intermediates of pattern rules).
 .SECONDARY:
 
@@ -185,6 +185,11 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS)
 		bench/dirty_log.gp && echo "bench: plot in bench/results/dirty_log.png"
 	$(Q)COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) $(BUILD)/bench/bench_local_checkpoint \
 		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
+
+# The main job: a protected pair on loopback, a final byte-for-byte
+# comparison and a summary (mk/demo.sh; DEMO_SECONDS=N to run longer).
+demo: deps $(COLOCTL) $(GUESTS)
+	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) $(CURDIR)/build/demo
 
 clean:
 	rm -rf build

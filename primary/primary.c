@@ -97,6 +97,10 @@ struct primary {
 	int64_t die_at_ms;		/* FI_PRIMARY_DIE_IN_CHECKPOINT */
 	int64_t stop_deadline_ms;
 	int stop_ticks;			/* ticks spent stopping */
+	int64_t protected_since_ms;	/* end of the initial sync */
+	double initial_pause_ms;	/* its stop-and-copy */
+	uint64_t bytes_at_protect;	/* stream bytes and pages then */
+	uint64_t pages_at_protect;
 };
 
 /*
@@ -251,8 +255,10 @@ static void checkpoint_loaded(struct primary *p, int verify)
 	p->ckpt_done = p->ckpt_id;
 	p->last_pages = p->this_pages;
 	p->last_bytes_sent = p->this_bytes_sent;
-	p->total_pages += p->this_pages;
-	p->total_bytes_sent += p->this_bytes_sent;
+	if (p->ckpt_id > 1) {		/* COLO checkpoints only */
+		p->total_pages += p->this_pages;
+		p->total_bytes_sent += p->this_bytes_sent;
+	}
 	if (p->verify_this) {
 		p->last_verify = verify;
 		p->last_verify_id = p->ckpt_id;
@@ -272,11 +278,19 @@ static void checkpoint_loaded(struct primary *p, int verify)
 	}
 	pause = (double)(daemon_now_ms() - p->stop_ms);
 	p->last_pause_ms = pause;
-	pause_stats_add(&p->pauses, pause);
-	if (p->ckpt_id == 1)
+	if (p->ckpt_id > 1) {
+		pause_stats_add(&p->pauses, pause);
+	} else {
+		/* the initial sync's stop-and-copy is not a COLO
+		 * checkpoint: its pause is reported on its own */
+		p->initial_pause_ms = pause;
 		pr_info("initial sync done: the guest is protected (first "
 			"checkpoint: %" PRIu64 " pages, pause %.0f ms)",
 			p->this_pages, pause);
+		p->protected_since_ms = daemon_now_ms();
+		p->bytes_at_protect = p->ps.stats.bytes;
+		p->pages_at_protect = p->ps.stats.pages;
+	}
 	p->state = P_COLO;
 	p->next_ckpt_ms = daemon_now_ms() + p->cfg.checkpoint.checkpoint_delay_ms;
 }
@@ -641,16 +655,29 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	if (p->state == P_SOLO)
 		status_str(&so, "solo_because", p->peer_why);
 	status_num(&so, "checkpoints", (double)p->ckpt_done, 0);
+	status_num(&so, "initial_sync_pause_ms", p->initial_pause_ms, 1);
 	status_num(&so, "pause_last_ms", p->last_pause_ms, 1);
 	status_num(&so, "pause_p50_ms", pause_stats_quantile(&p->pauses, 0.5), 1);
 	status_num(&so, "pause_p99_ms", pause_stats_quantile(&p->pauses, 0.99), 1);
 	status_num(&so, "pages_last", (double)p->last_pages, 0);
 	status_num(&so, "bytes_last", (double)p->last_bytes_sent, 0);
-	status_num(&so, "pages_per_checkpoint", p->ckpt_done ?
-		   (double)p->total_pages / (double)p->ckpt_done : 0, 1);
-	status_num(&so, "bytes_per_checkpoint", p->ckpt_done ?
-		   (double)p->total_bytes_sent / (double)p->ckpt_done : 0, 0);
+	status_num(&so, "pages_per_checkpoint", p->ckpt_done > 1 ?
+		   (double)p->total_pages / (double)(p->ckpt_done - 1) : 0, 1);
+	status_num(&so, "bytes_per_checkpoint", p->ckpt_done > 1 ?
+		   (double)p->total_bytes_sent / (double)(p->ckpt_done - 1) : 0, 0);
 	status_num(&so, "pages_streamed", (double)p->ps.stats.pages, 0);
+	status_num(&so, "bytes_streamed", (double)p->ps.stats.bytes, 0);
+	/* since the initial sync: what protecting the guest costs */
+	status_num(&so, "protected_ms", p->protected_since_ms ?
+		   (double)(now - p->protected_since_ms) : 0, 0);
+	status_num(&so, "protected_pages", p->protected_since_ms ?
+		   (double)(p->ps.stats.pages - p->pages_at_protect) : 0, 0);
+	status_num(&so, "protected_bytes", p->protected_since_ms ?
+		   (double)(p->ps.stats.bytes - p->bytes_at_protect) : 0, 0);
+	status_num(&so, "stream_mb_per_s", p->protected_since_ms &&
+		   now > p->protected_since_ms ?
+		   (double)(p->ps.stats.bytes - p->bytes_at_protect) / 1e3 /
+		   (double)(now - p->protected_since_ms) : 0, 2);
 	status_num(&so, "compression_ratio", p->ps.stats.bytes ?
 		   raw / (double)p->ps.stats.bytes : 1, 2);
 	status_num(&so, "compress_level", p->cfg.checkpoint.compress_level, 0);

@@ -244,7 +244,9 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 		s->state = S_COLO;
 	}
 	s->last_load_ms = (double)(daemon_now_ms() - t0);
-	pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+	/* the initial sync's stop-and-copy is not a COLO checkpoint */
+	if (s->ckpt_done > 1)
+		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
 	put_be64(loaded, s->ckpt_id);
 	put_be32(loaded + 8, (uint32_t)verify);
 	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));

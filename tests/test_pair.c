@@ -470,6 +470,53 @@ static void test_bad_config_and_commands(void **state)
 	run("$C -s $D/pri2.sock stop");
 }
 
+/* --- make demo's script, short --------------------------------------- */
+
+/* The pid after "label" in out, or 0. */
+static pid_t pid_after(const char *label)
+{
+	const char *at = strstr(out, label);
+
+	return at ? (pid_t)strtol(at + strlen(label), NULL, 10) : 0;
+}
+
+/*
+ * The script `make demo` runs: it must end with the two guests compared
+ * byte for byte and say so, and leave no daemon behind.
+ */
+static void test_demo_script(void **state)
+{
+	char guest_dir[PATH_MAX], *slash;
+	pid_t daemons[2];
+
+	(void)state;
+	snprintf(guest_dir, sizeof(guest_dir), "%s", memstress);
+	slash = strrchr(guest_dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	assert_int_equal(run("DEMO_SECONDS=3 DEMO_RAM_MIB=32 DEMO_DELAY_MS=20 "
+			     "./mk/demo.sh $C %s $D/demo", guest_dir), 0);
+	expect("last checkpoint, both guests held");
+	expect("byte-identical to the primary's");
+	expect("both daemons and guests stopped");
+	daemons[0] = pid_after("secondary started: pid ");
+	daemons[1] = pid_after("primary started: pid ");
+	for (int i = 0; i < 2; i++) {
+		int tries = 0;
+
+		assert_true(daemons[i] > 0);
+		while (kill(daemons[i], 0) == 0 && tries++ < 40)
+			sleep_ms(50);
+		if (kill(daemons[i], 0) == 0)
+			fail_msg("daemon %d still runs after the demo:\n%s",
+				 (int)daemons[i], out);
+	}
+	/* a bad figure is refused before anything starts */
+	assert_int_equal(run("DEMO_SECONDS=x ./mk/demo.sh $C %s $D/demo",
+			     guest_dir), 1);
+	expect("DEMO_SECONDS=x: give a whole number above 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_primary_killed_in_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config_and_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_script, setup, teardown),
 	};
 
 	if (!getenv("COLOCTL")) {
