@@ -72,6 +72,7 @@ int64_t daemon_now_ms(void)
 
 void pause_stats_add(struct pause_stats *ps, double ms)
 {
+	ps->total_ms += ms;
 	ps->ms[ps->n++ % PAUSE_RING] = ms;
 }
 

@@ -28,6 +28,7 @@ int64_t daemon_now_ms(void);
 struct pause_stats {
 	double ms[PAUSE_RING];
 	unsigned long n;		/* pauses recorded in all */
+	double total_ms;		/* their sum: means over any window */
 };
 
 void pause_stats_add(struct pause_stats *ps, double ms);

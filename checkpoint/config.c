@@ -39,6 +39,11 @@ static int parse_dirty_log(const char *value, void *dst)
 	return dirty_log_kind_parse(value, dst);
 }
 
+static int parse_clear_mode(const char *value, void *dst)
+{
+	return dirty_log_clear_mode_parse(value, dst);
+}
+
 static int parse_log_level(const char *value, void *dst)
 {
 	return log_level_parse(value, dst);
@@ -118,6 +123,9 @@ static const struct config_key config_keys[] = {
 	{ "ram", "dirty_log", KEY_NAMED,
 	  offsetof(struct colo_config, ram.dirty_log), 0, 0, parse_dirty_log,
 	  "auto, uffd-wp or full (default auto)" },
+	{ "ram", "clear_mode", KEY_NAMED,
+	  offsetof(struct colo_config, ram.clear_mode), 0, 0, parse_clear_mode,
+	  "lazy or monolithic (default lazy)" },
 	{ "log", "level", KEY_NAMED,
 	  offsetof(struct colo_config, log.level), 0, 0, parse_log_level,
 	  "error, warn, info or debug (default info)" },
@@ -167,6 +175,7 @@ void config_defaults(struct colo_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ram.clear_bitmap_shift = CLEAR_BITMAP_SHIFT_DEFAULT;
 	cfg->ram.dirty_log = DIRTY_LOG_AUTO;
+	cfg->ram.clear_mode = DIRTY_LOG_LAZY;
 	cfg->log.level = LOG_INFO;
 	cfg->guest.stack_limit_kib = 8192;
 	cfg->guest.stop_timeout_ms = 1000;

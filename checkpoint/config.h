@@ -22,6 +22,9 @@ struct colo_config {
 		/* log2 of pages per dirty-log clear chunk (6..31) */
 		unsigned clear_bitmap_shift;
 		enum dirty_log_kind dirty_log;
+		/* lazy (chunk by chunk, before the read) or monolithic
+		 * (whole blocks at every sync: the baseline to compare) */
+		enum dirty_log_clear_mode clear_mode;
 	} ram;
 	struct {
 		enum log_level level;

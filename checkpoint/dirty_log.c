@@ -43,6 +43,27 @@ int dirty_log_kind_parse(const char *name, enum dirty_log_kind *kind)
 	return -EINVAL;
 }
 
+static const char *const clear_mode_names[] = {
+	[DIRTY_LOG_LAZY] = "lazy",
+	[DIRTY_LOG_MONOLITHIC] = "monolithic",
+};
+
+const char *dirty_log_clear_mode_name(enum dirty_log_clear_mode mode)
+{
+	return (unsigned)mode <= DIRTY_LOG_MONOLITHIC ? clear_mode_names[mode] : "?";
+}
+
+int dirty_log_clear_mode_parse(const char *name, enum dirty_log_clear_mode *mode)
+{
+	for (unsigned i = 0; i <= DIRTY_LOG_MONOLITHIC; i++) {
+		if (strcmp(name, clear_mode_names[i]) == 0) {
+			*mode = (enum dirty_log_clear_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 uint64_t dirty_log_now_ns(void)
 {
 	struct timespec ts;

@@ -90,6 +90,11 @@ struct dirty_log {
 const char *dirty_log_kind_name(enum dirty_log_kind kind);
 int dirty_log_kind_parse(const char *name, enum dirty_log_kind *kind);
 
+/* Name of a clear mode as written in colo.conf ("lazy", "monolithic"). */
+const char *dirty_log_clear_mode_name(enum dirty_log_clear_mode mode);
+int dirty_log_clear_mode_parse(const char *name,
+			       enum dirty_log_clear_mode *mode);
+
 /*
  * Which backend would open for kind: resolves AUTO by probing the kernel
  * (and warns, naming the missing feature, when it falls back to full).

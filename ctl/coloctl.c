@@ -41,7 +41,8 @@ static const struct ctl_command commands[] = {
 	  "--hold keeps both guests stopped after it (until stop)",
 	  ctl_checkpoint },
 	{ "set", "KEY VALUE",
-	  "change checkpoint_delay_ms, clear_bitmap_shift or compress_level "
+	  "change checkpoint_delay_ms, clear_bitmap_shift, clear_mode (lazy or "
+	  "monolithic) or compress_level "
 	  "of the running primary", ctl_set },
 	{ "stop", "", "stop the daemon (the primary stops the pair) and its guest",
 	  ctl_stop },

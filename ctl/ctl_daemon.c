@@ -168,7 +168,7 @@ int ctl_set(const struct colo_config *cfg, int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "coloctl: usage: coloctl set KEY VALUE (keys: "
-			"checkpoint_delay_ms, clear_bitmap_shift, compress_level)\n");
+			"checkpoint_delay_ms, clear_bitmap_shift, clear_mode, compress_level)\n");
 		return 2;
 	}
 	snprintf(line, sizeof(line), "set %s %s", argv[1], argv[2]);

@@ -99,6 +99,8 @@ struct primary {
 	int stop_ticks;			/* ticks spent stopping */
 	int64_t protected_since_ms;	/* end of the initial sync */
 	double initial_pause_ms;	/* its stop-and-copy */
+	int64_t sync_start_ms;		/* the initial sync began */
+	int64_t initial_sync_ms;	/* and took this long */
 	uint64_t bytes_at_protect;	/* stream bytes and pages then */
 	uint64_t pages_at_protect;
 };
@@ -288,6 +290,7 @@ static void checkpoint_loaded(struct primary *p, int verify)
 			"checkpoint: %" PRIu64 " pages, pause %.0f ms)",
 			p->this_pages, pause);
 		p->protected_since_ms = daemon_now_ms();
+		p->initial_sync_ms = p->protected_since_ms - p->sync_start_ms;
 		p->bytes_at_protect = p->ps.stats.bytes;
 		p->pages_at_protect = p->ps.stats.pages;
 	}
@@ -359,6 +362,7 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		}
 		pr_info("the secondary answered: initial sync begins");
 		p->state = P_SYNC;
+		p->sync_start_ms = daemon_now_ms();
 		p->pass_start = true;
 		return 0;
 	case COLO_HEARTBEAT:
@@ -395,9 +399,29 @@ unexpected:
 	return -EPROTO;
 }
 
+static void send_some(struct primary *p);
+
+/*
+ * The stream drained below its low watermark: go on sending now rather
+ * than at the next tick. Between checkpoints only a pass in progress goes
+ * on; a new pass (a sync) waits for the tick, so a guest that dirties
+ * little does not make us sync in a loop. A due checkpoint is the tick's.
+ */
+static void on_writable(struct channel *ch, void *opaque)
+{
+	struct primary *p = opaque;
+
+	(void)ch;
+	if (p->state == P_SYNC ||
+	    (p->state == P_COLO && !p->pass_start && !p->ckpt_requested &&
+	     daemon_now_ms() < p->next_ckpt_ms))
+		send_some(p);
+}
+
 static const struct channel_ops channel_ops = {
 	.record = on_record,
 	.closed = on_closed,
+	.writable = on_writable,
 };
 
 /* --- connecting ----------------------------------------------------------- */
@@ -602,8 +626,23 @@ static int do_set(struct primary *p, const char *key, const char *value,
 		  struct evbuffer *reply)
 {
 	char *end;
-	unsigned long v = strtoul(value, &end, 10);
+	unsigned long v;
 
+	if (strcmp(key, "clear_mode") == 0) {
+		enum dirty_log_clear_mode mode;
+
+		if (dirty_log_clear_mode_parse(value, &mode)) {
+			evbuffer_add_printf(reply, "clear_mode: '%s' is neither "
+					    "lazy nor monolithic\n", value);
+			return -EINVAL;
+		}
+		if (dirty_log_set_clear(p->dl, mode, p->dl->ram.clear_bmap_shift))
+			return -ENOMEM;
+		p->cfg.ram.clear_mode = mode;
+		evbuffer_add_printf(reply, "clear_mode = %s\n", value);
+		return 0;
+	}
+	v = strtoul(value, &end, 10);
 	if (!*value || *end) {
 		evbuffer_add_printf(reply, "%s: '%s' is not a number\n", key, value);
 		return -EINVAL;
@@ -627,7 +666,7 @@ static int do_set(struct primary *p, const char *key, const char *value,
 	} else {
 		evbuffer_add_printf(reply, "unknown key '%s'; set takes "
 				    "checkpoint_delay_ms, clear_bitmap_shift, "
-				    "compress_level\n", key);
+				    "clear_mode, compress_level\n", key);
 		return -EINVAL;
 	}
 	evbuffer_add_printf(reply, "%s = %lu\n", key, v);
@@ -655,10 +694,16 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	if (p->state == P_SOLO)
 		status_str(&so, "solo_because", p->peer_why);
 	status_num(&so, "checkpoints", (double)p->ckpt_done, 0);
+	status_num(&so, "initial_sync_ms", (double)p->initial_sync_ms, 0);
+	status_num(&so, "initial_sync_bytes", (double)p->bytes_at_protect, 0);
 	status_num(&so, "initial_sync_pause_ms", p->initial_pause_ms, 1);
 	status_num(&so, "pause_last_ms", p->last_pause_ms, 1);
 	status_num(&so, "pause_p50_ms", pause_stats_quantile(&p->pauses, 0.5), 1);
 	status_num(&so, "pause_p99_ms", pause_stats_quantile(&p->pauses, 0.99), 1);
+	/* sums: a reader takes means over its own windows */
+	status_num(&so, "pause_total_ms", p->pauses.total_ms, 1);
+	status_num(&so, "pause_pages_total", (double)p->total_pages, 0);
+	status_num(&so, "pause_bytes_total", (double)p->total_bytes_sent, 0);
 	status_num(&so, "pages_last", (double)p->last_pages, 0);
 	status_num(&so, "bytes_last", (double)p->last_bytes_sent, 0);
 	status_num(&so, "pages_per_checkpoint", p->ckpt_done > 1 ?
@@ -685,6 +730,7 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 		   p->cfg.checkpoint.checkpoint_delay_ms, 0);
 	status_str(&so, "dirty_log", dirty_log_backend(p->dl));
 	status_num(&so, "clear_bitmap_shift", p->dl->ram.clear_bmap_shift, 0);
+	status_str(&so, "clear_mode", dirty_log_clear_mode_name(p->dl->clear_mode));
 	status_num(&so, "heartbeat_age_ms", p->ch ?
 		   (double)(now - p->last_rx_ms) : -1, 0);
 	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
@@ -745,7 +791,7 @@ static int setup(struct primary *p, int *ready_fd)
 {
 	struct dirty_log_params dp = {
 		.kind = p->cfg.ram.dirty_log,
-		.clear_mode = DIRTY_LOG_LAZY,
+		.clear_mode = p->cfg.ram.clear_mode,
 		.clear_bmap_shift = p->cfg.ram.clear_bitmap_shift,
 		.guest_uffd = COLO_GUEST_UFFD_FD,
 		.whole_file_blocks = true,	/* the secondary's cache starts empty */

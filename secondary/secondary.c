@@ -251,7 +251,9 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 	put_be32(loaded + 8, (uint32_t)verify);
 	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));
 	if (!ret && s->ckpt_done == 1) {
-		pr_info("initial sync done: our guest is a copy of the primary's");
+		pr_info("initial sync done: our guest is a copy of the "
+			"primary's (%" PRIu64 " pages written into it in %.0f ms)",
+			s->cache.stats.pages_flushed, s->last_load_ms);
 		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
 	}
 	return ret;

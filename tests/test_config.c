@@ -104,6 +104,9 @@ static void test_values(void **state)
 	assert_int_equal(load("[guest]\nstack_limit_kib = 16384\nstop_timeout_ms = 250\n", &cfg), 0);
 	assert_int_equal(cfg.guest.stack_limit_kib, 16384);
 	assert_int_equal(cfg.guest.stop_timeout_ms, 250);
+	assert_int_equal(cfg.ram.clear_mode, DIRTY_LOG_LAZY);
+	assert_int_equal(load("[ram]\nclear_mode = monolithic\n", &cfg), 0);
+	assert_int_equal(cfg.ram.clear_mode, DIRTY_LOG_MONOLITHIC);
 	assert_string_equal(errors, "");
 	assert_string_equal(warnings, "");
 }

@@ -207,6 +207,11 @@ static void test_fifty_checkpoints(void **state)
 	(void)state;
 	configs("--ram 32 --rate 40 --tick 3 --churn", NULL);
 	start_pair(NULL);
+	wait_num("pri", "checkpoints", 25, 60);
+	/* the second half with the baseline clear, switched live */
+	assert_int_equal(run("$C -c $D/pri set clear_mode monolithic"), 0);
+	expect("clear_mode = monolithic");
+	assert_true(status_is("pri", "clear_mode", "monolithic"));
 	wait_num("pri", "checkpoints", 50, 60);
 	assert_protecting("pri");
 	assert_protecting("sec");
@@ -218,6 +223,8 @@ static void test_fifty_checkpoints(void **state)
 	pids(&a, &b);
 	assert_int_equal(run("$C guest compare %d %d", (int)a, (int)b), 0);
 	expect("byte-identical");
+	assert_int_equal(run("$C -c $D/pri set clear_mode eager"), 1);
+	expect("clear_mode: 'eager' is neither lazy nor monolithic");
 	print_message("%.0f checkpoints, pause p50 %.1f ms, p99 %.1f ms\n",
 		      status_num("pri", "checkpoints"),
 		      status_num("pri", "pause_p50_ms"),
