@@ -81,7 +81,8 @@ TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 # memory that no dirty log should track.
 TRACKED_CHILD := $(GUEST_BUILD)/tracked_child
 
-BENCH_BINS := $(BUILD)/bench/bench_dirty_log $(BUILD)/bench/bench_local_checkpoint
+BENCH_BINS := $(BUILD)/bench/bench_dirty_log $(BUILD)/bench/bench_local_checkpoint \
+	$(BUILD)/bench/bench_pair
 
 COLOCTL := $(BUILD)/coloctl
 
@@ -177,7 +178,7 @@ check-tree:
 		fi; \
 	fi
 
-bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS)
+bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 	$(Q)mkdir -p bench/results
 	$(Q)COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) $(BUILD)/bench/bench_dirty_log \
 		--csv bench/results/dirty_log.csv $(BENCH_ARGS)
@@ -185,6 +186,8 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS)
 		bench/dirty_log.gp && echo "bench: plot in bench/results/dirty_log.png"
 	$(Q)COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) $(BUILD)/bench/bench_local_checkpoint \
 		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
+	$(Q)COLOCTL=$(CURDIR)/$(COLOCTL) COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
+		$(BUILD)/bench/bench_pair --csv bench/results/pair.csv $(BENCH_PAIR_ARGS)
 
 # The main job: a protected pair on loopback, a final byte-for-byte
 # comparison and a summary (mk/demo.sh; DEMO_SECONDS=N to run longer).

@@ -126,12 +126,14 @@ echo
 echo "waiting for the initial sync..."
 for _ in $(seq 1 600); do
 	p=$(pri status --json) || die "the primary stopped; see $WORK/primary.log"
-	[ "$(jget state "$p")" = colo ] || [ "$(jget state "$p")" = checkpoint ] && break
+	# the first checkpoint ends the initial sync
+	[ "$(jget checkpoints "$p")" -ge 1 ] 2>/dev/null && break
 	sleep 0.1
 done
 case $(jget state "$p") in
-colo | checkpoint) ;;
-*) die "the pair is '$(jget state "$p")', not protecting, after 60 s; see $WORK/*.log" ;;
+colo | checkpoint) [ "$(jget checkpoints "$p")" -ge 1 ] ||
+	die "the initial sync did not end within 60 s; see $WORK/*.log" ;;
+*) die "the pair is '$(jget state "$p")', not protecting; see $WORK/*.log" ;;
 esac
 echo "the guest is protected (dirty log: $(jget dirty_log "$p"))"
 echo

@@ -488,16 +488,19 @@ static void finish_connect(struct primary *p)
 	pr_info("connected to the secondary at %s", p->cfg.checkpoint.peer);
 }
 
+/* Every CONNECT_RETRY_MS a new attempt, until the secondary listens. */
 static void poll_connect(struct primary *p)
 {
 	struct pollfd pfd = { .fd = p->connect_fd, .events = POLLOUT };
 
 	if (p->connect_fd < 0) {
-		if (daemon_now_ms() >= p->next_connect_ms)
-			start_connect(p);
-		if (p->connect_fd < 0)
+		if (daemon_now_ms() < p->next_connect_ms)
+			return;
+		start_connect(p);
+		if (p->connect_fd < 0) {	/* refused at once */
 			p->next_connect_ms = daemon_now_ms() + CONNECT_RETRY_MS;
-		return;
+			return;
+		}
 	}
 	pfd.fd = p->connect_fd;
 	if (poll(&pfd, 1, 0) > 0)

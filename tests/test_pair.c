@@ -231,6 +231,23 @@ static void test_fifty_checkpoints(void **state)
 		      status_num("pri", "pause_p99_ms"));
 }
 
+/* --- the primary may come up first ---------------------------------------- */
+
+/* An operator may start the primary before the secondary: it keeps
+ * trying, and the pair forms once the secondary listens. */
+static void test_primary_first(void **state)
+{
+	(void)state;
+	configs("--ram 16 --rate 10 --tick 5", NULL);
+	assert_int_equal(run("$C -c $D/pri start-primary"), 0);
+	sleep_ms(1500);		/* a few refused attempts */
+	assert_true(status_is("pri", "state", "connecting"));
+	assert_int_equal(run("$C -c $D/sec start-secondary"), 0);
+	wait_num("pri", "checkpoints", 3, 30);
+	assert_int_equal(run("$C -c $D/pri checkpoint --verify"), 0);
+	expect("the secondary's guest is identical");
+}
+
 /* --- pages only the secondary's guest wrote are put back ---------------- */
 
 static uint64_t region_of(pid_t pid)
@@ -528,6 +545,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fifty_checkpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_primary_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secondary_own_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_primary_killed_in_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_peer, setup, teardown),
