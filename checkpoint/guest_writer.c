@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,16 +42,25 @@ static int flush_forced(struct guest_writer *w)
 		}
 	}
 	for (size_t i = 0; i < w->nr; i++) {
-		ssize_t n = pwrite(w->mem_fd, w->local[i].iov_base,
-				   w->local[i].iov_len,
-				   (off_t)(uintptr_t)w->remote[i].iov_base);
+		const char *from = w->local[i].iov_base;
+		uint64_t at = (uintptr_t)w->remote[i].iov_base;
+		size_t left = w->local[i].iov_len;
 
-		if (n != (ssize_t)w->local[i].iov_len) {
-			pr_err("writing %zu bytes at %p into pid %d: %s",
-			       w->local[i].iov_len, w->remote[i].iov_base,
-			       (int)w->pid,
-			       n < 0 ? strerror(errno) : "short write (a page it lacks)");
-			return n < 0 ? -errno : -EFAULT;
+		while (left) {
+			ssize_t n = pwrite(w->mem_fd, from, left, (off_t)at);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				pr_err("writing %zu bytes at %#" PRIx64 " into pid "
+				       "%d: %s", left, at, (int)w->pid,
+				       n < 0 ? strerror(errno) :
+					       "nothing written (a page it lacks)");
+				return n < 0 ? -errno : -EFAULT;
+			}
+			from += n;
+			at += (uint64_t)n;
+			left -= (size_t)n;
 		}
 	}
 	return 0;
@@ -58,18 +68,17 @@ static int flush_forced(struct guest_writer *w)
 
 int guest_writer_flush(struct guest_writer *w)
 {
-	size_t want = 0;
+	size_t want = w->bytes;
 	ssize_t n;
 	int ret = 0;
 
 	if (!w->nr)
 		return 0;
-	for (size_t i = 0; i < w->nr; i++)
-		want += w->local[i].iov_len;
 	n = process_vm_writev(w->pid, w->local, w->nr, w->remote, w->nr, 0);
 	if (n != (ssize_t)want)
 		ret = flush_forced(w);	/* read-only pages among them */
 	w->nr = 0;
+	w->bytes = 0;
 	if (!ret)
 		w->pages += want / w->page_size;
 	return ret;
@@ -78,16 +87,26 @@ int guest_writer_flush(struct guest_writer *w)
 int guest_writer_add(struct guest_writer *w, uint64_t addr, const void *data,
 		     size_t len)
 {
-	if (w->nr == GUEST_WRITER_BATCH) {
-		int ret = guest_writer_flush(w);
+	while (len) {
+		size_t take = len < GUEST_WRITER_MAX_BYTES ? len :
+							     GUEST_WRITER_MAX_BYTES;
+		int ret;
 
-		if (ret)
-			return ret;
+		if (w->nr == GUEST_WRITER_BATCH ||
+		    w->bytes + take > GUEST_WRITER_MAX_BYTES) {
+			ret = guest_writer_flush(w);
+			if (ret)
+				return ret;
+		}
+		w->local[w->nr].iov_base = (void *)data;
+		w->local[w->nr].iov_len = take;
+		w->remote[w->nr].iov_base = (void *)(uintptr_t)addr;
+		w->remote[w->nr].iov_len = take;
+		w->nr++;
+		w->bytes += take;
+		data = (const char *)data + take;
+		addr += take;
+		len -= take;
 	}
-	w->local[w->nr].iov_base = (void *)data;
-	w->local[w->nr].iov_len = len;
-	w->remote[w->nr].iov_base = (void *)(uintptr_t)addr;
-	w->remote[w->nr].iov_len = len;
-	w->nr++;
 	return 0;
 }

@@ -18,12 +18,16 @@
 #include "ram_save.h"
 
 #define GUEST_WRITER_BATCH	RAM_SAVE_BATCH_PAGES	/* runs per write */
+/* Bytes per write: the kernel moves at most 2 GiB - 4 KiB per call, and
+ * a long run is split so a batch never asks for more. */
+#define GUEST_WRITER_MAX_BYTES	(256u << 20)
 
 struct guest_writer {
 	pid_t pid;
 	size_t page_size;
 	int mem_fd;			/* /proc/PID/mem, opened when needed */
 	size_t nr;			/* runs gathered */
+	size_t bytes;			/* their length */
 	struct iovec local[GUEST_WRITER_BATCH];
 	struct iovec remote[GUEST_WRITER_BATCH];
 	uint64_t pages;			/* written so far (the caller resets) */
@@ -33,7 +37,8 @@ void guest_writer_init(struct guest_writer *w, pid_t pid, size_t page_size);
 void guest_writer_destroy(struct guest_writer *w);
 
 /* Gather len bytes at data for guest address addr; data must stay valid
- * until the next flush. Flushes by itself when the batch is full. */
+ * until the next flush. Flushes by itself when the batch is full, and
+ * splits runs of any length into writes the kernel takes whole. */
 int guest_writer_add(struct guest_writer *w, uint64_t addr, const void *data,
 		     size_t len);
 
