@@ -184,9 +184,12 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 	int verify = COLO_VERIFY_NONE, ret;
 	struct layout mine;
 
+	int64_t t_commit, t_flush, t_rearm;
+
 	ret = ram_cache_commit(&s->cache);
 	if (ret)
 		return ret;
+	t_commit = daemon_now_ms();
 	ret = layout_read(s->g.pid, &mine);
 	if (ret)
 		return ret;
@@ -201,6 +204,7 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 		ret = ram_cache_flush(&s->cache, s->dl, &s->w);
 	if (ret)
 		return ret;
+	t_flush = daemon_now_ms();
 	if (flags & COLO_VMSTATE_VERIFY) {
 		uint32_t crc;
 		uint64_t bytes;
@@ -221,11 +225,16 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 			       "%08x over %" PRIu64, s->ckpt_id, crc, bytes,
 			       s->expect_crc, s->expect_bytes);
 	}
+	t_rearm = daemon_now_ms();
 	ret = dirty_log_sync(s->dl);
 	if (!ret)
 		ret = dirty_log_forget(s->dl);
 	if (ret)
 		return ret;
+	pr_debug("checkpoint %" PRIu64 " loaded: commit %" PRId64 " ms, layout "
+		 "and flush of %" PRIu64 " pages %" PRId64 " ms, re-arm %" PRId64
+		 " ms", s->ckpt_id, t_commit - t0, s->cache.stats.pages_flushed,
+		 t_flush - t_commit, daemon_now_ms() - t_rearm);
 	/* the image of this checkpoint, for a fall back */
 	layout_free(&s->image_layout);
 	s->image_layout = s->layout;
