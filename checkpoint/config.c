@@ -170,6 +170,14 @@ static const struct config_key config_keys[] = {
 
 #define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
+const char *config_key_name(size_t i, const char **section)
+{
+	if (i >= NR_KEYS)
+		return NULL;
+	*section = config_keys[i].section;
+	return config_keys[i].name;
+}
+
 void config_defaults(struct colo_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

@@ -137,6 +137,51 @@ static void test_shipped_example(void **state)
 	assert_int_equal(cfg.log.level, def.log.level);
 	assert_int_equal(cfg.guest.stack_limit_kib, def.guest.stack_limit_kib);
 	assert_int_equal(cfg.guest.stop_timeout_ms, def.guest.stop_timeout_ms);
+	assert_int_equal(cfg.ram.clear_mode, def.ram.clear_mode);
+	assert_int_equal(cfg.checkpoint.checkpoint_delay_ms,
+			 def.checkpoint.checkpoint_delay_ms);
+	assert_int_equal(cfg.checkpoint.compress_level,
+			 def.checkpoint.compress_level);
+	assert_string_equal(cfg.checkpoint.listen, def.checkpoint.listen);
+	assert_string_equal(cfg.checkpoint.peer, def.checkpoint.peer);
+	assert_int_equal(cfg.ha.heartbeat_timeout_ms, def.ha.heartbeat_timeout_ms);
+	assert_string_equal(cfg.control.socket, def.control.socket);
+}
+
+/* ... and explains every key there is, each in its own section. */
+static void test_example_names_every_key(void **state)
+{
+	static char text[65536];
+	const char *section, *name;
+	FILE *f = fopen("colo.conf", "r");
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (size_t i = 0; (name = config_key_name(i, &section)); i++) {
+		char head[64], line[80], body[8192];
+		const char *at, *end;
+
+		snprintf(head, sizeof(head), "\n[%s]\n", section);
+		at = strstr(text, head);
+		if (!at)
+			fail_msg("colo.conf has no [%s] section", section);
+		at += strlen(head) - 1;
+		end = strstr(at, "\n[");
+		snprintf(body, sizeof(body), "%.*s",
+			 (int)(end ? end - at : (ptrdiff_t)strlen(at)), at);
+		/* set, or shown commented out, in its own section */
+		snprintf(line, sizeof(line), "\n%s =", name);
+		if (!strstr(body, line)) {
+			snprintf(line, sizeof(line), "\n# %s =", name);
+			if (!strstr(body, line))
+				fail_msg("colo.conf does not explain [%s] %s",
+					 section, name);
+		}
+	}
 }
 
 static void test_clamp_warns(void **state)
@@ -278,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_example_names_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clamp_warns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
