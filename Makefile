@@ -73,7 +73,7 @@ TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
 	test_dirty_log test_local_checkpoint test_coloctl test_stream test_pair
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
-TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c
+TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is

@@ -78,12 +78,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 	}
-	if (!o->nr_sizes) {
-		o->sizes[0] = 256ull << 20;
-		o->sizes[1] = 1ull << 30;
-		o->sizes[2] = 4ull << 30;
-		o->nr_sizes = 3;
-	}
+	if (!o->nr_sizes)
+		bench_default_sizes(o->sizes, &o->nr_sizes);
 	if (!o->nr_dirty) {
 		o->dirty[0] = 1000;
 		o->dirty[1] = 10000;

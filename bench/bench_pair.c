@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "shell.h"
 
 #define MAX_ROUNDS	BENCH_MAX_ROUNDS
 #define MAX_LIST	BENCH_MAX_LIST
@@ -99,26 +100,16 @@ static void sleep_ms(unsigned ms)
 /* Run coloctl with -c DIR/role.conf and args; its output into out. */
 static int ctl(char *out, size_t len, const char *role, const char *fmt, ...)
 {
-	char cmd[1024], line[512];
+	char prelude[512];
 	va_list ap;
-	FILE *f;
-	int n, status;
+	int ret;
 
-	n = snprintf(cmd, sizeof(cmd), "%s -c %s/%s.conf ", coloctl, dir, role);
+	snprintf(prelude, sizeof(prelude), "%s -c %s/%s.conf ", coloctl, dir,
+		 role);
 	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	ret = shell_runv(out, len, prelude, fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	if (out)
-		out[0] = '\0';
-	while (fgets(line, sizeof(line), f))
-		if (out)
-			strncat(out, line, len - strlen(out) - 1);
-	status = pclose(f);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return ret;
 }
 
 /* A number from a 'status --json' answer, or NAN. */
@@ -508,12 +499,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 	}
-	if (!o->nr_sizes) {
-		o->sizes[0] = 256ull << 20;
-		o->sizes[1] = 1ull << 30;
-		o->sizes[2] = 4ull << 30;
-		o->nr_sizes = 3;
-	}
+	if (!o->nr_sizes)
+		bench_default_sizes(o->sizes, &o->nr_sizes);
 	for (size_t i = 0; i < o->nr_sizes; i++)
 		if ((o->sizes[i] >> 20) < o->wss_mib) {
 			fprintf(stderr, "sizes must be at least the %u MiB "

@@ -40,6 +40,14 @@ int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n)
 	return 0;
 }
 
+void bench_default_sizes(uint64_t *bytes, size_t *n)
+{
+	bytes[0] = 256ull << 20;
+	bytes[1] = 1ull << 30;
+	bytes[2] = 4ull << 30;
+	*n = 3;
+}
+
 int bench_parse_counts(char *arg, unsigned long *v, size_t *n)
 {
 	char *tok, *save;

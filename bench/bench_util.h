@@ -24,6 +24,8 @@ extern const struct bench_mode bench_modes[BENCH_NR_MODES];
 
 /* "256M,1G,4G" into bytes. 0, or -EINVAL after saying what is wrong. */
 int bench_parse_sizes(char *arg, uint64_t *bytes, size_t *n);
+/* The RAM sizes every benchmark runs unless told: 256M, 1G, 4G. */
+void bench_default_sizes(uint64_t *bytes, size_t *n);
 /* "1000,10000" into numbers (at least 1 each). */
 int bench_parse_counts(char *arg, unsigned long *v, size_t *n);
 /* 1..BENCH_MAX_ROUNDS-1 measured rounds. */

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "guests.h"
+#include "shell.h"
 
 static char out[8192];
 
@@ -24,26 +25,19 @@ static char out[8192];
  * (stdout and stderr), exit status returned. */
 static int run(const char *fmt, ...)
 {
-	char cmd[2048], line[1024], memstress[PATH_MAX];
+	char prelude[512], memstress[PATH_MAX];
 	const char *coloctl = getenv("COLOCTL");
 	va_list ap;
-	FILE *f;
-	int status, n;
+	int ret;
 
-	n = snprintf(cmd, sizeof(cmd), "{ COLOCTL=%s MEMSTRESS=%s; ",
-		     coloctl ? coloctl : "build/cc/coloctl",
-		     guest_binary("memstress", memstress, sizeof(memstress)));
+	snprintf(prelude, sizeof(prelude), "COLOCTL=%s MEMSTRESS=%s; ",
+		 coloctl ? coloctl : "build/cc/coloctl",
+		 guest_binary("memstress", memstress, sizeof(memstress)));
 	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	ret = shell_runv(out, sizeof(out), prelude, fmt, ap);
 	va_end(ap);
-	strncat(cmd, "; } 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	out[0] = '\0';
-	while (fgets(line, sizeof(line), f))
-		strncat(out, line, sizeof(out) - strlen(out) - 1);
-	status = pclose(f);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	assert_true(ret >= 0);
+	return ret;
 }
 
 static void expect(const char *needle)

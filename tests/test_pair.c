@@ -31,6 +31,7 @@
 #include "compare.h"
 #include "guests.h"
 #include "layout.h"
+#include "shell.h"
 
 static char dir[128], out[16384];
 static char coloctl[PATH_MAX], memstress[PATH_MAX];
@@ -39,23 +40,16 @@ static int port;
 /* Run a shell line (coloctl as $C, configs in $D); output in out. */
 static int run(const char *fmt, ...)
 {
-	char cmd[4096], line[1024];
+	char prelude[PATH_MAX + 160];
 	va_list ap;
-	FILE *f;
-	int n, status;
+	int ret;
 
-	n = snprintf(cmd, sizeof(cmd), "{ C=%s; D=%s; ", coloctl, dir);
+	snprintf(prelude, sizeof(prelude), "C=%s; D=%s; ", coloctl, dir);
 	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	ret = shell_runv(out, sizeof(out), prelude, fmt, ap);
 	va_end(ap);
-	strncat(cmd, "; } 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	out[0] = '\0';
-	while (fgets(line, sizeof(line), f))
-		strncat(out, line, sizeof(out) - strlen(out) - 1);
-	status = pclose(f);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	assert_true(ret >= 0);
+	return ret;
 }
 
 static void expect(const char *needle)
