@@ -178,7 +178,8 @@ static int teardown(void **state)
 
 	(void)state;
 	run("$C -c $D/pri stop; $C -c $D/sec stop; sleep 0.3");
-	snprintf(cmd, sizeof(cmd), "pkill -9 -f 'coloctl -c %s/' ; "
+	/* [c]: the pattern must not match this very shell line */
+	snprintf(cmd, sizeof(cmd), "pkill -9 -f '[c]oloctl -c %s/' ; "
 		 "rm -rf %s", dir, dir);
 	if (system(cmd) < 0)
 		return -1;
