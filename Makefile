@@ -53,7 +53,7 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c \
 	checkpoint/control.c checkpoint/colo_daemon.c
 SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c
-PRIMARY_SRCS := primary/primary.c
+PRIMARY_SRCS := primary/primary.c primary/primary_control.c
 
 LIBCOLO := $(BUILD)/libcolo.a
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(SECONDARY_SRCS) \
@@ -70,7 +70,8 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
-	test_dirty_log test_local_checkpoint test_coloctl test_stream test_pair
+	test_dirty_log test_dirty_log_open test_guest_writer \
+	test_local_checkpoint test_coloctl test_stream test_pair
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c

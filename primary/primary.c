@@ -38,6 +38,7 @@
 #include "layout.h"
 #include "page_stream.h"
 #include "primary.h"
+#include "primary_int.h"
 #include "ram_save.h"
 
 #define TICK_MS			5	/* the daemon's clock */
@@ -46,64 +47,17 @@
 #define STEPS_PER_WAKE		16	/* steps before we let others run */
 #define SYNC_PASSES		3	/* pre-copy passes before the first checkpoint */
 
-enum primary_state {
-	P_CONNECTING, P_HANDSHAKE, P_SYNC, P_COLO, P_CHECKPOINT, P_HELD,
-	P_SOLO, P_STOPPING,
-};
+const char *primary_state_name(enum primary_state state)
+{
+	static const char *const names[] = {
+		[P_CONNECTING] = "connecting", [P_HANDSHAKE] = "handshake",
+		[P_SYNC] = "initial-sync", [P_COLO] = "colo",
+		[P_CHECKPOINT] = "checkpoint", [P_HELD] = "held",
+		[P_SOLO] = "solo", [P_STOPPING] = "stopping",
+	};
 
-static const char *const state_names[] = {
-	[P_CONNECTING] = "connecting", [P_HANDSHAKE] = "handshake",
-	[P_SYNC] = "initial-sync", [P_COLO] = "colo",
-	[P_CHECKPOINT] = "checkpoint", [P_HELD] = "held",
-	[P_SOLO] = "solo", [P_STOPPING] = "stopping",
-};
-
-struct primary {
-	struct colo_config cfg;		/* a copy: 'set' changes it */
-	struct event_base *base;
-	struct event *ev_tick, *ev_guest, *ev_sig_term, *ev_sig_int;
-	struct control *ctl;
-	enum primary_state state;
-	int exit_code;
-
-	struct guest g;			/* A */
-	struct dirty_log *dl;
-	struct ram_save rs;
-	bool pass_start;		/* sync before the next step */
-	unsigned sync_passes;
-
-	int connect_fd;			/* a connect() in progress */
-	int64_t next_connect_ms;
-	struct channel *ch;
-	struct page_stream ps;
-	bool ps_ready;
-	int64_t last_rx_ms, last_hb_ms;
-	char peer_why[256];		/* why we are solo */
-
-	uint64_t ckpt_id;		/* of the last checkpoint begun */
-	uint64_t ckpt_done;		/* checkpoints completed */
-	int64_t stop_ms;		/* the guest stopped for ckpt_id */
-	int64_t next_ckpt_ms;
-	bool ckpt_requested, verify_next, hold_next;
-	bool verify_this, hold_this;
-	uint32_t this_crc;		/* A's memory at ckpt_id, when needed */
-	uint64_t this_bytes;
-	uint64_t this_pages, this_bytes_sent, pages_at_send, bytes_at_send;
-	uint64_t last_pages, last_bytes_sent, total_pages, total_bytes_sent;
-	int last_verify;		/* COLO_VERIFY_* of the last checkpoint */
-	uint64_t last_verify_id;
-	struct pause_stats pauses;
-	double last_pause_ms;
-	int64_t die_at_ms;		/* FI_PRIMARY_DIE_IN_CHECKPOINT */
-	int64_t stop_deadline_ms;
-	int stop_ticks;			/* ticks spent stopping */
-	int64_t protected_since_ms;	/* end of the initial sync */
-	double initial_pause_ms;	/* its stop-and-copy */
-	int64_t sync_start_ms;		/* the initial sync began */
-	int64_t initial_sync_ms;	/* and took this long */
-	uint64_t bytes_at_protect;	/* stream bytes and pages then */
-	uint64_t pages_at_protect;
-};
+	return names[state];
+}
 
 /*
  * Stop at the next ticks, once what is queued (a control answer, the
@@ -111,7 +65,7 @@ struct primary {
  */
 #define STOP_DRAIN_MS	1000
 
-static void primary_stop(struct primary *p, int code)
+void primary_stop(struct primary *p, int code)
 {
 	if (p->state != P_STOPPING)
 		p->stop_deadline_ms = daemon_now_ms() + STOP_DRAIN_MS;
@@ -290,7 +244,6 @@ static void checkpoint_loaded(struct primary *p, int verify)
 			"checkpoint: %" PRIu64 " pages, pause %.0f ms)",
 			p->this_pages, pause);
 		p->protected_since_ms = daemon_now_ms();
-		p->initial_sync_ms = p->protected_since_ms - p->sync_start_ms;
 		p->bytes_at_protect = p->ps.stats.bytes;
 		p->pages_at_protect = p->ps.stats.pages;
 	}
@@ -394,7 +347,7 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	}
 unexpected:
 	pr_err("unexpected %s (%u bytes) from the secondary in state %s",
-	       colo_record_name(type), len, state_names[p->state]);
+	       colo_record_name(type), len, primary_state_name(p->state));
 	go_solo(p, "protocol error (see the log)");
 	return -EPROTO;
 }
@@ -623,171 +576,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	primary_stop(p, 0);
 }
 
-/* --- control ---------------------------------------------------------------- */
-
-static int do_set(struct primary *p, const char *key, const char *value,
-		  struct evbuffer *reply)
-{
-	char *end;
-	unsigned long v;
-
-	if (strcmp(key, "clear_mode") == 0) {
-		enum dirty_log_clear_mode mode;
-
-		if (dirty_log_clear_mode_parse(value, &mode)) {
-			evbuffer_add_printf(reply, "clear_mode: '%s' is neither "
-					    "lazy nor monolithic\n", value);
-			return -EINVAL;
-		}
-		if (dirty_log_set_clear(p->dl, mode, p->dl->ram.clear_bmap_shift))
-			return -ENOMEM;
-		p->cfg.ram.clear_mode = mode;
-		evbuffer_add_printf(reply, "clear_mode = %s\n", value);
-		return 0;
-	}
-	v = strtoul(value, &end, 10);
-	if (!*value || *end) {
-		evbuffer_add_printf(reply, "%s: '%s' is not a number\n", key, value);
-		return -EINVAL;
-	}
-	if (strcmp(key, "checkpoint_delay_ms") == 0) {
-		if (v < 1 || v > 600000)
-			goto range;
-		p->cfg.checkpoint.checkpoint_delay_ms = (unsigned)v;
-	} else if (strcmp(key, "clear_bitmap_shift") == 0) {
-		if (v < 6 || v > 31)
-			goto range;
-		if (dirty_log_set_clear(p->dl, p->dl->clear_mode, (unsigned)v))
-			return -ENOMEM;
-		p->cfg.ram.clear_bitmap_shift = (unsigned)v;
-	} else if (strcmp(key, "compress_level") == 0) {
-		if (v > 9)
-			goto range;
-		if (p->ps_ready)
-			page_stream_set_level(&p->ps, (int)v);
-		p->cfg.checkpoint.compress_level = (unsigned)v;
-	} else {
-		evbuffer_add_printf(reply, "unknown key '%s'; set takes "
-				    "checkpoint_delay_ms, clear_bitmap_shift, "
-				    "clear_mode, compress_level\n", key);
-		return -EINVAL;
-	}
-	evbuffer_add_printf(reply, "%s = %lu\n", key, v);
-	return 0;
-range:
-	evbuffer_add_printf(reply, "%s = %lu is out of range (checkpoint_delay_ms "
-			    "1..600000, clear_bitmap_shift 6..31, compress_level "
-			    "0..9)\n", key, v);
-	return -ERANGE;
-}
-
-static void status(struct primary *p, bool json, struct evbuffer *reply)
-{
-	static const char *const verify_names[] = { "none", "identical", "DIFFERS" };
-	struct status_out so;
-	double raw = (double)p->ps.stats.pages * (double)p->dl->ram.page_size;
-	int64_t now = daemon_now_ms();
-
-	status_begin(&so, reply, json);
-	status_str(&so, "role", "primary");
-	status_str(&so, "state", state_names[p->state]);
-	status_num(&so, "pid", getpid(), 0);
-	status_num(&so, "guest_pid", p->g.pid, 0);
-	status_str(&so, "peer", p->cfg.checkpoint.peer);
-	if (p->state == P_SOLO)
-		status_str(&so, "solo_because", p->peer_why);
-	status_num(&so, "checkpoints", (double)p->ckpt_done, 0);
-	status_num(&so, "initial_sync_ms", (double)p->initial_sync_ms, 0);
-	status_num(&so, "initial_sync_bytes", (double)p->bytes_at_protect, 0);
-	status_num(&so, "initial_sync_pause_ms", p->initial_pause_ms, 1);
-	status_num(&so, "pause_last_ms", p->last_pause_ms, 1);
-	status_num(&so, "pause_p50_ms", pause_stats_quantile(&p->pauses, 0.5), 1);
-	status_num(&so, "pause_p99_ms", pause_stats_quantile(&p->pauses, 0.99), 1);
-	/* sums: a reader takes means over its own windows */
-	status_num(&so, "pause_total_ms", p->pauses.total_ms, 1);
-	status_num(&so, "pause_pages_total", (double)p->total_pages, 0);
-	status_num(&so, "pause_bytes_total", (double)p->total_bytes_sent, 0);
-	status_num(&so, "pages_last", (double)p->last_pages, 0);
-	status_num(&so, "bytes_last", (double)p->last_bytes_sent, 0);
-	status_num(&so, "pages_per_checkpoint", p->ckpt_done > 1 ?
-		   (double)p->total_pages / (double)(p->ckpt_done - 1) : 0, 1);
-	status_num(&so, "bytes_per_checkpoint", p->ckpt_done > 1 ?
-		   (double)p->total_bytes_sent / (double)(p->ckpt_done - 1) : 0, 0);
-	status_num(&so, "pages_streamed", (double)p->ps.stats.pages, 0);
-	status_num(&so, "bytes_streamed", (double)p->ps.stats.bytes, 0);
-	/* since the initial sync: what protecting the guest costs */
-	status_num(&so, "protected_ms", p->protected_since_ms ?
-		   (double)(now - p->protected_since_ms) : 0, 0);
-	status_num(&so, "protected_pages", p->protected_since_ms ?
-		   (double)(p->ps.stats.pages - p->pages_at_protect) : 0, 0);
-	status_num(&so, "protected_bytes", p->protected_since_ms ?
-		   (double)(p->ps.stats.bytes - p->bytes_at_protect) : 0, 0);
-	status_num(&so, "stream_mb_per_s", p->protected_since_ms &&
-		   now > p->protected_since_ms ?
-		   (double)(p->ps.stats.bytes - p->bytes_at_protect) / 1e3 /
-		   (double)(now - p->protected_since_ms) : 0, 2);
-	status_num(&so, "compression_ratio", p->ps.stats.bytes ?
-		   raw / (double)p->ps.stats.bytes : 1, 2);
-	status_num(&so, "compress_level", p->cfg.checkpoint.compress_level, 0);
-	status_num(&so, "checkpoint_delay_ms",
-		   p->cfg.checkpoint.checkpoint_delay_ms, 0);
-	status_str(&so, "dirty_log", dirty_log_backend(p->dl));
-	status_num(&so, "clear_bitmap_shift", p->dl->ram.clear_bmap_shift, 0);
-	status_str(&so, "clear_mode", dirty_log_clear_mode_name(p->dl->clear_mode));
-	status_num(&so, "heartbeat_age_ms", p->ch ?
-		   (double)(now - p->last_rx_ms) : -1, 0);
-	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
-	status_str(&so, "last_verify", verify_names[p->last_verify]);
-	status_end(&so);
-}
-
-static int on_control(void *opaque, int argc, char **argv,
-		      struct evbuffer *reply)
-{
-	struct primary *p = opaque;
-
-	if (strcmp(argv[0], "status") == 0) {
-		status(p, argc > 1 && strcmp(argv[1], "json") == 0, reply);
-		return 0;
-	}
-	if (strcmp(argv[0], "checkpoint") == 0) {
-		if (p->state != P_COLO && p->state != P_CHECKPOINT) {
-			evbuffer_add_printf(reply, "the pair is %s, not protecting "
-					    "the guest: no checkpoint\n",
-					    state_names[p->state]);
-			return -EAGAIN;
-		}
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "verify") == 0)
-				p->verify_next = true;
-			else if (strcmp(argv[i], "hold") == 0)
-				p->hold_next = true;
-		}
-		p->ckpt_requested = true;
-		/* the next one to begin carries the request (one in
-		 * progress took its flags when it began) */
-		evbuffer_add_printf(reply, "%" PRIu64 "\n", p->ckpt_id + 1);
-		return 0;
-	}
-	if (strcmp(argv[0], "set") == 0) {
-		if (argc != 3) {
-			evbuffer_add_printf(reply, "usage: set KEY VALUE\n");
-			return -EINVAL;
-		}
-		return do_set(p, argv[1], argv[2], reply);
-	}
-	if (strcmp(argv[0], "stop") == 0) {
-		evbuffer_add_printf(reply, "stopping the primary and its guest\n");
-		if (p->ch && channel_is_open(p->ch))
-			channel_send(p->ch, COLO_GUEST_SHUTDOWN, NULL, 0);
-		primary_stop(p, 0);
-		return 0;
-	}
-	evbuffer_add_printf(reply, "unknown command '%s'; the primary takes "
-			    "status, checkpoint, set, stop\n", argv[0]);
-	return -EINVAL;
-}
-
 /* --- setup and teardown ----------------------------------------------------- */
 
 static int setup(struct primary *p, int *ready_fd)
@@ -802,7 +590,8 @@ static int setup(struct primary *p, int *ready_fd)
 	struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
-	ret = control_open(&p->ctl, p->base, p->cfg.control.socket, on_control, p);
+	ret = control_open(&p->ctl, p->base, p->cfg.control.socket,
+			   primary_on_control, p);
 	if (ret)
 		return ret;
 	ret = daemon_launch_guest(&p->cfg, "A", &p->g, NULL, NULL);

@@ -23,7 +23,6 @@
 #include "child.h"
 #include "dirty_log.h"
 #include "fault.h"
-#include "guest_writer.h"
 #include "image.h"
 #include "log.h"
 #include "ram_save.h"
@@ -44,7 +43,6 @@ struct fixture {
  */
 #define MAX_LIVE	4
 static struct fixture *live[MAX_LIVE];
-static struct child lone = { .to = -1, .from = -1 };	/* no fixture */
 
 static struct fixture *fixture_new(size_t region_bytes,
 				   enum dirty_log_kind kind,
@@ -96,7 +94,6 @@ static int teardown(void **state)
 	for (int i = 0; i < MAX_LIVE; i++)
 		if (live[i])
 			fixture_free(live[i]);
-	child_kill(&lone);
 	log_set_hook(NULL, NULL);
 	log_set_quiet(0);
 	return 0;
@@ -698,131 +695,9 @@ static void test_new_areas(void **state)
 	fixture_free(f);
 }
 
-/* --- errors -------------------------------------------------------------- */
-
-static char last_error[1024];
-
-static void keep_error(enum log_level level, const char *line, void *opaque)
-{
-	(void)opaque;
-	if (level == LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", line);
-}
-
-static void test_bad_guest_fd(void **state)
-{
-	struct child *c = &lone;
-	struct dirty_log *dl = NULL;
-	struct dirty_log_params p = {
-		.kind = DIRTY_LOG_UFFD_WP,
-		.clear_bmap_shift = 18,
-		.guest_uffd = 0,	/* its stdin: a pipe, not a userfaultfd */
-	};
-
-	(void)state;
-	assert_int_equal(child_spawn(c), 0);
-	log_set_hook(keep_error, NULL);
-	log_set_quiet(1);
-	assert_int_equal(dirty_log_open(&dl, c->pid, &p), -ENOTTY);
-	assert_non_null(strstr(last_error, "UFFDIO_API on fd 0"));
-	p.guest_uffd = 777;	/* not open in the child */
-	assert_int_equal(dirty_log_open(&dl, c->pid, &p), -EBADF);
-	assert_non_null(strstr(last_error, "pidfd_getfd"));
-	/* full needs no userfaultfd */
-	p.kind = DIRTY_LOG_FULL;
-	assert_int_equal(dirty_log_open(&dl, c->pid, &p), 0);
-	assert_string_equal(dirty_log_backend(dl), "full");
-	dirty_log_close(dl);
-	log_set_quiet(0);
-	log_set_hook(NULL, NULL);
-	child_kill(c);
-}
-
-/*
- * A run longer than one kernel write takes (the secondary's first flush
- * writes whole blocks; the kernel moves at most 2 GiB - 4 KiB a call)
- * is split, and every byte lands where it belongs.
- */
-static void test_writer_long_run(void **state)
-{
-	const size_t len = 3 * (size_t)GUEST_WRITER_MAX_BYTES / 2 + 8192;
-	const size_t ps = 4096;
-	struct child *c = &lone;
-	struct guest_writer w;
-	uint64_t *buf, *back, addr;
-
-	(void)state;
-	assert_int_equal(child_spawn(c), 0);
-	assert_int_equal(child_cmd(c, "mmap %zu", len), 0);
-	addr = child_reply_addr(c);
-	buf = malloc(len);
-	back = malloc(ps);
-	assert_non_null(buf);
-	assert_non_null(back);
-	for (size_t p = 0; p < len / ps; p++)
-		buf[p * (ps / 8)] = 0xc0100000 + p;
-	assert_int_equal(child_freeze(c), 0);
-	guest_writer_init(&w, c->pid, ps);
-	assert_int_equal(guest_writer_add(&w, addr, buf, len), 0);
-	/* split: the first part written, the rest still gathered */
-	assert_int_equal(w.pages, GUEST_WRITER_MAX_BYTES / ps);
-	assert_int_equal(w.nr, 1);
-	assert_int_equal(guest_writer_flush(&w), 0);
-	assert_int_equal(w.pages, len / ps);
-	for (size_t p = 0; p < len / ps; p += 97) {
-		struct iovec l = { back, ps };
-		struct iovec r = { (void *)(uintptr_t)(addr + p * ps), ps };
-
-		assert_int_equal(process_vm_readv(c->pid, &l, 1, &r, 1, 0), ps);
-		assert_int_equal(back[0], 0xc0100000 + p);
-	}
-	guest_writer_destroy(&w);
-	assert_int_equal(child_thaw(c), 0);
-	free(buf);
-	free(back);
-	child_kill(c);
-}
-
-static char last_warning[1024];
-
-static void keep_warning(enum log_level level, const char *line, void *opaque)
-{
-	keep_error(level, line, opaque);
-	if (level == LOG_WARN)
-		snprintf(last_warning, sizeof(last_warning), "%s", line);
-}
-
-static void test_probe(void **state)
-{
-	enum dirty_log_kind k;
-
-	(void)state;
-	assert_int_equal(dirty_log_probe(DIRTY_LOG_FULL, &k), 0);
-	assert_int_equal(k, DIRTY_LOG_FULL);
-	/* this machine kind runs Linux 6.18: auto must pick uffd-wp */
-	assert_int_equal(dirty_log_probe(DIRTY_LOG_AUTO, &k), 0);
-	assert_int_equal(k, DIRTY_LOG_UFFD_WP);
-	assert_int_equal(dirty_log_probe(DIRTY_LOG_UFFD_WP, &k), 0);
-	assert_int_equal(k, DIRTY_LOG_UFFD_WP);
-
-	/* a kernel without it: auto falls back and says why, uffd-wp refuses */
-	log_set_hook(keep_warning, NULL);
-	log_set_quiet(1);
-	fault_inject(FI_NO_UFFD_WP);
-	assert_int_equal(dirty_log_probe(DIRTY_LOG_AUTO, &k), 0);
-	assert_int_equal(k, DIRTY_LOG_FULL);
-	assert_non_null(strstr(last_warning, "lacks the PAGEMAP_SCAN ioctl"));
-	assert_non_null(strstr(last_warning, "falling back to 'full'"));
-	assert_int_equal(dirty_log_probe(DIRTY_LOG_UFFD_WP, &k), -ENOTTY);
-	assert_non_null(strstr(last_error, "dirty_log = uffd-wp, but this kernel lacks"));
-	assert_non_null(strstr(last_error, "Linux 6.7"));
-	fault_inject(FI_NONE);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_probe, teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy6),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy12),
 		cmocka_unit_test_prestate_setup_teardown(test_copy_running_process, NULL, teardown, (void *)&lazy18),
@@ -846,8 +721,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_sync_rearms_nothing, teardown),
 		cmocka_unit_test_teardown(test_untouched_chunks_never_cleared, teardown),
 		cmocka_unit_test_teardown(test_new_areas, teardown),
-		cmocka_unit_test_teardown(test_bad_guest_fd, teardown),
-		cmocka_unit_test_teardown(test_writer_long_run, teardown),
 	};
 
 	log_set_level(LOG_WARN);
