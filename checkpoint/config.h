@@ -60,11 +60,11 @@ struct colo_config {
 int config_split_address(const char *address, char *host, size_t host_len,
 			 unsigned *port);
 
-/* Every key at its default. */
 /* Key i of the table (NULL past the end) and its section: for the test
  * that the annotated colo.conf names them all. */
 const char *config_key_name(size_t i, const char **section);
 
+/* Every key at its default. */
 void config_defaults(struct colo_config *cfg);
 
 /*

@@ -32,15 +32,23 @@ const char *dirty_log_kind_name(enum dirty_log_kind kind)
 	return (unsigned)kind <= DIRTY_LOG_FULL ? kind_names[kind] : "?";
 }
 
+/* The index of name in names[0..n), or -EINVAL. */
+static int name_index(const char *const *names, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
 int dirty_log_kind_parse(const char *name, enum dirty_log_kind *kind)
 {
-	for (unsigned i = 0; i <= DIRTY_LOG_FULL; i++) {
-		if (strcmp(name, kind_names[i]) == 0) {
-			*kind = (enum dirty_log_kind)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = name_index(kind_names, DIRTY_LOG_FULL + 1, name);
+
+	if (i < 0)
+		return i;
+	*kind = (enum dirty_log_kind)i;
+	return 0;
 }
 
 static const char *const clear_mode_names[] = {
@@ -55,13 +63,12 @@ const char *dirty_log_clear_mode_name(enum dirty_log_clear_mode mode)
 
 int dirty_log_clear_mode_parse(const char *name, enum dirty_log_clear_mode *mode)
 {
-	for (unsigned i = 0; i <= DIRTY_LOG_MONOLITHIC; i++) {
-		if (strcmp(name, clear_mode_names[i]) == 0) {
-			*mode = (enum dirty_log_clear_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = name_index(clear_mode_names, DIRTY_LOG_MONOLITHIC + 1, name);
+
+	if (i < 0)
+		return i;
+	*mode = (enum dirty_log_clear_mode)i;
+	return 0;
 }
 
 uint64_t dirty_log_now_ns(void)

@@ -112,15 +112,12 @@ checkpoint_delay_ms = $DELAY_MS"
 	echo "demo: port $port was taken after all; trying another" >&2
 done
 [ $started = 1 ] || die "the secondary did not start; see $WORK/secondary.log"
-pids+=("$(jget pid "$(sec status --json)")")
-pri start-primary || die "the primary did not start; see $WORK/primary.log"
-pids+=("$(jget pid "$(pri status --json)")")
-
-# the guests too, should their daemons be killed
 s=$(sec status --json)
-pids+=("$(jget guest_pid "$s")")
+pids+=("$(jget pid "$s")" "$(jget guest_pid "$s")")
+pri start-primary || die "the primary did not start; see $WORK/primary.log"
+# the guests too, should their daemons be killed
 p=$(pri status --json)
-pids+=("$(jget guest_pid "$p")")
+pids+=("$(jget pid "$p")" "$(jget guest_pid "$p")")
 
 echo
 echo "waiting for the initial sync..."

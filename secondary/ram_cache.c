@@ -194,59 +194,40 @@ int ram_cache_commit(struct ram_cache *rc)
 	ret = ram_list_mirror(img);
 	if (ret)
 		return ret;
+	/* the image's blocks are now next's, one for one, in order */
 	for (size_t i = 0; i < next->nr_blocks; i++) {
-		struct ram_block *nb = next->blocks[i];
-		size_t p = find_next_bit(nb->bmap, nb->npages, 0);
-		struct ram_block *ib = ram_list_block_at_or_after(img, nb->start);
+		struct ram_block *nb = next->blocks[i], *ib = img->blocks[i];
 		size_t got = bitmap_count_one(nb->bmap, nb->npages);
 
-		/* a new block: the primary sent all of it (a page it could
-		 * not read, beyond the end of a file say, stays zero) */
-		if (ib && !ib->colo_cache && got != nb->npages)
+		if (!ib->colo_cache) {		/* a new block */
+			if (got == nb->npages) {
+				ib->colo_cache = nb->colo_stage;
+				nb->colo_stage = NULL;
+				bitmap_set(ib->bmap, 0, ib->npages);
+				bitmap_clear(nb->bmap, 0, nb->npages);
+				continue;
+			}
+			/* the primary sends a new block whole; a page it could
+			 * not read (beyond the end of a file, say) stays zero */
 			pr_warn("new RAM block %" PRIx64 "-%" PRIx64 " arrived "
 				"with %zu of its %zu pages; the rest is zero",
 				nb->start, nb->start + nb->len, got, nb->npages);
-		if (ib && !ib->colo_cache && ib->start == nb->start &&
-		    ib->len == nb->len && nb->colo_stage && got == nb->npages) {
-			ib->colo_cache = nb->colo_stage;
-			nb->colo_stage = NULL;
-			bitmap_set(ib->bmap, 0, ib->npages);
-			bitmap_clear(nb->bmap, 0, nb->npages);
-			continue;
+			ib->colo_cache = map_buffer(ib->len);
+			if (!ib->colo_cache)
+				return -ENOMEM;
 		}
-		while (p < nb->npages) {
+		for (size_t p = find_next_bit(nb->bmap, nb->npages, 0);
+		     p < nb->npages;) {
 			size_t q = find_next_zero_bit(nb->bmap, nb->npages, p);
-			uint64_t s = ram_block_page_addr(nb, p);
-			uint64_t e = ram_block_page_addr(nb, q);
 
-			while (s < e) {
-				uint64_t end;
-
-				ib = ram_list_block_at_or_after(img, s);
-				if (!ib || ib->start > s) {
-					pr_err("commit: page %#" PRIx64 " has no "
-					       "image block", s);
-					return -EIO;
-				}
-				if (!ib->colo_cache &&
-				    !(ib->colo_cache = map_buffer(ib->len)))
-					return -ENOMEM;
-				end = ib->start + ib->len < e ? ib->start + ib->len : e;
-				memcpy(ib->colo_cache + (s - ib->start),
-				       nb->colo_stage + (s - nb->start), end - s);
-				bitmap_set(ib->bmap, (s - ib->start) / rc->page_size,
-					   (end - s) / rc->page_size);
-				s = end;
-			}
+			memcpy(ib->colo_cache + p * rc->page_size,
+			       nb->colo_stage + p * rc->page_size,
+			       (q - p) * rc->page_size);
+			bitmap_set(ib->bmap, p, q - p);
 			p = find_next_bit(nb->bmap, nb->npages, q);
 		}
 		bitmap_clear(nb->bmap, 0, nb->npages);
 	}
-	/* image blocks nobody wrote yet still need a (zero) buffer */
-	for (size_t i = 0; i < img->nr_blocks; i++)
-		if (!img->blocks[i]->colo_cache &&
-		    !(img->blocks[i]->colo_cache = map_buffer(img->blocks[i]->len)))
-			return -ENOMEM;
 	rc->committed = true;
 	return 0;
 }

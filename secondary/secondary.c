@@ -182,9 +182,8 @@ static int load_checkpoint(struct secondary *s, uint64_t flags)
 	unsigned commands = 0;
 	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
 	int verify = COLO_VERIFY_NONE, ret;
-	struct layout mine;
-
 	int64_t t_commit, t_flush, t_rearm;
+	struct layout mine;
 
 	ret = ram_cache_commit(&s->cache);
 	if (ret)
