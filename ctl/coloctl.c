@@ -169,12 +169,16 @@ static const struct ctl_command *match(int argc, char **argv, int *used)
 
 int main(int argc, char **argv)
 {
+	static const struct option long_opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *config_path = NULL, *socket_path = NULL;
 	const struct ctl_command *cmd;
 	struct colo_config cfg;
 	int c, used, verbose = 0;
 
-	while ((c = getopt(argc, argv, "+c:s:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:s:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;

@@ -137,9 +137,12 @@ static int ask(const struct colo_config *cfg, const char *line, bool print,
 	       char **answer)
 {
 	char *reply = NULL;
-	int ret = control_request(cfg->control.socket, line, REQUEST_TIMEOUT_MS,
-				  &reply);
+	int ret;
 
+	if (answer)
+		*answer = NULL;		/* no answer is no answer, never the last */
+	ret = control_request(cfg->control.socket, line, REQUEST_TIMEOUT_MS,
+			      &reply);
 	if (ret && ret != -EREMOTEIO) {
 		free(reply);
 		return 2;

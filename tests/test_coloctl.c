@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -93,6 +95,10 @@ static void test_usage_errors(void **state)
 	expect("cannot open config file /nonexistent/colo.conf");
 	assert_int_equal(run("$COLOCTL help"), 0);
 	expect("coloctl guest run");
+	assert_int_equal(run("$COLOCTL --help"), 0);
+	expect("usage: coloctl [-c colo.conf]");
+	assert_int_equal(run("$COLOCTL -h"), 0);
+	expect("coloctl guest compare");
 	assert_int_equal(run("$COLOCTL guest"), 2);
 	expect("coloctl guest compare PID-A PID-B");
 }
@@ -174,6 +180,45 @@ static void test_not_a_guest(void **state)
 	expect("exited before its runtime said hello");
 }
 
+/*
+ * A daemon that takes the checkpoint request and then goes away while
+ * coloctl waits for it: coloctl says so (exit 2), it does not abort on
+ * the answer it never got (it freed the last one twice, exit 134).
+ */
+static void test_checkpoint_daemon_gone(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[256];
+	int fd, conn, status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/colo-ctl-gone-%d.sock",
+		 (int)getpid());
+	unlink(sun.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {		/* the daemon: one answer, then gone */
+		conn = accept(fd, NULL, NULL);
+		if (conn >= 0 && read(conn, buf, sizeof(buf)) > 0 &&
+		    write(conn, "ok\n7\n", 5) == 5)
+			close(conn);
+		close(fd);
+		unlink(sun.sun_path);
+		_exit(0);
+	}
+	close(fd);
+	snprintf(buf, sizeof(buf), "$COLOCTL -s %s checkpoint", sun.sun_path);
+	assert_int_equal(run(buf), 2);
+	expect("no daemon answers on");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unlink(sun.sun_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_help_everywhere),
 		cmocka_unit_test(test_not_a_guest),
 		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_checkpoint_daemon_gone),
 	};
 
 	return cmocka_run_group_tests_name("coloctl", tests, NULL, NULL);
