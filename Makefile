@@ -71,7 +71,8 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
 	test_dirty_log test_dirty_log_open test_guest_writer \
-	test_local_checkpoint test_coloctl test_stream test_pair
+	test_local_checkpoint test_coloctl test_stream test_pair \
+	test_context
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c
@@ -113,6 +114,10 @@ $(LIBCOLO): $(LIB_OBJS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS) $(NET_LIBS)
+
+# The context switch test drives guest/context.S itself (assembly: the
+# same object with or without sanitizers).
+$(BUILD)/tests/test_context: $(GUEST_BUILD)/context.o
 
 $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")

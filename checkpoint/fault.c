@@ -18,6 +18,11 @@ static const char *const fault_names[FI_MAX] = {
 	[FI_NO_UFFD_WP] = "no-uffd-wp",
 	[FI_LOCAL_NO_FOLD] = "local-no-fold",
 	[FI_PRIMARY_DIE_IN_CHECKPOINT] = "primary-die-in-checkpoint",
+	[FI_PRIMARY_DIE_AFTER_SIZE] = "primary-die-after-size",
+	[FI_LOAD_MAPS_EIO] = "load-maps-eio",
+	[FI_GUEST_WRITER_EIO] = "guest-writer-eio",
+	[FI_CACHE_COMMIT_ENOMEM] = "cache-commit-enomem",
+	[FI_GUEST_LATE_REPLY] = "guest-late-reply",
 };
 
 const char *fault_name(enum colo_fault f)
@@ -44,9 +49,10 @@ int fault_init_from_env(void)
 			return 0;
 		}
 	}
-	pr_err("COLO_FAULT=%s is not a fault point; unset it or use one of: "
-	       "clear-after-read, clear-unrecorded, no-uffd-wp, local-no-fold, "
-	       "primary-die-in-checkpoint", name);
+	pr_err("COLO_FAULT=%s is not a fault point; unset it or use one of "
+	       "these:", name);
+	for (unsigned i = 1; i < FI_MAX; i++)
+		pr_err("  %s", fault_names[i]);
 	return -EINVAL;
 }
 

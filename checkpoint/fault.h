@@ -25,6 +25,20 @@ enum colo_fault {
 	/* primary: die (SIGKILL) in checkpoint COLO_FAULT_AT, before its
 	 * VMSTATE_SIZE, with its pages on their way */
 	FI_PRIMARY_DIE_IN_CHECKPOINT,
+	/* primary: die (SIGKILL) in checkpoint COLO_FAULT_AT right after its
+	 * VMSTATE_SIZE went out, before VMSTATE_LOADED comes back */
+	FI_PRIMARY_DIE_AFTER_SIZE,
+	/* secondary: reading its guest's /proc maps fails with EIO once, in
+	 * the load of checkpoint COLO_FAULT_AT */
+	FI_LOAD_MAPS_EIO,
+	/* guest writer: the COLO_FAULT_AT-th flush fails with EIO after
+	 * writing half of its batch */
+	FI_GUEST_WRITER_EIO,
+	/* RAM cache: the commit of checkpoint COLO_FAULT_AT finds no memory */
+	FI_CACHE_COMMIT_ENOMEM,
+	/* guest channel: the COLO_FAULT_AT-th CONTINUE gets its reply only
+	 * after the daemon's command timeout */
+	FI_GUEST_LATE_REPLY,
 	FI_MAX,
 };
 

@@ -22,6 +22,7 @@
 
 #define LOG_PREFIX "guest: "
 #include "log.h"
+#include "fault.h"
 #include "guest.h"
 
 #define RX_SIZE		(sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD)
@@ -190,6 +191,12 @@ static int check_params(const struct guest_params *p, uint64_t stack_limit)
 		       "limit (default 8 MiB)", p->name);
 		return -EINVAL;
 	}
+	if (p->cmd_timeout_ms < 0) {
+		pr_err("%s: a command timeout of %d ms: give milliseconds, "
+		       "or 0 for the default %d", p->name, p->cmd_timeout_ms,
+		       GUEST_CMD_TIMEOUT_MS);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -208,6 +215,8 @@ int guest_launch(struct guest *g, const struct guest_params *p)
 	snprintf(g->name, sizeof(g->name), "%s", p->name ? p->name : "guest");
 	g->on_frame = p->on_frame;
 	g->opaque = p->opaque;
+	g->cmd_timeout_ms = p->cmd_timeout_ms > 0 ? p->cmd_timeout_ms :
+						    GUEST_CMD_TIMEOUT_MS;
 	ret = check_params(p, stack_limit);
 	if (!ret)
 		ret = build_env(p, mac_var, sizeof(mac_var), envp);
@@ -376,12 +385,28 @@ static int receive(struct guest *g, int timeout_ms)
  * channel does not keep the caller from its other work. */
 #define POLL_BUDGET	256
 
+/*
+ * A reply to a command older than seq: one we stopped waiting for when
+ * its timeout ran out. It is dropped quietly wherever it turns up.
+ */
+static bool late_reply(struct guest *g, uint64_t seq)
+{
+	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+
+	if (m->type != GUEST_MSG_REPLY || m->seq >= seq)
+		return false;
+	pr_debug("%s: dropped the late reply to command seq %" PRIu64,
+		 g->name, m->seq);
+	return true;
+}
+
 int guest_poll(struct guest *g, int timeout_ms)
 {
 	int ret = receive(g, timeout_ms);
 
 	for (int budget = POLL_BUDGET; ret > 0 && --budget > 0;) {
-		if (ret == RX_RECORD)
+		/* no command is waiting: any reply is a late one */
+		if (ret == RX_RECORD && !late_reply(g, g->next_seq + 1))
 			pr_warn("%s: unexpected record type %u", g->name,
 				((struct colo_guest_msg *)g->rx)->type);
 		ret = receive(g, 0);
@@ -390,9 +415,10 @@ int guest_poll(struct guest *g, int timeout_ms)
 }
 
 /*
- * Wait for a record of type (with seq) until deadline; others handled.
- * What arrived by the deadline counts, even if we were late to look (a
- * stalled daemon must not take a guest's answer for a timeout).
+ * Wait for a record of type (with seq) until deadline; others handled,
+ * late replies to earlier commands dropped. What arrived by the deadline
+ * counts, even if we were late to look (a stalled daemon must not take a
+ * guest's answer for a timeout).
  */
 static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
 		    int64_t deadline)
@@ -409,11 +435,34 @@ static int wait_for(struct guest *g, uint32_t type, uint64_t seq,
 			return -ETIMEDOUT;
 		if (ret == RX_RECORD && m->type == type && m->seq == seq)
 			return 0;
-		if (ret == RX_RECORD)
+		if (ret == RX_RECORD && !late_reply(g, seq))
 			pr_warn("%s: unexpected record type %u seq %" PRIu64
 				" while waiting for type %u seq %" PRIu64,
 				g->name, m->type, m->seq, type, seq);
 	}
+}
+
+/* Sleep ms milliseconds without reading the channel. */
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * FI_GUEST_LATE_REPLY: is this CONTINUE the COLO_FAULT_AT-th one sent
+ * while the fault is on (from its start, for a daemon run with
+ * COLO_FAULT)? Its reply is then left unread until after the timeout.
+ */
+static bool late_reply_fault(uint32_t cmd)
+{
+	static unsigned long continues;	/* CONTINUEs sent under the fault */
+
+	if (cmd != GUEST_CMD_CONTINUE || !fault_injected(FI_GUEST_LATE_REPLY))
+		return false;
+	return ++continues == fault_at();
 }
 
 int guest_stop(struct guest *g, int timeout_ms)
@@ -445,6 +494,8 @@ int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 	      int64_t *result, void *reply, size_t reply_len)
 {
 	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
+	int timeout_ms = g->cmd_timeout_ms > 0 ? g->cmd_timeout_ms :
+						 GUEST_CMD_TIMEOUT_MS;
 	uint64_t seq = ++g->next_seq;
 	int ret;
 
@@ -455,11 +506,19 @@ int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 	ret = send_record(g, cmd, seq, arg, NULL, 0);
 	if (ret)
 		return ret;
-	ret = wait_for(g, GUEST_MSG_REPLY, seq, now_ms() + GUEST_CMD_TIMEOUT_MS);
+	if (late_reply_fault(cmd)) {
+		pr_warn("%s: fault %s: the reply to CONTINUE seq %" PRIu64
+			" is left unread for %d ms", g->name,
+			fault_name(FI_GUEST_LATE_REPLY), seq, timeout_ms);
+		sleep_ms(timeout_ms);
+		ret = -ETIMEDOUT;
+	} else {
+		ret = wait_for(g, GUEST_MSG_REPLY, seq, now_ms() + timeout_ms);
+	}
 	if (ret) {
 		if (ret == -ETIMEDOUT)
 			pr_err("%s: no reply to command %u within %d ms",
-			       g->name, cmd, GUEST_CMD_TIMEOUT_MS);
+			       g->name, cmd, timeout_ms);
 		return ret;
 	}
 	if (result)
@@ -480,19 +539,32 @@ int guest_layout(struct guest *g, struct colo_guest_layout *l)
 	return guest_cmd(g, GUEST_CMD_LAYOUT, NULL, NULL, l, sizeof(*l));
 }
 
-int guest_continue(struct guest *g)
+int guest_continue_at(struct guest *g, uint64_t clock_ms)
 {
+	const uint64_t arg[4] = { clock_ms };
+	int64_t res = 0;
 	int ret;
 
 	if (!g->paused)
 		return 0;
-	ret = guest_cmd(g, GUEST_CMD_CONTINUE, NULL, NULL, NULL, 0);
+	ret = guest_cmd(g, GUEST_CMD_CONTINUE, arg, &res, NULL, 0);
+	if (!ret && res) {
+		pr_err("%s refused to continue at guest clock %" PRIu64 " ms "
+		       "(at most %lld): %s; it stays paused", g->name, clock_ms,
+		       (long long)COLO_GUEST_CLOCK_MAX_MS, strerror((int)-res));
+		return (int)res;
+	}
 	/* Without a reply we cannot know; take it as running: a paused guest
 	 * answers the next PAUSE with PAUSED all the same, while a running
 	 * one taken for paused would refuse every frame. */
 	if (!ret || ret == -ETIMEDOUT)
 		g->paused = false;
 	return ret;
+}
+
+int guest_continue(struct guest *g)
+{
+	return guest_continue_at(g, 0);
 }
 
 void guest_destroy(struct guest *g, int timeout_ms)

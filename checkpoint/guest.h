@@ -22,6 +22,8 @@
 
 #define GUEST_STACK_LIMIT_DEFAULT	(8ull << 20)
 #define GUEST_HELLO_TIMEOUT_MS		5000
+/* Default bound on a command's reply. A daemon gives less: its event loop
+ * waits this long, and its peer must not take it for lost meanwhile. */
 #define GUEST_CMD_TIMEOUT_MS		5000
 /* RLIMIT_NOFILE of guests: the same everywhere, and above the runtime's
  * fixed descriptors */
@@ -42,22 +44,25 @@ struct guest_params {
 	uint64_t stack_limit;		/* RLIMIT_STACK; 0: 8 MiB */
 	int stdout_fd;			/* -1: /dev/null */
 	int stderr_fd;			/* -1: /dev/null */
+	int cmd_timeout_ms;		/* bound on a command's reply; 0:
+					 * GUEST_CMD_TIMEOUT_MS */
 	guest_frame_fn on_frame;	/* NULL: frames are dropped */
-	void *opaque;
+	void *opaque;			/* handed to on_frame */
 };
 
 struct guest {
-	char name[32];
-	pid_t pid;
+	char name[32];			/* in logs */
+	pid_t pid;			/* the guest process, our child */
 	int chan;			/* our end of the runtime channel */
-	struct colo_guest_hello hello;
-	uint64_t next_seq;
+	struct colo_guest_hello hello;	/* what its runtime reported at start */
+	uint64_t next_seq;		/* seq of the last PAUSE or command sent */
 	bool paused;			/* stopped at its pause point */
 	uint64_t cancelled_seq;		/* a PAUSE we gave up waiting for */
+	int cmd_timeout_ms;		/* bound on a command's reply */
 	int exit_status;		/* waitpid status once it is gone */
-	bool exited;
-	guest_frame_fn on_frame;
-	void *opaque;
+	bool exited;			/* reaped */
+	guest_frame_fn on_frame;	/* from guest_params */
+	void *opaque;			/* from guest_params */
 	unsigned char *rx;		/* one record */
 };
 
@@ -82,14 +87,28 @@ int guest_poll(struct guest *g, int timeout_ms);
  */
 int guest_stop(struct guest *g, int timeout_ms);
 
-/* A command to the paused guest; *result is its return value (-errno of
- * a system call, say). reply/reply_len take a payload, if any. */
+/*
+ * A command to the paused guest; *result is its return value (-errno of
+ * a system call, say). reply/reply_len take a payload, if any. Waits up
+ * to the guest's cmd_timeout_ms for the reply, then gives -ETIMEDOUT; a
+ * reply that comes after that is dropped when it arrives.
+ */
 int guest_cmd(struct guest *g, uint32_t cmd, const uint64_t arg[4],
 	      int64_t *result, void *reply, size_t reply_len);
 
+/* What the paused guest reports of itself, its clock at the pause too. */
 int guest_layout(struct guest *g, struct colo_guest_layout *l);
 
-/* Resume the context saved in the guest's memory. */
+/*
+ * Resume the context saved in the guest's memory with its guest clock at
+ * clock_ms (0: where it stood at the pause; a replica is given its
+ * primary's clock from guest_layout()). 0 if it is not paused. -EINVAL
+ * (logged) if the guest refuses the clock: it stays paused. -ETIMEDOUT if
+ * it did not answer in time: it is then taken as running.
+ */
+int guest_continue_at(struct guest *g, uint64_t clock_ms);
+
+/* guest_continue_at(g, 0): resume at its own clock. */
 int guest_continue(struct guest *g);
 
 /* Ask the guest to leave its event loop, wait up to timeout_ms, then kill

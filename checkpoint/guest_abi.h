@@ -18,12 +18,22 @@
  *          <---------------------- PAUSED(seq)   context, switch stacks
  *   CMD_*(seq) ------------------> command loop (raw system calls only)
  *          <---------------------- REPLY(seq, result)
- *   CMD_CONTINUE(seq) -----------> REPLY, then restore the context that
+ *   CMD_CONTINUE(seq, clock) ----> REPLY, then restore the context that
  *                                  is in its memory (its own, or the one
- *                                  a checkpoint copied in)
+ *                                  a checkpoint copied in), its clock set
+ *                                  to clock (0: its own at the pause)
  *   CANCEL(seq) -----------------> a PAUSE the daemon gave up waiting for:
  *                                  skipped if not yet taken, else the
- *                                  guest continues by itself
+ *                                  guest continues by itself (at its own
+ *                                  clock at the pause)
+ *
+ * The guest clock (colo_clock_ms()) is the host's CLOCK_MONOTONIC plus an
+ * offset the runtime keeps privately. It stands still while the guest is
+ * paused, as a VM's virtual clock does: the pause point records it, the
+ * LAYOUT reply reports it, and CONTINUE sets the offset so that the guest
+ * resumes at the clock it is given. A replica is continued at its
+ * primary's clock, so both sides of a pair read the same time even when
+ * their hosts' clocks are far apart.
  */
 #ifndef COLO_GUEST_ABI_H
 #define COLO_GUEST_ABI_H
@@ -32,7 +42,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define COLO_GUEST_ABI_VERSION		1
+#define COLO_GUEST_ABI_VERSION		2
 
 /* Descriptors the runtime owns in the guest. */
 #define COLO_GUEST_UFFD_FD		1000	/* its userfaultfd */
@@ -46,6 +56,11 @@
  */
 #define COLO_GUEST_PRIVATE_BASE		0x600000000000ull
 #define COLO_GUEST_PRIVATE_SIZE		(4ull << 20)
+
+/* The largest guest clock CONTINUE accepts, in ms: about 146 years. The
+ * runtime keeps the clock in signed 64-bit ns, and this leaves it as long
+ * again to run before it could overflow. */
+#define COLO_GUEST_CLOCK_MAX_MS		(INT64_MAX / 2 / 1000000)
 
 /* Largest payload of one record (a jumbo Ethernet frame fits). */
 #define COLO_GUEST_MAX_PAYLOAD		(16u << 10)
@@ -92,7 +107,10 @@ enum colo_guest_msg_type {
 	GUEST_CMD_MPROTECT = 68,	/* addr, len, prot */
 	GUEST_CMD_GROW_STACK = 69,	/* arg[0]: lowest address to reach */
 	GUEST_CMD_SET_TID = 70,		/* put its own TID back in its TCB */
-	GUEST_CMD_CONTINUE = 71,	/* reply, then resume the saved context */
+	/* arg[0]: the guest clock in ms to resume at, 0: its own at the
+	 * pause. Reply 0, then resume the saved context; or -EINVAL (over
+	 * COLO_GUEST_CLOCK_MAX_MS) and stay paused. */
+	GUEST_CMD_CONTINUE = 71,
 };
 
 struct colo_guest_msg {
@@ -106,23 +124,24 @@ struct colo_guest_msg {
 struct colo_guest_hello {
 	uint32_t version;		/* COLO_GUEST_ABI_VERSION */
 	int32_t error;			/* 0, or a negative errno */
-	int32_t pid;
-	int32_t tid;
+	int32_t pid;			/* its pid, as it sees it */
+	int32_t tid;			/* its TID (= pid: single-threaded) */
 	uint64_t ctx_addr;		/* its saved context, in guest RAM */
 	uint64_t tid_addr;		/* the TID field of its TCB */
-	uint64_t private_base;
-	uint64_t private_len;
+	uint64_t private_base;		/* COLO_GUEST_PRIVATE_BASE */
+	uint64_t private_len;		/* COLO_GUEST_PRIVATE_SIZE */
 	char why[256];			/* the refusal, for the operator */
 };
 
 /* Reply to GUEST_CMD_LAYOUT: what /proc/PID/maps cannot say. */
 struct colo_guest_layout {
 	uint64_t brk;			/* exact program break */
-	uint64_t ctx_addr;
+	uint64_t ctx_addr;		/* its saved context, in guest RAM */
 	uint64_t saved_rsp;		/* stack pointer at the pause point */
-	uint64_t tid_addr;
+	uint64_t tid_addr;		/* the TID field of its TCB */
 	int32_t tid;			/* its own TID (kept privately) */
-	int32_t pad;
+	int32_t pad;			/* zero */
+	uint64_t clock_ms;		/* its guest clock at the pause */
 };
 
 #endif /* COLO_GUEST_ABI_H */

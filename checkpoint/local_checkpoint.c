@@ -113,6 +113,7 @@ static int mirror(struct local_checkpoint *lc)
 	ret = guest_layout(lc->a, &gla);
 	if (ret)
 		return ret;
+	lc->a_clock_ms = gla.clock_ms;
 	ret = layout_read(lc->a->pid, &la);
 	if (ret)
 		return ret;
@@ -212,7 +213,8 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	lc->copied_once = true;
 
 	/* Step 6 -- B: re-arm its log over what we wrote, its own TID back,
-	 *           and on from A's context */
+	 *           and on from A's context at A's clock (A's context holds
+	 *           deadlines on A's clock: its timers' next tick) */
 	t = dirty_log_now_ns();
 	ret = dirty_log_sync(lc->dlb);
 	if (!ret)
@@ -220,7 +222,7 @@ int local_checkpoint_run(struct local_checkpoint *lc)
 	if (!ret)
 		ret = guest_cmd(lc->b, GUEST_CMD_SET_TID, NULL, NULL, NULL, 0);
 	if (!ret)
-		ret = guest_continue(lc->b);
+		ret = guest_continue_at(lc->b, lc->a_clock_ms);
 	st->rearm_ns = dirty_log_now_ns() - t;
 	if (ret)
 		return fail(lc, ret, true);

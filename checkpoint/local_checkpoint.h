@@ -6,8 +6,8 @@
  * guests stopped at their pause points, B's layout mirrored from A's,
  * the pages dirty in A or in B copied from A into B (with A's dirty log
  * cleared lazily, chunk by chunk), B's log re-armed, then A continues
- * with its context and B with A's. The first checkpoint copies all of A;
- * later ones the dirty pages only.
+ * with its context and its clock, and B with A's context and A's clock.
+ * The first checkpoint copies all of A; later ones the dirty pages only.
  */
 #ifndef COLO_LOCAL_CHECKPOINT_H
 #define COLO_LOCAL_CHECKPOINT_H
@@ -59,16 +59,19 @@ struct b_sink {
 };
 
 struct local_checkpoint {
-	struct guest *a, *b;
-	struct dirty_log *dla, *dlb;
+	struct guest *a, *b;		/* the source and its replica */
+	struct dirty_log *dla, *dlb;	/* their dirty logs */
 	struct ram_save rs;		/* reads A */
 	struct b_sink to_b;		/* writes B */
-	bool copied_once;
+	bool copied_once;		/* B has had a whole copy of A */
 	bool b_lost;			/* a failed checkpoint changed B */
+	/* A's guest clock at this checkpoint's pause: B resumes at it, so
+	 * the replica's clock is its source's, whatever the host's says */
+	uint64_t a_clock_ms;
 	struct local_checkpoint_params params;
 	struct local_checkpoint_stats stats;
-	local_checkpoint_hook hook;
-	void *hook_opaque;
+	local_checkpoint_hook hook;	/* NULL, or called before resuming */
+	void *hook_opaque;		/* handed to hook */
 };
 
 /* Compare B with A (guest_compare over A's RAM blocks), from a hook. */

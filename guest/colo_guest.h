@@ -50,7 +50,14 @@ int colo_nic_send(const void *frame, size_t len);
 /* The guest's MAC address (the same in both guests of a pair). */
 void colo_nic_mac(uint8_t mac[6]);
 
-/* Milliseconds of a monotonic clock. */
+/*
+ * Milliseconds of the guest's monotonic clock: the host's CLOCK_MONOTONIC
+ * plus an offset the runtime keeps. Like a VM's virtual clock it stands
+ * still while the guest is paused, and a replica resumes at its primary's
+ * clock, so both guests of a pair read the same time whatever their
+ * hosts' clocks say. It is not the host's clock: use it for intervals
+ * and deadlines only.
+ */
 uint64_t colo_clock_ms(void);
 
 /* A line for the daemon's log, prefixed with the guest's name there. */

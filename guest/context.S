@@ -1,6 +1,13 @@
 /*
  * context.S - save and resume a guest's register context (x86-64 SysV).
- * Offsets match struct colo_context in context.h.
+ *
+ * struct colo_context (context.h, which checks these offsets):
+ *    0 rbx    8 rbp   16 r12   24 r13   32 r14   40 r15
+ *   48 rsp (the caller's, after we return)   56 rip (our return address)
+ *   64 mxcsr (4 bytes)
+ *   68 x87 environment (28 bytes, fnstenv): control word at 68, status
+ *      word at 72, tag word at 76, last instruction and operand pointers
+ *   96 end
  */
 	.text
 
@@ -18,7 +25,8 @@ colo_context_save:
 	movq	(%rsp), %rdx		/* our return address */
 	movq	%rdx, 56(%rdi)
 	stmxcsr	64(%rdi)
-	fnstcw	68(%rdi)
+	fnstenv	68(%rdi)		/* this masks all x87 exceptions... */
+	fldenv	68(%rdi)		/* ...so put the environment back */
 	xorl	%eax, %eax
 	ret
 	.size	colo_context_save, .-colo_context_save
@@ -33,7 +41,7 @@ colo_context_restore:
 	movq	32(%rdi), %r14
 	movq	40(%rdi), %r15
 	ldmxcsr	64(%rdi)
-	fldcw	68(%rdi)
+	fldenv	68(%rdi)
 	movq	48(%rdi), %rsp
 	movl	$1, %eax
 	jmpq	*56(%rdi)

@@ -23,6 +23,7 @@
  *   tidcheck   is the TID in its descriptor its own? -> "tid ok" or error
  *   ro N       map a page, write N, make it read-only -> "ok ro N"
  *   roval      what the last such page holds      -> "roval N"
+ *   clock      its guest clock, colo_clock_ms()   -> "clock MS"
  *   bt         take a backtrace (glibc loads libgcc_s: a new file mapping,
  *              which the contract forbids after start) -> "ok bt N"
  */
@@ -150,16 +151,25 @@ static void step(void)
 		churn_step();
 }
 
-/* Use kib KiB of stack, a KiB a frame, so the stack mapping grows. */
+/*
+ * Use kib KiB of stack, a KiB a frame, so the stack mapping grows. The
+ * frame escapes into an empty asm, before and after the call: otherwise
+ * a compiler may keep only the two bytes it touches (clang does) or turn
+ * the recursion into a loop, and the stack does not grow.
+ */
 static uint64_t __attribute__((noinline)) deep(unsigned kib)
 {
-	volatile unsigned char frame[1024];
+	unsigned char frame[1024];
+	uint64_t sum;
 
 	frame[0] = (unsigned char)kib;
 	frame[sizeof(frame) - 1] = (unsigned char)ms.steps;
+	__asm__ volatile("" : : "r"(frame) : "memory");
 	if (kib <= 1)
 		return frame[0];
-	return deep(kib - 1) + frame[sizeof(frame) - 1];
+	sum = deep(kib - 1);
+	__asm__ volatile("" : : "r"(frame) : "memory");
+	return sum + frame[sizeof(frame) - 1];
 }
 
 static uint64_t digest(void)
@@ -244,6 +254,8 @@ static void on_frame(const void *data, size_t len, void *opaque)
 
 		reply(f + 6, "ok bt %llu",
 		      (unsigned long long)backtrace(frames, 16));
+	} else if (strcmp(cmd, "clock") == 0) {
+		reply(f + 6, "clock %llu", (unsigned long long)colo_clock_ms());
 	} else if (strcmp(cmd, "roval") == 0) {
 		reply(f + 6, "roval %llu",
 		      ms.ro_page ? (unsigned long long)*ms.ro_page : 0ull);

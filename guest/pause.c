@@ -8,11 +8,13 @@
  * without libc calls, touches only the private mapping, and makes raw
  * system calls.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "raw_syscall.h"
 #include "runtime_private.h"
@@ -41,6 +43,33 @@ static long send_record(struct colo_runtime *rt, uint32_t type, uint64_t seq,
 			    (long)(sizeof(*m) + len), MSG_NOSIGNAL, 0, 0);
 }
 
+/* The host's CLOCK_MONOTONIC in ns, by the system call: clock_gettime()
+ * is libc's, and this path calls none of it. */
+static int64_t host_now_ns(void)
+{
+	struct timespec ts = { 0, 0 };
+
+	raw_syscall3(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Leave the pause with the guest clock at clock_ms (0: where it stood at
+ * the pause): the offset makes the clock read that now and run on from
+ * there. -EINVAL, and nothing changed, if clock_ms does not fit.
+ */
+static long set_clock(struct colo_runtime *rt, uint64_t clock_ms)
+{
+	int64_t at = rt->pause_clock_ns;
+
+	if (clock_ms > (uint64_t)COLO_GUEST_CLOCK_MAX_MS)
+		return -EINVAL;
+	if (clock_ms)
+		at = (int64_t)clock_ms * 1000000;
+	rt->clock_offset_ns = at - host_now_ns();
+	return 0;
+}
+
 static long layout(struct colo_runtime *rt, struct colo_guest_layout *l)
 {
 	zero((volatile unsigned char *)l, sizeof(*l));
@@ -49,6 +78,7 @@ static long layout(struct colo_runtime *rt, struct colo_guest_layout *l)
 	l->saved_rsp = rt->ctx->rsp;
 	l->tid_addr = rt->tid_addr;
 	l->tid = rt->tid;
+	l->clock_ms = (uint64_t)rt->pause_clock_ns / 1000000;
 	return 0;
 }
 
@@ -74,6 +104,8 @@ void colo_pause_loop(void)
 	struct colo_runtime *rt = COLO_RT;
 	struct colo_guest_layout l;
 
+	/* guest time stands still from here until CONTINUE */
+	rt->pause_clock_ns = colo_rt_guest_ns(host_now_ns());
 	send_record(rt, GUEST_MSG_PAUSED, rt->pause_seq, 0, NULL, 0);
 	for (;;) {
 		struct colo_guest_msg *m = (struct colo_guest_msg *)rt->rx;
@@ -81,7 +113,7 @@ void colo_pause_loop(void)
 				      sizeof(rt->rx), 0, 0, 0);
 		long res;
 
-		if (n == -4 /* EINTR */)
+		if (n == -EINTR)
 			continue;
 		if (n < (long)sizeof(*m))
 			exit_now(1);	/* the daemon is gone */
@@ -113,12 +145,16 @@ void colo_pause_loop(void)
 			res = 0;
 			break;
 		case GUEST_CMD_CONTINUE:
-			send_record(rt, GUEST_MSG_REPLY, m->seq, 0, NULL, 0);
+			res = set_clock(rt, m->arg[0]);
+			send_record(rt, GUEST_MSG_REPLY, m->seq, res, NULL, 0);
+			if (res)
+				continue;	/* refused: still paused */
 			colo_context_restore(rt->ctx);
 		case GUEST_MSG_CANCEL:
-			if (m->seq == rt->pause_seq)
-				colo_context_restore(rt->ctx);
-			continue;
+			if (m->seq != rt->pause_seq)
+				continue;
+			set_clock(rt, 0);
+			colo_context_restore(rt->ctx);
 		case GUEST_MSG_PAUSE:
 			rt->pause_seq = m->seq;
 			send_record(rt, GUEST_MSG_PAUSED, m->seq, 0, NULL, 0);
@@ -126,7 +162,7 @@ void colo_pause_loop(void)
 		case GUEST_MSG_SHUTDOWN:
 			exit_now(0);
 		default:
-			res = -22;	/* EINVAL: not a command while paused */
+			res = -EINVAL;	/* not a command while paused */
 			break;
 		}
 		send_record(rt, GUEST_MSG_REPLY, m->seq, res, NULL, 0);

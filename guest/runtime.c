@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,14 @@
 #include "guest_uffd.h"
 #include "runtime_private.h"
 
+/* CET shadow stacks (Linux 6.6 uapi asm/prctl.h; our headers are 6.1). */
+#ifndef ARCH_SHSTK_STATUS
+#define ARCH_SHSTK_STATUS	0x5005
+#endif
+#ifndef ARCH_SHSTK_SHSTK
+#define ARCH_SHSTK_SHSTK	(1ull << 0)
+#endif
+
 /*
  * Guest memory: a checkpoint copies these into the other guest, so the
  * copy resumes from this context, with this MAC, already started.
@@ -30,6 +40,8 @@
 static struct colo_context colo_rt_ctx;
 static uint8_t colo_rt_mac[6] = COLO_GUEST_MAC_DEFAULT;
 static int colo_rt_started;
+/* The private mapping is there (in B as in A: both ran runtime_init). */
+static int colo_rt_mapped;
 
 static int send_record(uint32_t type, uint64_t seq, const void *payload,
 		       size_t len)
@@ -63,9 +75,13 @@ void colo_nic_mac(uint8_t mac[6])
 uint64_t colo_clock_ms(void)
 {
 	struct timespec ts;
+	int64_t host_ns;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	host_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (colo_rt_mapped)
+		host_ns = colo_rt_guest_ns(host_ns);
+	return (uint64_t)host_ns / 1000000;
 }
 
 void colo_log(const char *fmt, ...)
@@ -97,15 +113,46 @@ static uint64_t find_tid_addr(pid_t tid)
 }
 
 /*
+ * A CET shadow stack keeps return addresses where a checkpoint does not
+ * copy them, and refuses the stack switch of colo_context_restore(): the
+ * guest would die at its first return in the other process. An old
+ * kernel, or one without user shadow stacks, says EINVAL: there is none.
+ */
+static int check_shadow_stack(char *why, size_t len)
+{
+	unsigned long long features = 0;
+
+	if (syscall(SYS_arch_prctl, ARCH_SHSTK_STATUS, &features) < 0) {
+		int err = errno;
+
+		if (err == EINVAL)
+			return 0;
+		snprintf(why, len, "cannot tell whether a CET shadow stack is "
+			 "on (arch_prctl ARCH_SHSTK_STATUS: %s)", strerror(err));
+		return -err;
+	}
+	if (features & ARCH_SHSTK_SHSTK) {
+		snprintf(why, len, "a CET shadow stack is on: it keeps return "
+			 "addresses outside guest memory, and a replica would "
+			 "die at its first return: start the guest with "
+			 "GLIBC_TUNABLES=glibc.cpu.x86_shstk=off or build it "
+			 "without -fcf-protection=return");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Everything that must hold for two guests to share one address layout
- * byte for byte, checked before anything else runs. A failure names what
- * is wrong and what to do.
+ * byte for byte, and for one to resume the other's context, checked
+ * before anything else runs. A failure names what is wrong and what to do.
  */
 static int runtime_check(char *why, size_t len)
 {
 	struct rlimit rl;
 	const char *mac = getenv(COLO_GUEST_MAC_ENV);
 	int pers = personality(0xffffffff);
+	int ret;
 
 	if (fcntl(COLO_GUEST_CHANNEL_FD, F_GETFD) < 0) {
 		snprintf(why, len, "no runtime channel on fd %d: start guests "
@@ -130,6 +177,9 @@ static int runtime_check(char *why, size_t len)
 			 "with GLIBC_TUNABLES=glibc.pthread.rseq=0");
 		return -EINVAL;
 	}
+	ret = check_shadow_stack(why, len);
+	if (ret)
+		return ret;
 	if (mac && colo_mac_parse(mac, colo_rt_mac)) {
 		snprintf(why, len, "%s=%s is not a MAC address (like "
 			 "52:54:00:c0:10:01)", COLO_GUEST_MAC_ENV, mac);
@@ -157,6 +207,7 @@ static int runtime_init(struct colo_guest_hello *h)
 			 strerror(errno));
 		return ret;
 	}
+	colo_rt_mapped = 1;
 	COLO_RT->chan = COLO_GUEST_CHANNEL_FD;
 	COLO_RT->tid = gettid();
 	COLO_RT->tid_addr = find_tid_addr(COLO_RT->tid);
@@ -213,6 +264,14 @@ static int pause_cancelled(uint64_t seq)
 		return 0;
 	recv(COLO_RT->chan, &m, sizeof(m), MSG_DONTWAIT);
 	return 1;
+}
+
+/* poll()'s timeout until deadline: never wraps, however far it is. */
+static int timeout_until(uint64_t deadline, uint64_t now)
+{
+	uint64_t left = deadline - now;
+
+	return left > (uint64_t)INT_MAX ? INT_MAX : (int)left;
 }
 
 /* One record from the daemon; 1 when the guest must leave the loop. */
@@ -303,7 +362,7 @@ int colo_guest_main(int argc, char **argv, const struct colo_guest_ops *ops,
 					next_tick = now + ops->timer_ms;
 				continue;
 			}
-			timeout = (int)(next_tick - now);
+			timeout = timeout_until(next_tick, now);
 		}
 		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
 			return 1;

@@ -21,6 +21,11 @@ struct colo_runtime {
 	uint64_t tid_addr;		/* TID field of its TCB (in guest RAM) */
 	uint64_t pause_seq;		/* the PAUSE being obeyed */
 	struct colo_context *ctx;	/* the saved context, in guest RAM */
+	/* guest clock - host CLOCK_MONOTONIC, in ns: set by each CONTINUE
+	 * (and CANCEL) so that the guest clock stands still while paused and
+	 * a replica resumes at its primary's clock; 0 until the first one */
+	int64_t clock_offset_ns;
+	int64_t pause_clock_ns;		/* guest clock when the pause began */
 	/* one record in, one record out (both paths, never at once) */
 	unsigned char rx[sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD];
 	unsigned char tx[sizeof(struct colo_guest_msg) + 512];
@@ -29,6 +34,12 @@ struct colo_runtime {
 #define COLO_RT		((struct colo_runtime *)(uintptr_t)COLO_GUEST_PRIVATE_BASE)
 #define COLO_RT_STACK_TOP \
 	((void *)(uintptr_t)(COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE))
+
+/* The guest clock, in ns, at host CLOCK_MONOTONIC time host_ns. */
+static inline int64_t colo_rt_guest_ns(int64_t host_ns)
+{
+	return host_ns + COLO_RT->clock_offset_ns;
+}
 
 /* The pause path: runs on the private stack, never returns. */
 void colo_pause_loop(void) __attribute__((noreturn));

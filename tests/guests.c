@@ -45,11 +45,20 @@ static void on_frame(struct guest *g, const void *frame, size_t len,
 int tg_launch(struct test_guest *t, const char *label, const char *name,
 	      const char *const *args, uint64_t stack_limit)
 {
+	const struct guest_params p = { .stack_limit = stack_limit };
+
+	return tg_launch_params(t, label, name, args, &p);
+}
+
+int tg_launch_params(struct test_guest *t, const char *label, const char *name,
+		     const char *const *args, const struct guest_params *base)
+{
 	char path[PATH_MAX];
 	char *argv[MAX_ARGS + 2];
 	struct guest_params p = {
 		.name = label,
-		.stack_limit = stack_limit,
+		.stack_limit = base->stack_limit,
+		.cmd_timeout_ms = base->cmd_timeout_ms,
 		.stdout_fd = -1,
 		.stderr_fd = 2,
 		.on_frame = on_frame,

@@ -26,6 +26,11 @@ const char *guest_binary(const char *name, char *buf, size_t len);
 int tg_launch(struct test_guest *t, const char *label, const char *name,
 	      const char *const *args, uint64_t stack_limit);
 
+/* tg_launch() with the stack limit and command timeout of p (the rest of
+ * p is tg_launch's). */
+int tg_launch_params(struct test_guest *t, const char *label, const char *name,
+		     const char *const *args, const struct guest_params *p);
+
 /* Send a memstress command; do not wait. */
 int tg_send(struct test_guest *t, const char *cmd);
 

@@ -8,16 +8,26 @@
  * get the same commands and must answer alike.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +49,7 @@ static int teardown(void **state)
 		local_checkpoint_destroy(&lc);
 	lc_open = false;
 	fault_inject(FI_NONE);
+	unsetenv("COLO_FAULT_AT");
 	tg_destroy(&ga);
 	tg_destroy(&gb);
 	log_set_hook(NULL, NULL);
@@ -435,6 +446,12 @@ static void test_launch_refusals(void **state)
 	p.path = "bin/true";
 	assert_int_equal(guest_launch(&g, &p), -EINVAL);
 	assert_non_null(strstr(errors, "must be absolute"));
+	/* a command timeout below zero */
+	p.path = "/bin/true";
+	p.cmd_timeout_ms = -1;
+	assert_int_equal(guest_launch(&g, &p), -EINVAL);
+	assert_non_null(strstr(errors, "command timeout of -1 ms"));
+	p.cmd_timeout_ms = 0;
 	/* a bad MAC is refused by the runtime itself, with its reason */
 	{
 		char path[4096];
@@ -468,6 +485,485 @@ static void test_runtime_needs_launcher(void **state)
 	assert_non_null(strstr(line, "no runtime channel"));
 }
 
+/* --- the guest clock ----------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* A running memstress's guest clock. */
+static uint64_t clock_of(struct test_guest *t)
+{
+	unsigned long long ms = 0;
+	char r[256];
+
+	assert_int_equal(tg_ask(t, "clock", r, sizeof(r)), 0);
+	if (sscanf(r, "clock %llu", &ms) != 1)
+		fail_msg("%s answers 'clock' with '%s'", t->g.name, r);
+	return ms;
+}
+
+/*
+ * Launch memstress as t in a new time namespace whose CLOCK_MONOTONIC is
+ * ahead_s seconds ahead of ours: a host whose clock is that far ahead.
+ * Only t goes there; this process and its later children stay here.
+ * (The kernel refuses offsets that would make a clock negative, so the
+ * guest that must differ is put ahead, not behind.)
+ */
+static void launch_ahead(struct test_guest *t, const char *label,
+			 const char *const *args, int ahead_s)
+{
+	int own = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	char offsets[64];
+	int fd, n, ret;
+
+	if (own < 0 || unshare(CLONE_NEWTIME)) {
+		print_message("no time namespaces here (%s): skipped\n",
+			      strerror(errno));
+		skip();
+	}
+	n = snprintf(offsets, sizeof(offsets), "monotonic %d 0", ahead_s);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	ret = fd >= 0 && write(fd, offsets, (size_t)n) == n ? 0 : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!ret)
+		ret = tg_launch(t, label, "memstress", args, 0);
+	/* our children are born in our own namespace again */
+	assert_int_equal(setns(own, CLONE_NEWTIME), 0);
+	close(own);
+	assert_int_equal(ret, 0);
+}
+
+/*
+ * A's host clock is 600 s ahead of B's. B, resumed from A's context, has
+ * A's timer deadlines on its stack: on its host's raw clock it would wait
+ * 600 s for its next tick. It must resume at A's guest clock instead, and
+ * its timers (memstress's writes every tick) run on.
+ */
+static void test_replica_runs_on_its_source_clock(void **state)
+{
+	const char *args[] = { "--ram", "16", "--seed", "7", "--rate", "4", NULL };
+	const struct local_checkpoint_params p = {
+		.kind = DIRTY_LOG_UFFD_WP, .clear_mode = DIRTY_LOG_LAZY,
+		.clear_bmap_shift = 18, .stop_timeout_ms = 2000,
+	};
+	char h1[256], h2[256];
+	struct compare cmp;
+	uint64_t ca, cb;
+	long long off;
+
+	(void)state;
+	assert_int_equal(tg_launch(&gb, "B", "memstress", args, 0), 0);
+	launch_ahead(&ga, "A", args, 600);
+	assert_int_equal(guest_start(&ga.g), 0);
+	assert_int_equal(guest_start(&gb.g), 0);
+	ca = clock_of(&ga);
+	cb = clock_of(&gb);
+	if (ca < cb + 590000)
+		fail_msg("A's clock %llu ms is not 600 s ahead of B's %llu ms: "
+			 "the time namespace did not take", (unsigned long long)ca,
+			 (unsigned long long)cb);
+	assert_int_equal(local_checkpoint_init(&lc, &ga.g, &gb.g, &p), 0);
+	lc_open = true;
+	checkpoint_and_compare(&cmp);
+
+	ca = clock_of(&ga);
+	cb = clock_of(&gb);
+	off = (long long)cb - (long long)ca;
+	if (off < -1000 || off > 1000)
+		fail_msg("after the checkpoint B's guest clock is %lld ms off A's "
+			 "(A %llu, B %llu): B did not resume at A's clock", off,
+			 (unsigned long long)ca, (unsigned long long)cb);
+	/* B's timers tick: its writes go on (nothing else moves its hash) */
+	assert_int_equal(tg_ask(&gb, "hash", h1, sizeof(h1)), 0);
+	sleep_ms(300);
+	assert_int_equal(tg_ask(&gb, "hash", h2, sizeof(h2)), 0);
+	if (strcmp(h1, h2) == 0)
+		fail_msg("B wrote nothing in 300 ms after the checkpoint (%s): "
+			 "its timers stopped", h1);
+	/* and a second checkpoint makes B a copy again */
+	checkpoint_and_compare(&cmp);
+}
+
+/* Guest time stands still while the guest is paused, and CONTINUE sets
+ * it; a clock the runtime cannot keep is refused and the guest stays
+ * paused. */
+static void test_clock_stands_still_while_paused(void **state)
+{
+	const char *args[] = { "--ram", "8", NULL };
+	struct colo_guest_layout l1, l2;
+	uint64_t c0, c1, c2, at;
+
+	(void)state;
+	assert_int_equal(tg_launch(&ga, "A", "memstress", args, 0), 0);
+	assert_int_equal(guest_start(&ga.g), 0);
+	c0 = clock_of(&ga);
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_layout(&ga.g, &l1), 0);
+	sleep_ms(400);
+	assert_int_equal(guest_layout(&ga.g, &l2), 0);
+	assert_true(l1.clock_ms >= c0);
+	assert_int_equal(l2.clock_ms, l1.clock_ms);
+	assert_int_equal(guest_continue(&ga.g), 0);
+	c1 = clock_of(&ga);
+	if (c1 < l1.clock_ms || c1 > l1.clock_ms + 200)
+		fail_msg("resumed at its own clock %llu ms, it reads %llu ms: "
+			 "the 400 ms paused counted", (unsigned long long)l1.clock_ms,
+			 (unsigned long long)c1);
+
+	/* resumed at a clock it is given: an hour later */
+	at = c1 + 3600 * 1000;
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_continue_at(&ga.g, at), 0);
+	c2 = clock_of(&ga);
+	if (c2 < at || c2 > at + 200)
+		fail_msg("continued at %llu ms, it reads %llu ms",
+			 (unsigned long long)at, (unsigned long long)c2);
+
+	errors[0] = '\0';
+	log_set_hook(keep_errors, NULL);
+	log_set_quiet(1);
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_continue_at(&ga.g, UINT64_MAX), -EINVAL);
+	log_set_quiet(0);
+	assert_non_null(strstr(errors, "refused to continue at guest clock"));
+	assert_true(ga.g.paused);
+	assert_int_equal(guest_continue(&ga.g), 0);
+	assert_true(clock_of(&ga) >= c2);
+}
+
+/* Voluntary context switches of a process: how often it went to sleep. */
+static unsigned long sleeps_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %lu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A timer deadline more than 2^31 ms (24.8 days) away is a poll() timeout
+ * that must not wrap: here the next tick is 2^32 + 300 ms away, which
+ * wraps to a 300 ms wake-up. The guest must sleep instead.
+ */
+static void test_far_timer_deadline_sleeps(void **state)
+{
+	const char *args[] = { "--ram", "8", NULL };
+	struct colo_guest_layout l;
+	unsigned long before, after;
+
+	(void)state;
+	assert_int_equal(tg_launch(&ga, "A", "memstress", args, 0), 0);
+	assert_int_equal(guest_start(&ga.g), 0);
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
+	/* far enough along that 2^32 ms can be taken off its clock */
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_continue_at(&ga.g, 1ull << 33), 0);
+	assert_true(clock_of(&ga) >= 1ull << 33);
+	sleep_ms(100);				/* its next tick is due again */
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_layout(&ga.g, &l), 0);
+	assert_int_equal(guest_continue_at(&ga.g, l.clock_ms - (1ull << 32) - 300), 0);
+	sleep_ms(50);
+	before = sleeps_of(ga.g.pid);
+	sleep_ms(700);
+	after = sleeps_of(ga.g.pid);
+	if (after != before)
+		fail_msg("with its next tick 2^32 + 300 ms away the guest woke "
+			 "%lu times in 700 ms: its poll timeout wrapped",
+			 after - before);
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);	/* still serves */
+}
+
+/* --- CET shadow stacks --------------------------------------------------- */
+
+#define ARCH_SHSTK_STATUS_NR	0x5005	/* arch_prctl: shadow stack features */
+#define ARCH_SHSTK_SHSTK_BIT	1ull	/* the shadow stack is on */
+
+/* This process and its children: arch_prctl(ARCH_SHSTK_STATUS) goes to a
+ * supervisor. The listener fd, or -errno. */
+static int intercept_shstk_status(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SHSTK_STATUS_NR, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Answer n ARCH_SHSTK_STATUS calls with features[i], as a kernel with
+ * user shadow stacks would. */
+static void __attribute__((noreturn))
+shstk_supervisor(int listener, const unsigned long long *features, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct seccomp_notif req;
+		struct seccomp_notif_resp resp;
+		struct iovec local = { (void *)&features[i], sizeof(features[i]) };
+		struct iovec remote;
+
+		memset(&req, 0, sizeof(req));
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
+			_exit(1);
+		remote.iov_base = (void *)(uintptr_t)req.data.args[1];
+		remote.iov_len = sizeof(features[i]);
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		if (process_vm_writev(req.pid, &local, 1, &remote, 1, 0) !=
+		    (ssize_t)sizeof(features[i]))
+			resp.error = -EFAULT;
+		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+	_exit(0);
+}
+
+/* In a child of the test: 0, or what went wrong. */
+static int shstk_launches(void)
+{
+	static const unsigned long long features[] = { ARCH_SHSTK_SHSTK_BIT, 0 };
+	const char *args[] = { "--ram", "8", NULL };
+	int listener = intercept_shstk_status(), ret, status = 0;
+	pid_t sup;
+
+	if (listener < 0) {
+		fprintf(stderr, "seccomp user notification: %s\n", strerror(-listener));
+		return 10;
+	}
+	sup = fork();
+	if (sup == 0)
+		shstk_supervisor(listener, features, 2);
+	close(listener);
+	errors[0] = '\0';
+	log_set_hook(keep_errors, NULL);
+	log_set_quiet(1);
+	/* with a shadow stack on: refused, saying why and what to do */
+	ret = tg_launch(&ga, "A", "memstress", args, 0);
+	if (ret != -EINVAL)
+		status = 1;
+	else if (!strstr(errors, "refused to start") ||
+		 !strstr(errors, "shadow stack") ||
+		 !strstr(errors, "GLIBC_TUNABLES=glibc.cpu.x86_shstk=off") ||
+		 !strstr(errors, "-fcf-protection=return"))
+		status = 2;
+	/* with it off: it starts */
+	else if (tg_launch(&ga, "A", "memstress", args, 0) ||
+		 guest_start(&ga.g) || tg_ask(&ga, "hash", NULL, 0))
+		status = 3;
+	tg_destroy(&ga);
+	kill(sup, SIGKILL);
+	waitpid(sup, NULL, 0);
+	if (status)
+		fprintf(stderr, "launch returned %d; the log said:\n%s", ret, errors);
+	return status;
+}
+
+/* A guest started with a CET shadow stack on is refused at start, like
+ * one with rseq. This kernel has no user shadow stacks: a seccomp
+ * supervisor answers arch_prctl(ARCH_SHSTK_STATUS) as one that has. */
+static void test_shadow_stack_refused(void **state)
+{
+	static const char *const why[] = {
+		"ok", "it was not refused", "the refusal does not name the "
+		"shadow stack and its fixes", "with the shadow stack off it "
+		"did not start",
+	};
+	int status;
+	pid_t pid;
+
+	(void)state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(shstk_launches());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 10)
+		skip();
+	if (WEXITSTATUS(status))
+		fail_msg("shadow stack on: %s",
+			 WEXITSTATUS(status) < 4 ? why[WEXITSTATUS(status)] : "?");
+}
+
+/* --- layout mirroring ---------------------------------------------------- */
+
+static uint64_t stack_start(pid_t pid)
+{
+	struct layout l;
+	uint64_t start = 0;
+
+	assert_int_equal(layout_read(pid, &l), 0);
+	for (size_t i = 0; i < l.nr; i++)
+		if (l.maps[i].kind == LAYOUT_STACK)
+			start = l.maps[i].start;
+	layout_free(&l);
+	assert_true(start != 0);
+	return start;
+}
+
+/*
+ * B has a mapping of its own right below where A's stack now reaches:
+ * inside the gap the kernel keeps free below a stack, so B's stack cannot
+ * grow to A's depth while it is there. The mirror must drop B's extra
+ * mappings before it grows the stack.
+ */
+static void test_extra_mapping_below_stack(void **state)
+{
+	const char *args[] = { "--ram", "16", "--seed", "7", NULL };
+	const struct local_checkpoint_params p = {
+		.kind = DIRTY_LOG_UFFD_WP, .clear_mode = DIRTY_LOG_LAZY,
+		.clear_bmap_shift = 18, .stop_timeout_ms = 2000,
+	};
+	struct compare cmp;
+	uint64_t sa, sb, arg[4];
+	int64_t res = 0;
+
+	(void)state;
+	launch_pair(args, args, &p);
+	checkpoint_and_compare(&cmp);
+	assert_int_equal(tg_ask(&ga, "stack 600", NULL, 0), 0);
+	sa = stack_start(ga.g.pid);
+	sb = stack_start(gb.g.pid);
+	if (sa >= sb)
+		fail_msg("A's stack (from %#llx) did not grow below B's (from "
+			 "%#llx) with 'stack 600'", (unsigned long long)sa,
+			 (unsigned long long)sb);
+	arg[0] = sa - (64u << 10);
+	arg[1] = 64u << 10;
+	arg[2] = PROT_READ | PROT_WRITE;
+	arg[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+	assert_int_equal(guest_stop(&gb.g, 2000), 0);
+	assert_int_equal(guest_cmd(&gb.g, GUEST_CMD_MMAP, arg, &res, NULL, 0), 0);
+	assert_int_equal(res, arg[0]);
+	assert_int_equal(guest_continue(&gb.g), 0);
+
+	checkpoint_and_compare(&cmp);
+	assert_int_equal(stack_start(gb.g.pid), sa);
+	same_answer("digest");
+	same_answer("step 300");
+	same_answer("hash");
+}
+
+/* --- command timeouts and late replies ----------------------------------- */
+
+/*
+ * A command is bounded by the guest's cmd_timeout_ms, not the 5 s
+ * default; the reply that comes after that is dropped quietly and the
+ * next command gets its own.
+ */
+static void test_command_timeout(void **state)
+{
+	const char *args[] = { "--ram", "8", NULL };
+	const struct guest_params gp = { .cmd_timeout_ms = 300 };
+	struct colo_guest_layout l;
+	long long t0, waited;
+	int ret;
+
+	(void)state;
+	assert_int_equal(tg_launch_params(&ga, "A", "memstress", args, &gp), 0);
+	assert_int_equal(guest_start(&ga.g), 0);
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(kill(ga.g.pid, SIGSTOP), 0);	/* it cannot answer */
+	log_set_quiet(1);
+	t0 = now_ms();
+	ret = guest_layout(&ga.g, &l);
+	waited = now_ms() - t0;
+	log_set_quiet(0);
+	assert_int_equal(kill(ga.g.pid, SIGCONT), 0);
+	assert_int_equal(ret, -ETIMEDOUT);
+	if (waited < 250 || waited > 2000)
+		fail_msg("a command with a 300 ms timeout waited %lld ms", waited);
+
+	errors[0] = '\0';
+	log_set_hook(keep_errors, NULL);
+	assert_int_equal(guest_layout(&ga.g, &l), 0);	/* the late one first */
+	assert_int_equal(l.tid, ga.g.pid);
+	assert_int_equal(guest_continue(&ga.g), 0);
+	assert_int_equal(tg_ask(&ga, "step 10", NULL, 0), 0);
+	if (errors[0])
+		fail_msg("the late reply was not dropped quietly: %s", errors);
+}
+
+/*
+ * FI_GUEST_LATE_REPLY: the COLO_FAULT_AT-th CONTINUE waits out the whole
+ * command timeout and fails with -ETIMEDOUT; the guest is taken as
+ * running (it is), and the reply that comes later is dropped quietly
+ * wherever it turns up.
+ */
+static void test_late_continue_reply(void **state)
+{
+	const char *args[] = { "--ram", "8", NULL };
+	const struct guest_params gp = { .cmd_timeout_ms = 300 };
+	long long t0, waited;
+	char r[256];
+	int ret;
+
+	(void)state;
+	assert_int_equal(tg_launch_params(&ga, "A", "memstress", args, &gp), 0);
+	assert_int_equal(guest_start(&ga.g), 0);
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
+	setenv("COLO_FAULT_AT", "2", 1);
+	log_set_quiet(1);
+	fault_inject(FI_GUEST_LATE_REPLY);
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_continue(&ga.g), 0);	/* the first is fine */
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	t0 = now_ms();
+	ret = guest_continue(&ga.g);			/* the second is late */
+	waited = now_ms() - t0;
+	fault_inject(FI_NONE);
+	log_set_quiet(0);
+	assert_int_equal(ret, -ETIMEDOUT);
+	if (waited < 250 || waited > 2000)
+		fail_msg("the late CONTINUE waited %lld ms, not its 300 ms timeout",
+			 waited);
+	assert_false(ga.g.paused);
+
+	errors[0] = '\0';
+	log_set_hook(keep_errors, NULL);
+	assert_int_equal(tg_ask(&ga, "step 10", r, sizeof(r)), 0);
+	assert_string_equal(r, "ok step 10");
+	assert_int_equal(guest_stop(&ga.g, 2000), 0);
+	assert_int_equal(guest_continue(&ga.g), 0);
+	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
+	if (errors[0])
+		fail_msg("the late reply was not dropped quietly: %s", errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +981,13 @@ int main(void)
 		cmocka_unit_test_teardown(test_command_while_running, teardown),
 		cmocka_unit_test_teardown(test_launch_refusals, teardown),
 		cmocka_unit_test_teardown(test_runtime_needs_launcher, teardown),
+		cmocka_unit_test_teardown(test_replica_runs_on_its_source_clock, teardown),
+		cmocka_unit_test_teardown(test_clock_stands_still_while_paused, teardown),
+		cmocka_unit_test_teardown(test_far_timer_deadline_sleeps, teardown),
+		cmocka_unit_test_teardown(test_shadow_stack_refused, teardown),
+		cmocka_unit_test_teardown(test_extra_mapping_below_stack, teardown),
+		cmocka_unit_test_teardown(test_command_timeout, teardown),
+		cmocka_unit_test_teardown(test_late_continue_reply, teardown),
 	};
 
 	log_set_level(LOG_WARN);
