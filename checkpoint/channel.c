@@ -227,6 +227,28 @@ struct channel *channel_new(struct event_base *base, int fd,
 	return ch;
 }
 
+int channel_set_timeouts(struct channel *ch, unsigned timeout_ms)
+{
+	int fd = (int)bufferevent_getfd(ch->bev), one = 1;
+	int idle = timeout_ms / 2000 ? (int)(timeout_ms / 2000) : 1;
+	int intvl = idle, cnt = 2;
+	unsigned user = timeout_ms;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof(user))) {
+		int ret = -errno;
+
+		pr_err("cannot set keepalive and a %u ms user timeout on the "
+		       "connection with %s: %s", timeout_ms, ch->peer,
+		       strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 void channel_free(struct channel *ch)
 {
 	if (!ch)

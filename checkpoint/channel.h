@@ -43,6 +43,14 @@ struct channel *channel_new(struct event_base *base, int fd,
 			    const char *peer);
 void channel_free(struct channel *ch);
 
+/*
+ * Let the kernel give up on a peer that stopped acknowledging: keepalive
+ * probes after timeout_ms/2 of silence and TCP_USER_TIMEOUT of timeout_ms
+ * for unacknowledged data, so a dead host is noticed even while this end
+ * only writes. 0 or a negative errno (logged).
+ */
+int channel_set_timeouts(struct channel *ch, unsigned timeout_ms);
+
 /* Queue a record made of iov[0..n). 0, -EMSGSIZE, or -EPIPE if closed. */
 int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
 		  int n);

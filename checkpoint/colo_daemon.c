@@ -2,6 +2,7 @@
  * colo_daemon.c - helpers of the primary and secondary daemons.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,18 @@
 #include "layout.h"
 
 #define MAX_GUEST_ARGS	64
+#define GUEST_CMD_MIN_TIMEOUT_MS	100
+
+/* A guest command waits at most a quarter of the heartbeat timeout, so
+ * the peer never takes a daemon waiting on its guest for a dead one. */
+static int daemon_guest_cmd_timeout_ms(const struct colo_config *cfg)
+{
+	unsigned ms = cfg->ha.heartbeat_timeout_ms / 4;
+
+	if (ms < GUEST_CMD_MIN_TIMEOUT_MS)
+		ms = GUEST_CMD_MIN_TIMEOUT_MS;
+	return (int)(ms < GUEST_CMD_TIMEOUT_MS ? ms : GUEST_CMD_TIMEOUT_MS);
+}
 
 int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 			struct guest *g, guest_frame_fn on_frame, void *opaque)
@@ -26,6 +39,7 @@ int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 		.stack_limit = cfg->guest.stack_limit_kib << 10,
 		.stdout_fd = -1,
 		.stderr_fd = 2,
+		.cmd_timeout_ms = daemon_guest_cmd_timeout_ms(cfg),
 		.on_frame = on_frame,
 		.opaque = opaque,
 	};
@@ -60,6 +74,22 @@ int daemon_guest_hash(const struct guest *g, uint32_t *hash)
 	ret = layout_files_crc(&l, hash);
 	layout_free(&l);
 	return ret;
+}
+
+void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
+			uint64_t bytes)
+{
+	FILE *f;
+
+	if (!path[0])
+		return;
+	f = fopen(path, "ae");
+	if (!f) {
+		pr_warn("cannot append to %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%" PRIu64 " %08" PRIx32 " %" PRIu64 "\n", id, crc, bytes);
+	fclose(f);
 }
 
 int64_t daemon_now_ms(void)

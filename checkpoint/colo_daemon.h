@@ -20,6 +20,11 @@ int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 /* The guest's layout hash for the handshake (binary and libraries). */
 int daemon_guest_hash(const struct guest *g, uint32_t *hash);
 
+/* [debug] record_hashes: append "id crc bytes" to path ("" = off); a
+ * failure is warned about, never fatal. */
+void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
+			uint64_t bytes);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t daemon_now_ms(void);
 

@@ -218,10 +218,13 @@ int control_request(const char *path, const char *line, int timeout_ms,
 		       strerror(errno));
 		goto out;
 	}
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-	    write(fd, "\n", 1) != 1) {
+	/* MSG_NOSIGNAL: a daemon that just went away is an answer (no
+	 * daemon), not a SIGPIPE */
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
 		ret = -errno;
-		pr_err("cannot send to %s: %s", path, strerror(errno));
+		pr_err("no daemon answers on %s: it closed the connection (%s)",
+		       path, strerror(errno));
 		goto out;
 	}
 	for (;;) {

@@ -220,6 +220,15 @@ static int track_block(struct dirty_log *dl, struct ram_block *rb,
 	return ret == -EPERM ? 0 : ret;
 }
 
+void dirty_log_mark_all(struct dirty_log *dl)
+{
+	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;
+
+	for (size_t i = 0; i < dl->ram.nr_blocks; i++)
+		ram_block_mark_dirty(dl->ram.blocks[i], 0,
+				     dl->ram.blocks[i]->npages, lazy);
+}
+
 int dirty_log_sync(struct dirty_log *dl)
 {
 	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;

@@ -131,6 +131,13 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
  */
 int dirty_log_forget(struct dirty_log *dl);
 
+/*
+ * Take every page of every block as written, as for a block seen the
+ * first time: the next passes send all of the guest (to a new secondary,
+ * whose RAM cache is empty). Nothing is re-armed here.
+ */
+void dirty_log_mark_all(struct dirty_log *dl);
+
 /* Re-arm pages [first, first + npages) of rb (recorded pages only). */
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 			  size_t first, size_t npages);

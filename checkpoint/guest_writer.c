@@ -10,6 +10,7 @@
 
 #define LOG_PREFIX "guest-writer: "
 #include "log.h"
+#include "fault.h"
 #include "guest_writer.h"
 
 void guest_writer_init(struct guest_writer *w, pid_t pid, size_t page_size)
@@ -66,6 +67,20 @@ static int flush_forced(struct guest_writer *w)
 	return 0;
 }
 
+/* FI_GUEST_WRITER_EIO: half the batch written, then a failure. */
+static int fail_halfway(struct guest_writer *w)
+{
+	size_t half = w->nr / 2;
+
+	pr_warn("fault injected: flush %" PRIu64 " into pid %d fails after %zu "
+		"of its %zu runs", w->flushes, (int)w->pid, half, w->nr);
+	if (half)
+		process_vm_writev(w->pid, w->local, half, w->remote, half, 0);
+	w->nr = 0;
+	w->bytes = 0;
+	return -EIO;
+}
+
 int guest_writer_flush(struct guest_writer *w)
 {
 	size_t want = w->bytes;
@@ -74,6 +89,8 @@ int guest_writer_flush(struct guest_writer *w)
 
 	if (!w->nr)
 		return 0;
+	if (++w->flushes == fault_at() && fault_injected(FI_GUEST_WRITER_EIO))
+		return fail_halfway(w);
 	n = process_vm_writev(w->pid, w->local, w->nr, w->remote, w->nr, 0);
 	if (n != (ssize_t)want)
 		ret = flush_forced(w);	/* read-only pages among them */

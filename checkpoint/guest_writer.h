@@ -31,6 +31,7 @@ struct guest_writer {
 	struct iovec local[GUEST_WRITER_BATCH];
 	struct iovec remote[GUEST_WRITER_BATCH];
 	uint64_t pages;			/* written so far (the caller resets) */
+	uint64_t flushes;		/* batches written (FI_GUEST_WRITER_EIO) */
 };
 
 void guest_writer_init(struct guest_writer *w, pid_t pid, size_t page_size);

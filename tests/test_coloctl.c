@@ -202,13 +202,13 @@ static void test_checkpoint_daemon_gone(void **state)
 	assert_int_equal(listen(fd, 1), 0);
 	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {		/* the daemon: one answer, then gone */
+	if (pid == 0) {		/* the daemon: gone, with one last answer */
 		conn = accept(fd, NULL, NULL);
+		unlink(sun.sun_path);
+		close(fd);
 		if (conn >= 0 && read(conn, buf, sizeof(buf)) > 0 &&
 		    write(conn, "ok\n7\n", 5) == 5)
 			close(conn);
-		close(fd);
-		unlink(sun.sun_path);
 		_exit(0);
 	}
 	close(fd);
