@@ -52,7 +52,7 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
 	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c \
 	checkpoint/control.c checkpoint/colo_daemon.c
-SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c
+SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_load.c
 PRIMARY_SRCS := primary/primary.c primary/primary_control.c
 
 LIBCOLO := $(BUILD)/libcolo.a
@@ -72,10 +72,11 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
 	test_dirty_log test_dirty_log_open test_guest_writer \
 	test_local_checkpoint test_coloctl test_stream test_pair \
-	test_context
+	test_context test_faults
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
-TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c
+TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c \
+	tests/pair_lib.c tests/fake_peer.c
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is

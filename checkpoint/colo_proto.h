@@ -48,7 +48,7 @@
 #include <string.h>
 
 #define COLO_PROTO_MAGIC	0x434f4c4fu	/* "COLO" */
-#define COLO_PROTO_VERSION	1
+#define COLO_PROTO_VERSION	2	/* 2: VMSTATE_SIZE carries the guest clock */
 #define COLO_RECORD_HDR		12
 #define COLO_RECORD_MAX		(8u << 20)	/* payload bytes */
 
@@ -99,21 +99,26 @@ enum colo_page_encoding {
 #define COLO_ID_LEN		8
 
 /* VMSTATE_SIZE payload: be64 id, be64 pages and be64 bytes of the PAGES
- * records since VMSTATE_SEND, be64 flags. */
-#define COLO_VMSTATE_SIZE_LEN	32
+ * records since VMSTATE_SEND, be64 flags, be64 the guest clock (ms) at
+ * the primary guest's pause: the secondary resumes its guest at it, so
+ * guest time is one clock on both hosts. Unknown flags are refused. */
+#define COLO_VMSTATE_SIZE_LEN	40
 #define COLO_VMSTATE_VERIFY	1	/* a MEMHASH came: compare after loading */
 #define COLO_VMSTATE_HOLD	2	/* keep the guest stopped after loading */
+#define COLO_VMSTATE_FLAGS	(COLO_VMSTATE_VERIFY | COLO_VMSTATE_HOLD)
 
 /* MEMHASH payload: be32 crc32 of the primary guest's RAM (in address
  * order), be64 its bytes. */
 #define COLO_MEMHASH_LEN	12
 
-/* VMSTATE_LOADED payload: be64 id, be32 verify (COLO_VERIFY_*). */
+/* VMSTATE_LOADED payload: be64 id, be32 verify (COLO_VERIFY_*, checked
+ * on receipt: it indexes tables). */
 #define COLO_VMSTATE_LOADED_LEN	12
 enum colo_verify {
 	COLO_VERIFY_NONE = 0,		/* not asked */
 	COLO_VERIFY_SAME = 1,		/* the secondary's guest is identical */
 	COLO_VERIFY_DIFFERS = 2,
+	COLO_VERIFY_MAX = 2,
 };
 
 /* HEARTBEAT payload: be64 the sender's monotonic milliseconds. */

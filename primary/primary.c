@@ -2,9 +2,15 @@
  * primary.c - the primary daemon's state machine.
  *
  *   CONNECTING -> HANDSHAKE -> SYNC -> (first checkpoint) -> COLO
- *                                         ^                   |
- *                                         +--- CHECKPOINT <---+
- *   any -> SOLO when the secondary is lost or refuses the pair
+ *       ^                                 ^                   |
+ *       |                                 +--- CHECKPOINT <---+
+ *       +-- the link lost before the first checkpoint completed
+ *   any -> SOLO when the secondary is lost after that, or refuses the pair
+ *
+ * No wait is unbounded: a checkpoint must be loaded by a deadline that
+ * grows with the pages it carries (else the secondary is dropped and the
+ * guest resumes), a held pair and the gap need heartbeats, and no guest
+ * command waits longer than a quarter of the heartbeat timeout.
  *
  * In SYNC and COLO dirty pages go out in the background, a step at a time
  * as the stream drains, while the guest runs. A checkpoint stops the
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -46,6 +53,12 @@
 #define STEP_PAGES		256	/* pages per background step */
 #define STEPS_PER_WAKE		16	/* steps before we let others run */
 #define SYNC_PASSES		3	/* pre-copy passes before the first checkpoint */
+#define CONNECT_BACKOFF_MAX_MS	8000	/* retries after a lost link, at most */
+#define STOP_SLICE_MS		50	/* a stop waits this long, then the loop runs */
+#define STOP_RETRY_MAX_MS	500	/* a busy guest's stops, at most this far apart */
+/* What loading a page may take the secondary, for a checkpoint's deadline
+ * (generous: a flush writes ~1 GB/s, i.e. ~4 us a page) */
+#define LOAD_NS_PER_PAGE	50000
 
 const char *primary_state_name(enum primary_state state)
 {
@@ -75,15 +88,79 @@ void primary_stop(struct primary *p, int code)
 
 /* --- the secondary goes away -------------------------------------------- */
 
-static void go_solo(struct primary *p, const char *why)
+/*
+ * Before the first checkpoint completed nothing was protected yet: start
+ * over with a new connection, all of the guest to send again (the next
+ * secondary's cache is empty).
+ */
+static void connect_again(struct primary *p, const char *why)
 {
-	if (p->state == P_STOPPING || p->state == P_SOLO)
+	p->connect_backoff_ms = p->connect_backoff_ms ?
+		p->connect_backoff_ms * 2 : CONNECT_RETRY_MS;
+	if (p->connect_backoff_ms > CONNECT_BACKOFF_MAX_MS)
+		p->connect_backoff_ms = CONNECT_BACKOFF_MAX_MS;
+	if (p->ps_ready)
+		page_stream_destroy(&p->ps);
+	p->ps_ready = false;
+	dirty_log_mark_all(p->dl);
+	p->rs.cursor = 0;
+	p->sync_passes = 0;
+	p->pass_start = true;
+	p->ckpt_id = 0;
+	p->ckpt_requested = p->verify_next = p->hold_next = false;
+	p->next_connect_ms = daemon_now_ms() + p->connect_backoff_ms;
+	pr_warn("lost the secondary before the guest was protected (%s); "
+		"connecting again in %d ms", why, p->connect_backoff_ms);
+	p->state = P_CONNECTING;
+}
+
+/* The link is gone (closed by either side): connect again or run solo.
+ * A checkpoint cut short counts in the pauses: it is the worst of them. */
+static void secondary_gone(struct primary *p, const char *why)
+{
+	enum primary_state was = p->state;
+
+	if (was == P_STOPPING || was == P_SOLO || was == P_CONNECTING)
 		return;
 	snprintf(p->peer_why, sizeof(p->peer_why), "%s", why);
-	if (p->g.paused && guest_continue(&p->g))
-		pr_err("could not resume the guest after losing the secondary");
+	if (p->ch) {
+		channel_free(p->dead_ch);
+		p->dead_ch = p->ch;	/* not freed from within its callback */
+		p->ch = NULL;
+	}
+	if (p->g.paused && !p->g.exited) {
+		int ret = guest_continue(&p->g);
+
+		if (ret && ret != -ETIMEDOUT)
+			pr_err("could not resume the guest after losing the "
+			       "secondary: %s", strerror(-ret));
+	}
+	if (was == P_CHECKPOINT) {
+		double pause = (double)(daemon_now_ms() - p->stop_ms);
+
+		p->ckpt_aborted++;
+		p->last_pause_ms = pause;
+		if (p->ckpt_id > 1)
+			pause_stats_add(&p->pauses, pause);
+		pr_warn("checkpoint %" PRIu64 " aborted after %.0f ms with the "
+			"guest stopped", p->ckpt_id, pause);
+	}
+	if (!p->ckpt_done && !p->refused) {
+		connect_again(p, why);
+		return;
+	}
 	pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
+}
+
+/* Lose the secondary from anywhere: drop the link if it is still up. */
+static void lose_secondary(struct primary *p, const char *why)
+{
+	if (p->ch && channel_is_open(p->ch)) {
+		channel_drop(p->ch, why);	/* back through on_closed */
+		return;
+	}
+	secondary_gone(p, why);
 }
 
 static void on_closed(struct channel *ch, const char *why, void *opaque)
@@ -91,7 +168,7 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 	struct primary *p = opaque;
 
 	(void)ch;
-	go_solo(p, why);
+	secondary_gone(p, why);
 }
 
 /* --- the checkpoint ------------------------------------------------------ */
@@ -104,15 +181,38 @@ static int send_id(struct primary *p, uint16_t type)
 	return channel_send(p->ch, type, b, sizeof(b));
 }
 
+/*
+ * Stop the guest for a checkpoint. A guest busy in a handler gets
+ * STOP_SLICE_MS now and more at the next ticks, so the loop (heartbeats,
+ * control) never waits on it for long.
+ */
 static void begin_checkpoint(struct primary *p)
 {
-	int ret = guest_stop(&p->g, (int)p->cfg.guest.stop_timeout_ms);
+	int64_t now = daemon_now_ms();
+	int ret = guest_stop(&p->g, STOP_SLICE_MS);
 
 	if (ret) {		/* busy in a handler: try again soon */
-		p->next_ckpt_ms = daemon_now_ms() + 10;
+		if (!p->stop_tries_since_ms)
+			p->stop_tries_since_ms = now;
+		else if (now - p->stop_tries_since_ms >=
+			 (int64_t)p->cfg.guest.stop_timeout_ms) {
+			pr_warn("the guest has not reached a pause point for %"
+				PRId64 " ms (busy in a handler); the checkpoint "
+				"waits for it", now - p->stop_tries_since_ms);
+			p->stop_tries_since_ms = now;
+		}
+		/* each try queues a PAUSE and a CANCEL on its channel: back
+		 * off, so a guest that reads none fills nothing */
+		p->stop_retry_ms = p->stop_retry_ms ? p->stop_retry_ms * 2 : 10;
+		if (p->stop_retry_ms > STOP_RETRY_MAX_MS)
+			p->stop_retry_ms = STOP_RETRY_MAX_MS;
+		p->next_ckpt_ms = daemon_now_ms() + p->stop_retry_ms;
 		return;
 	}
+	p->stop_tries_since_ms = 0;
+	p->stop_retry_ms = 0;
 	p->stop_ms = daemon_now_ms();
+	p->ckpt_deadline_ms = p->stop_ms + p->cfg.ha.heartbeat_timeout_ms;
 	p->ckpt_id++;
 	p->ckpt_requested = false;
 	p->verify_this = p->verify_next;
@@ -120,8 +220,10 @@ static void begin_checkpoint(struct primary *p)
 	p->verify_next = p->hold_next = false;
 	p->state = P_CHECKPOINT;
 	if (send_id(p, COLO_CHECKPOINT_REQUEST))
-		go_solo(p, "cannot send CHECKPOINT_REQUEST");
+		lose_secondary(p, "cannot send CHECKPOINT_REQUEST");
 }
+
+static void record_hash(struct primary *p);
 
 /* Everything still dirty, the layout, and VMSTATE_SIZE: the guest is
  * stopped, so this pass is bounded by what it dirtied since the last. */
@@ -149,6 +251,7 @@ static int send_vmstate(struct primary *p)
 		ret = layout_read(p->g.pid, &l);
 	if (ret)
 		return ret;
+	p->this_clock_ms = gl.clock_ms;
 	ret = layout_encode(&l, gl.brk, &buf, &len);
 	layout_free(&l);
 	if (!ret)
@@ -171,6 +274,9 @@ static int send_vmstate(struct primary *p)
 	}
 	p->this_pages = p->ps.stats.pages - p->pages_at_send;
 	p->this_bytes_sent = p->ps.stats.bytes - p->bytes_at_send;
+	p->ckpt_deadline_ms = daemon_now_ms() + p->cfg.ha.heartbeat_timeout_ms +
+		(int64_t)(p->this_pages * LOAD_NS_PER_PAGE / 1000000);
+	record_hash(p);		/* what A is now, whatever comes back */
 	if (fault_injected(FI_PRIMARY_DIE_IN_CHECKPOINT) &&
 	    p->ckpt_id == fault_at()) {
 		/* die with the checkpoint on its way, never finished */
@@ -183,32 +289,32 @@ static int send_vmstate(struct primary *p)
 	put_be64(size + 16, p->this_bytes_sent);
 	put_be64(size + 24, (p->verify_this ? COLO_VMSTATE_VERIFY : 0) |
 			    (p->hold_this ? COLO_VMSTATE_HOLD : 0));
-	return channel_send(p->ch, COLO_VMSTATE_SIZE, size, sizeof(size));
+	put_be64(size + 32, p->this_clock_ms);
+	ret = channel_send(p->ch, COLO_VMSTATE_SIZE, size, sizeof(size));
+	if (!ret && fault_injected(FI_PRIMARY_DIE_AFTER_SIZE) &&
+	    p->ckpt_id == fault_at()) {
+		/* die with the checkpoint sent whole, deaf to its answer */
+		pr_warn("fault injected: dying after checkpoint %" PRIu64
+			" was sent", p->ckpt_id);
+		p->die_at_ms = daemon_now_ms() + 50;
+		p->dying = true;
+	}
+	return ret;
 }
 
 static void record_hash(struct primary *p)
 {
-	FILE *f;
-
-	if (!p->cfg.debug.record_hashes[0])
-		return;
-	f = fopen(p->cfg.debug.record_hashes, "ae");
-	if (!f) {
-		pr_warn("cannot append to %s: %s", p->cfg.debug.record_hashes,
-			strerror(errno));
-		return;
-	}
-	fprintf(f, "%" PRIu64 " %08" PRIx32 " %" PRIu64 "\n", p->ckpt_id,
-		p->this_crc, p->this_bytes);
-	fclose(f);
+	daemon_record_hash(p->cfg.debug.record_hashes, p->ckpt_id, p->this_crc,
+			   p->this_bytes);
 }
 
 static void checkpoint_loaded(struct primary *p, int verify)
 {
 	double pause;
+	int ret;
 
-	record_hash(p);
 	p->ckpt_done = p->ckpt_id;
+	p->connect_backoff_ms = 0;
 	p->last_pages = p->this_pages;
 	p->last_bytes_sent = p->this_bytes_sent;
 	if (p->ckpt_id > 1) {		/* COLO checkpoints only */
@@ -228,10 +334,16 @@ static void checkpoint_loaded(struct primary *p, int verify)
 			p->ckpt_id);
 		return;
 	}
-	if (guest_continue(&p->g)) {
-		primary_stop(p, 1);
-		return;
-	}
+	/* A late answer is no reason to touch the protected service: the
+	 * guest is taken as running (a paused one answers the next PAUSE
+	 * all the same), and a dead one is on_guest's to report. */
+	ret = guest_continue(&p->g);
+	if (ret == -ETIMEDOUT)
+		pr_warn("the guest did not confirm it resumed after checkpoint %"
+			PRIu64 "; taken as running", p->ckpt_id);
+	else if (ret)
+		pr_err("resuming the guest after checkpoint %" PRIu64
+		       " failed: %s", p->ckpt_id, strerror(-ret));
 	pause = (double)(daemon_now_ms() - p->stop_ms);
 	p->last_pause_ms = pause;
 	if (p->ckpt_id > 1) {
@@ -303,6 +415,8 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	int ret = 0;
 
 	(void)ch;
+	if (p->dying)
+		return 0;
 	p->last_rx_ms = daemon_now_ms();
 	switch (type) {
 	case COLO_HELLO:
@@ -310,7 +424,9 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 			goto unexpected;
 		ret = check_hello(p, payload, len);
 		if (ret) {
-			go_solo(p, "the secondary does not match (see the log)");
+			p->refused = true;	/* an operator must fix this */
+			lose_secondary(p, "the secondary does not match (see "
+				       "the log)");
 			return ret;
 		}
 		pr_info("the secondary answered: initial sync begins");
@@ -324,31 +440,45 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		pr_info("the secondary is in COLO state");
 		return 0;
 	case COLO_CHECKPOINT_REPLY:
-		if (p->state != P_CHECKPOINT || id_of(payload, len) != p->ckpt_id)
+		if (p->state != P_CHECKPOINT || len != COLO_ID_LEN ||
+		    id_of(payload, len) != p->ckpt_id)
 			goto unexpected;
 		ret = send_vmstate(p);
 		if (ret) {
-			go_solo(p, "cannot send the checkpoint");
+			lose_secondary(p, "cannot send the checkpoint");
 			return ret;
 		}
 		return 0;
 	case COLO_VMSTATE_RECEIVED:
-		if (p->state != P_CHECKPOINT || id_of(payload, len) != p->ckpt_id)
+		if (p->state != P_CHECKPOINT || len != COLO_ID_LEN ||
+		    id_of(payload, len) != p->ckpt_id)
 			goto unexpected;
 		return 0;
-	case COLO_VMSTATE_LOADED:
+	case COLO_VMSTATE_LOADED: {
+		uint32_t verify;
+
 		if (p->state != P_CHECKPOINT || len != COLO_VMSTATE_LOADED_LEN ||
 		    id_of(payload, len) != p->ckpt_id)
 			goto unexpected;
-		checkpoint_loaded(p, (int)get_be32(payload + 8));
+		verify = get_be32(payload + 8);
+		if (verify > COLO_VERIFY_MAX) {
+			pr_err("VMSTATE_LOADED of checkpoint %" PRIu64 " says "
+			       "verify %u, expected 0, 1 or 2", p->ckpt_id, verify);
+			p->refused = true;	/* a broken secondary */
+			lose_secondary(p, "protocol error (see the log)");
+			return -EPROTO;
+		}
+		checkpoint_loaded(p, (int)verify);
 		return 0;
+	}
 	default:
 		goto unexpected;
 	}
 unexpected:
 	pr_err("unexpected %s (%u bytes) from the secondary in state %s",
 	       colo_record_name(type), len, primary_state_name(p->state));
-	go_solo(p, "protocol error (see the log)");
+	p->refused = true;	/* a broken secondary: no point connecting again */
+	lose_secondary(p, "protocol error (see the log)");
 	return -EPROTO;
 }
 
@@ -423,21 +553,24 @@ static void finish_connect(struct primary *p)
 	}
 	p->ch = channel_new(p->base, p->connect_fd, &channel_ops, p,
 			    p->cfg.checkpoint.peer);
+	if (!p->ch)
+		close(p->connect_fd);
 	p->connect_fd = -1;
-	if (!p->ch || page_stream_init(&p->ps, p->ch, p->dl->ram.page_size,
-				       (int)p->cfg.checkpoint.compress_level)) {
-		go_solo(p, "cannot set up the stream");
+	p->state = P_HANDSHAKE;
+	if (!p->ch || channel_set_timeouts(p->ch, p->cfg.ha.heartbeat_timeout_ms) ||
+	    page_stream_init(&p->ps, p->ch, p->dl->ram.page_size,
+			     (int)p->cfg.checkpoint.compress_level)) {
+		lose_secondary(p, "cannot set up the stream");
 		return;
 	}
 	p->ps_ready = true;
 	if (daemon_guest_hash(&p->g, &h.guest_hash)) {
-		go_solo(p, "cannot hash our guest");
+		lose_secondary(p, "cannot hash our guest");
 		return;
 	}
 	colo_hello_encode(&h, hello);
 	channel_send(p->ch, COLO_HELLO, hello, sizeof(hello));
 	p->last_rx_ms = daemon_now_ms();
-	p->state = P_HANDSHAKE;
 	pr_info("connected to the secondary at %s", p->cfg.checkpoint.peer);
 }
 
@@ -472,13 +605,14 @@ static void send_some(struct primary *p)
 		if (p->pass_start) {
 			if (dirty_log_sync(p->dl) ||
 			    page_stream_blocks(&p->ps, &p->dl->ram, false)) {
-				go_solo(p, "the dirty log failed (see the log)");
+				lose_secondary(p, "the dirty log failed (see the "
+					       "log)");
 				return;
 			}
 			p->pass_start = false;
 		}
 		if (ram_save_step(&p->rs, &p->ps.sink, STEP_PAGES, &done)) {
-			go_solo(p, "sending pages failed (see the log)");
+			lose_secondary(p, "sending pages failed (see the log)");
 			return;
 		}
 		if (done) {
@@ -502,17 +636,45 @@ static void heartbeat(struct primary *p, int64_t now)
 		channel_send(p->ch, COLO_HEARTBEAT, b, sizeof(b));
 		p->last_hb_ms = now;
 	}
-	/* the secondary may be busy loading a checkpoint: only the link
-	 * tells then */
-	if (p->state != P_CHECKPOINT && p->state != P_HELD &&
-	    now - p->last_rx_ms > p->cfg.ha.heartbeat_timeout_ms) {
+	/* a secondary loading a checkpoint is silent: its deadline, which
+	 * grows with the pages, bounds it instead of the heartbeats */
+	if (p->state == P_CHECKPOINT) {
+		if (now > p->ckpt_deadline_ms) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "the secondary did not load "
+				 "checkpoint %" PRIu64 " within %" PRId64 " ms",
+				 p->ckpt_id, now - p->stop_ms);
+			lose_secondary(p, why);
+		}
+	} else if (now - p->last_rx_ms > p->cfg.ha.heartbeat_timeout_ms) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "no word from the secondary for %"
 			 PRId64 " ms", now - p->last_rx_ms);
-		if (p->ch)
-			channel_drop(p->ch, why);
+		lose_secondary(p, why);
 	}
+}
+
+/*
+ * A tick much later than due: this daemon did not run (stopped, or the
+ * host starved it), so the peer's silence is ours to excuse, not its
+ * fault; what it sent is queued and read next. The peer gets a fresh
+ * window.
+ */
+static void excuse_own_stall(struct primary *p, int64_t now)
+{
+	int64_t late = now - p->last_tick_ms;
+
+	if (p->last_tick_ms && late > p->cfg.ha.heartbeat_timeout_ms / 2) {
+		pr_warn("our loop did not run for %" PRId64 " ms (stopped or "
+			"starved); the secondary gets a fresh heartbeat window",
+			late);
+		p->last_rx_ms = now;
+		if (p->state == P_CHECKPOINT)
+			p->ckpt_deadline_ms += late;
+	}
+	p->last_tick_ms = now;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -524,6 +686,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (p->die_at_ms && now >= p->die_at_ms)
 		raise(SIGKILL);
+	excuse_own_stall(p, now);
+	if (p->dead_ch) {
+		channel_free(p->dead_ch);
+		p->dead_ch = NULL;
+	}
 	if (p->state == P_STOPPING) {
 		/* a few ticks for control answers; then the stream drained */
 		if (++p->stop_ticks > 4 &&
@@ -549,7 +716,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	if (p->ch && channel_is_open(p->ch) && p->state != P_SOLO &&
-	    p->state != P_STOPPING)
+	    p->state != P_STOPPING && p->state != P_CONNECTING)
 		heartbeat(p, now);
 }
 
@@ -559,12 +726,23 @@ static void on_guest(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (guest_poll(&p->g, 0) == -EPIPE) {
-		pr_err("the guest exited; stopping");
+	if (guest_poll(&p->g, 0) != -EPIPE)
+		return;
+	event_del(p->ev_guest);		/* its EOF stays readable */
+	if (p->g.exited && WIFEXITED(p->g.exit_status)) {
+		/* it asked to: the pair has nothing left to protect */
+		pr_err("the guest exited with status %d; stopping the pair",
+		       WEXITSTATUS(p->g.exit_status));
 		if (p->ch && channel_is_open(p->ch))
 			channel_send(p->ch, COLO_GUEST_SHUTDOWN, NULL, 0);
-		primary_stop(p, 1);
+	} else if (p->ch && channel_is_open(p->ch)) {
+		/* killed (OOM, SIGKILL): the secondary's copy is the service
+		 * now; losing us is what tells it, never a shutdown */
+		pr_err("the guest died; dropping the secondary, which keeps "
+		       "its copy");
+		channel_drop(p->ch, "our guest died");
 	}
+	primary_stop(p, 1);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -639,6 +817,8 @@ static void teardown(struct primary *p)
 		page_stream_destroy(&p->ps);
 	if (p->ch)
 		channel_free(p->ch);
+	if (p->dead_ch)
+		channel_free(p->dead_ch);
 	if (p->connect_fd >= 0)
 		close(p->connect_fd);
 	if (p->rs.buf)

@@ -81,12 +81,15 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	status_str(&so, "peer", p->cfg.checkpoint.peer);
 	if (p->state == P_SOLO)
 		status_str(&so, "solo_because", p->peer_why);
+	else if (p->state == P_CONNECTING && p->peer_why[0])
+		status_str(&so, "connecting_because", p->peer_why);
 	status_num(&so, "checkpoints", (double)p->ckpt_done, 0);
 	status_num(&so, "initial_sync_ms", p->protected_since_ms ?
 		   (double)(p->protected_since_ms - p->sync_start_ms) : 0, 0);
 	status_num(&so, "initial_sync_bytes", (double)p->bytes_at_protect, 0);
 	status_num(&so, "initial_sync_pause_ms", p->initial_pause_ms, 1);
 	status_num(&so, "pause_last_ms", p->last_pause_ms, 1);
+	status_num(&so, "checkpoints_aborted", (double)p->ckpt_aborted, 0);
 	status_num(&so, "pause_p50_ms", pause_stats_quantile(&p->pauses, 0.5), 1);
 	status_num(&so, "pause_p99_ms", pause_stats_quantile(&p->pauses, 0.99), 1);
 	/* sums: a reader takes means over its own windows */
@@ -123,7 +126,8 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	status_num(&so, "heartbeat_age_ms", p->ch ?
 		   (double)(now - p->last_rx_ms) : -1, 0);
 	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
-	status_str(&so, "last_verify", verify_names[p->last_verify]);
+	status_str(&so, "last_verify", (unsigned)p->last_verify <= COLO_VERIFY_MAX ?
+		   verify_names[p->last_verify] : "?");
 	status_end(&so);
 }
 

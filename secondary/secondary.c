@@ -4,6 +4,11 @@
  *   WAITING -> SYNC (the initial image into the cache) -> COLO
  *                        CHECKPOINT <-> COLO
  *   SYNC/COLO/CHECKPOINT -> PEER_LOST when the primary goes away
+ *   any -> UNRESTORABLE when our guest cannot be put back to the image
+ *
+ * In WAITING any number of peers may connect; the first valid HELLO makes
+ * one the primary, and a peer that says nothing valid within the
+ * handshake timeout is dropped, alone.
  *
  * Pages go into the RAM cache, never into the running guest. At a
  * checkpoint: stop the guest (CHECKPOINT_REQUEST / CHECKPOINT_REPLY), take
@@ -12,7 +17,7 @@
  * dirty) into the guest, re-arm its dirty log lazily, and resume it
  * (VMSTATE_LOADED). A checkpoint cut short is never applied: when the
  * primary is lost, the guest is put back to the last complete checkpoint
- * and kept stopped there.
+ * and kept stopped there. See load_checkpoint() for the commit rule.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,64 +35,36 @@
 
 #define LOG_PREFIX "secondary: "
 #include "log.h"
-#include "channel.h"
-#include "colo_daemon.h"
-#include "compare.h"
-#include "control.h"
-#include "dirty_log.h"
-#include "guest_writer.h"
-#include "layout.h"
-#include "ram_cache.h"
 #include "secondary.h"
-
-#define TICK_MS		20
-#define STOP_TRIES	30	/* stop_timeout_ms each, for a busy guest */
-
-enum secondary_state {
-	S_WAITING, S_SYNC, S_COLO, S_CHECKPOINT, S_HELD, S_PEER_LOST,
-	S_STOPPING,
-};
+#include "secondary_int.h"
 
 static const char *const state_names[] = {
 	[S_WAITING] = "waiting", [S_SYNC] = "initial-sync", [S_COLO] = "colo",
 	[S_CHECKPOINT] = "checkpoint", [S_HELD] = "held",
-	[S_PEER_LOST] = "peer-lost", [S_STOPPING] = "stopping",
+	[S_PEER_LOST] = "peer-lost", [S_UNRESTORABLE] = "unrestorable",
+	[S_STOPPING] = "stopping",
 };
 
-struct secondary {
-	struct colo_config cfg;
-	struct event_base *base;
-	struct event *ev_tick, *ev_guest, *ev_sig_term, *ev_sig_int;
-	struct evconnlistener *listener;
-	struct control *ctl;
-	enum secondary_state state;
-	int exit_code;
+static void bury(struct secondary *s, struct channel *ch);
+static void forget_pending(struct secondary *s, struct channel *ch);
+static void drop_pending(struct secondary *s, const char *why);
 
-	struct guest g;			/* B */
-	struct dirty_log *dl;
-	struct ram_cache cache;
-	struct guest_writer w;
-	struct channel *ch;
-	struct channel *dead_ch;	/* closed, freed at the next tick */
-	int64_t last_rx_ms, last_hb_ms;
-	char lost_why[256];
+/* How long our guest may take to stop for a checkpoint: the primary's
+ * guest is stopped meanwhile, and it waits about a heartbeat timeout. */
+static int64_t stop_budget_ms(const struct secondary *s)
+{
+	int64_t half = s->cfg.ha.heartbeat_timeout_ms / 2;
 
-	uint64_t ckpt_id;		/* in progress */
-	uint64_t ckpt_done;		/* last loaded */
-	bool in_vmstate, have_layout, have_memhash;
-	uint64_t vm_pages, vm_bytes;
-	struct layout layout;		/* A's, for ckpt_id */
-	uint64_t layout_brk;
-	struct layout image_layout;	/* A's at ckpt_done */
-	uint64_t image_brk;
-	bool have_image;
-	uint32_t expect_crc;
-	uint64_t expect_bytes;
-	int last_verify;
-	int64_t stop_ms;
-	struct pause_stats pauses;	/* our guest stopped, per checkpoint */
-	double last_load_ms;
-};
+	return s->cfg.guest.stop_timeout_ms < half ?
+	       s->cfg.guest.stop_timeout_ms : half;
+}
+
+static int handshake_timeout_ms(const struct secondary *s)
+{
+	unsigned hb = s->cfg.ha.heartbeat_timeout_ms;
+
+	return (int)(hb < HANDSHAKE_MAX_MS ? hb : HANDSHAKE_MAX_MS);
+}
 
 /* Stop after a few ticks, so a control answer gets out first. */
 static void secondary_stop(struct secondary *s, int code)
@@ -99,59 +76,29 @@ static void secondary_stop(struct secondary *s, int code)
 	event_base_loopexit(s->base, &later);
 }
 
-/* --- losing the primary ------------------------------------------------- */
-
-/*
- * Put our guest back to the last complete checkpoint and keep it
- * stopped: its layout to the image's, then the pages it dirtied since,
- * from the cache's image. What arrived of a newer checkpoint is dropped.
- */
-static void fall_back_to_image(struct secondary *s)
-{
-	unsigned commands = 0;
-	int ret;
-
-	if (!s->have_image) {
-		pr_warn("no checkpoint was complete yet: our guest was never "
-			"loaded; waiting for a primary");
-		if (s->g.paused)
-			guest_continue(&s->g);
-		s->state = S_WAITING;
-		return;
-	}
-	ret = guest_stop(&s->g, (int)s->cfg.guest.stop_timeout_ms);
-	if (!ret)
-		ret = layout_mirror(&s->image_layout, s->image_brk, &s->g, &commands);
-	if (!ret)
-		ret = dirty_log_sync(s->dl);
-	if (!ret)
-		ret = ram_cache_rollback(&s->cache, s->dl, &s->w);
-	if (!ret)
-		ret = dirty_log_sync(s->dl);
-	if (!ret)
-		ret = dirty_log_forget(s->dl);
-	if (ret)
-		pr_err("could not put the guest back to checkpoint %" PRIu64
-		       ": %s", s->ckpt_done, strerror(-ret));
-	else
-		pr_warn("the guest is stopped at checkpoint %" PRIu64 ", the last "
-			"complete one (take over: coloctl failover, when it "
-			"exists)", s->ckpt_done);
-	s->state = S_PEER_LOST;
-}
-
 static void on_closed(struct channel *ch, const char *why, void *opaque)
 {
 	struct secondary *s = opaque;
 
+	bury(s, ch);
+	if (ch != s->ch) {
+		forget_pending(s, ch);
+		return;
+	}
+	s->ch = NULL;
 	if (s->state == S_STOPPING)
 		return;
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
 	pr_warn("lost the primary: %s", why);
-	s->dead_ch = ch;		/* not freed from within its callback */
-	s->ch = NULL;
+	if (s->state == S_CHECKPOINT && !s->stopping_guest) {
+		s->ckpt_aborted++;
+		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+	}
+	s->stopping_guest = false;
 	s->in_vmstate = false;
-	fall_back_to_image(s);
+	if (s->state == S_UNRESTORABLE)
+		return;		/* nothing to put back: it stays stopped */
+	secondary_fall_back(s);
 }
 
 /* --- a checkpoint, applied ----------------------------------------------- */
@@ -164,113 +111,38 @@ static int send_id(struct secondary *s, uint16_t type)
 	return channel_send(s->ch, type, b, sizeof(b));
 }
 
-static int stop_guest(struct secondary *s)
+/*
+ * Stop our guest for checkpoint ckpt_id: STOP_SLICE_MS now, more at the
+ * next ticks, until the stop deadline (the stop timeout, at most half the
+ * heartbeat timeout: the primary waits with its guest stopped). Then
+ * CHECKPOINT_REPLY. 0 while trying; a negative errno ends the pair.
+ */
+static int try_stop_guest(struct secondary *s)
 {
-	for (int i = 0; i < STOP_TRIES; i++)
-		if (guest_stop(&s->g, (int)s->cfg.guest.stop_timeout_ms) == 0)
+	int64_t now = daemon_now_ms();
+	int ret = guest_stop(&s->g, STOP_SLICE_MS);
+
+	if (ret == -ETIMEDOUT) {
+		/* each try queues a PAUSE and a CANCEL: not every tick */
+		s->next_stop_ms = now + STOP_RETRY_MS;
+		if (now < s->stop_deadline_ms)
 			return 0;
-	pr_err("our guest did not reach a pause point in %d tries of %u ms",
-	       STOP_TRIES, s->cfg.guest.stop_timeout_ms);
-	return -ETIMEDOUT;
-}
-
-/* Step 1 -- commit; Step 2 -- layout; Step 3 -- flush; Step 4 -- verify;
- * Step 5 -- re-arm our log, our TID back, resume (unless held). */
-static int load_checkpoint(struct secondary *s, uint64_t flags)
-{
-	int64_t t0 = daemon_now_ms();
-	unsigned commands = 0;
-	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
-	int verify = COLO_VERIFY_NONE, ret;
-	int64_t t_commit, t_flush, t_rearm;
-	struct layout mine;
-
-	ret = ram_cache_commit(&s->cache);
-	if (ret)
+		pr_err("our guest did not reach a pause point within %" PRId64
+		       " ms for checkpoint %" PRIu64, now - s->stop_begin_ms,
+		       s->ckpt_id);
 		return ret;
-	t_commit = daemon_now_ms();
-	ret = layout_read(s->g.pid, &mine);
-	if (ret)
-		return ret;
-	ret = layout_compatible("the primary's guest", &s->layout, "ours", &mine);
-	layout_free(&mine);
-	if (ret)
-		return ret;
-	ret = layout_mirror(&s->layout, s->layout_brk, &s->g, &commands);
-	if (!ret)
-		ret = dirty_log_sync(s->dl);
-	if (!ret)
-		ret = ram_cache_flush(&s->cache, s->dl, &s->w);
-	if (ret)
-		return ret;
-	t_flush = daemon_now_ms();
-	if (flags & COLO_VMSTATE_VERIFY) {
-		uint32_t crc;
-		uint64_t bytes;
-
-		ret = guest_memory_crc(s->g.pid, &crc, &bytes);
-		if (ret)
-			return ret;
-		verify = s->have_memhash && crc == s->expect_crc &&
-			 bytes == s->expect_bytes ? COLO_VERIFY_SAME :
-						    COLO_VERIFY_DIFFERS;
-		s->last_verify = verify;
-		if (verify == COLO_VERIFY_SAME)
-			pr_info("checkpoint %" PRIu64 ": verified, our guest is "
-				"identical (%" PRIu64 " bytes)", s->ckpt_id, bytes);
-		else
-			pr_err("checkpoint %" PRIu64 ": our guest's memory hashes "
-			       "to %08x over %" PRIu64 " bytes, the primary's to "
-			       "%08x over %" PRIu64, s->ckpt_id, crc, bytes,
-			       s->expect_crc, s->expect_bytes);
 	}
-	t_rearm = daemon_now_ms();
-	ret = dirty_log_sync(s->dl);
-	if (!ret)
-		ret = dirty_log_forget(s->dl);
 	if (ret)
 		return ret;
-	pr_debug("checkpoint %" PRIu64 " loaded: commit %" PRId64 " ms, layout "
-		 "and flush of %" PRIu64 " pages %" PRId64 " ms, re-arm %" PRId64
-		 " ms", s->ckpt_id, t_commit - t0, s->cache.stats.pages_flushed,
-		 t_flush - t_commit, daemon_now_ms() - t_rearm);
-	/* the image of this checkpoint, for a fall back */
-	layout_free(&s->image_layout);
-	s->image_layout = s->layout;
-	memset(&s->layout, 0, sizeof(s->layout));
-	s->image_brk = s->layout_brk;
-	s->have_image = true;
-	s->ckpt_done = s->ckpt_id;
-	if (flags & COLO_VMSTATE_HOLD) {
-		s->state = S_HELD;
-	} else {
-		ret = guest_cmd(&s->g, GUEST_CMD_SET_TID, NULL, NULL, NULL, 0);
-		if (!ret)
-			ret = guest_continue(&s->g);
-		if (ret)
-			return ret;
-		s->state = S_COLO;
-	}
-	s->last_load_ms = (double)(daemon_now_ms() - t0);
-	/* the initial sync's stop-and-copy is not a COLO checkpoint */
-	if (s->ckpt_done > 1)
-		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
-	put_be64(loaded, s->ckpt_id);
-	put_be32(loaded + 8, (uint32_t)verify);
-	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));
-	if (!ret && s->ckpt_done == 1) {
-		pr_info("initial sync done: our guest is a copy of the "
-			"primary's (%" PRIu64 " pages written into it in %.0f ms)",
-			s->cache.stats.pages_flushed, s->last_load_ms);
-		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
-	}
-	return ret;
+	s->stopping_guest = false;
+	s->stop_ms = now;
+	return send_id(s, COLO_CHECKPOINT_REPLY);
 }
 
 /* --- records from the primary --------------------------------------------- */
 
-static int check_hello(struct secondary *s, const uint8_t *payload,
-		       uint32_t len)
+static int check_hello(struct secondary *s, struct channel *ch,
+		       const uint8_t *payload, uint32_t len)
 {
 	struct colo_hello h, mine = {
 		.magic = COLO_PROTO_MAGIC,
@@ -311,7 +183,75 @@ static int check_hello(struct secondary *s, const uint8_t *payload,
 		return -EPROTO;
 	}
 	colo_hello_encode(&mine, out);
-	return channel_send(s->ch, COLO_HELLO, out, sizeof(out));
+	return channel_send(ch, COLO_HELLO, out, sizeof(out));
+}
+
+/*
+ * A connection that has not said HELLO yet. Only a valid HELLO makes its
+ * peer the primary; anything else drops this connection alone.
+ */
+static int on_pending_record(struct secondary *s, struct channel *ch,
+			     uint16_t type, const uint8_t *payload, uint32_t len)
+{
+	int ret;
+
+	if (type != COLO_HELLO) {
+		pr_err("%s before HELLO from %s", colo_record_name(type),
+		       channel_peer(ch));
+		return -EPROTO;
+	}
+	if (s->ch || s->state != S_WAITING) {
+		pr_warn("%s said HELLO, but the pair is %s", channel_peer(ch),
+			state_names[s->state]);
+		return -EBUSY;
+	}
+	ret = check_hello(s, ch, payload, len);
+	if (ret)
+		return ret;
+	forget_pending(s, ch);
+	s->ch = ch;
+	s->last_rx_ms = s->last_hb_ms = daemon_now_ms();
+	channel_set_timeouts(ch, s->cfg.ha.heartbeat_timeout_ms);
+	drop_pending(s, "another peer is the primary now");
+	pr_info("%s is the primary: receiving the initial image",
+		channel_peer(ch));
+	s->state = S_SYNC;
+	return 0;
+}
+
+static int on_vmstate_size(struct secondary *s, const uint8_t *payload,
+			   uint32_t len)
+{
+	uint64_t id = get_be64(payload), pages, bytes, flags, clock_ms;
+	int ret;
+
+	if (!s->in_vmstate || len != COLO_VMSTATE_SIZE_LEN || id != s->ckpt_id)
+		return -EAGAIN;
+	pages = get_be64(payload + 8);
+	bytes = get_be64(payload + 16);
+	flags = get_be64(payload + 24);
+	clock_ms = get_be64(payload + 32);
+	if (flags & ~(uint64_t)COLO_VMSTATE_FLAGS) {
+		pr_err("checkpoint %" PRIu64 ": unknown VMSTATE_SIZE flags %#"
+		       PRIx64 " (we know %#x)", id, flags, COLO_VMSTATE_FLAGS);
+		return -EPROTO;
+	}
+	if (pages != s->vm_pages || bytes != s->vm_bytes || !s->have_layout) {
+		pr_err("checkpoint %" PRIu64 " is incomplete: %" PRIu64
+		       " pages and %" PRIu64 " bytes announced, %" PRIu64
+		       " and %" PRIu64 " arrived%s; it is not applied",
+		       id, pages, bytes, s->vm_pages, s->vm_bytes,
+		       s->have_layout ? "" : ", no layout");
+		return -EPROTO;
+	}
+	s->in_vmstate = false;
+	ret = send_id(s, COLO_VMSTATE_RECEIVED);
+	if (!ret)
+		ret = secondary_load_checkpoint(s, flags, clock_ms);
+	if (ret)
+		pr_err("loading checkpoint %" PRIu64 " failed: %s", id,
+		       strerror(-ret));
+	return ret;
 }
 
 static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
@@ -321,23 +261,13 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	uint64_t id = len >= 8 ? get_be64(payload) : 0;
 	int ret;
 
-	(void)ch;
+	if (ch != s->ch)
+		return on_pending_record(s, ch, type, payload, len);
 	s->last_rx_ms = daemon_now_ms();
-	if (s->state == S_WAITING && type != COLO_HELLO) {
-		pr_err("%s before HELLO", colo_record_name(type));
-		return -EPROTO;
-	}
 	switch (type) {
-	case COLO_HELLO:
-		if (s->state != S_WAITING)
-			break;
-		ret = check_hello(s, payload, len);
-		if (ret)
-			return ret;
-		pr_info("a primary connected: receiving the initial image");
-		s->state = S_SYNC;
-		return 0;
 	case COLO_HEARTBEAT:
+		if (len != COLO_HEARTBEAT_LEN)
+			break;
 		return 0;
 	case COLO_RAM_BLOCKS:
 		return ram_cache_set_blocks(&s->cache, payload, len);
@@ -356,14 +286,14 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		    len != COLO_ID_LEN || id != s->ckpt_done + 1)
 			break;
 		s->ckpt_id = id;
-		ret = stop_guest(s);
-		if (ret)
-			return ret;
-		s->stop_ms = daemon_now_ms();
 		s->state = S_CHECKPOINT;
-		return send_id(s, COLO_CHECKPOINT_REPLY);
+		s->stopping_guest = true;
+		s->stop_begin_ms = daemon_now_ms();
+		s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
+		return try_stop_guest(s);
 	case COLO_VMSTATE_SEND:
-		if (s->state != S_CHECKPOINT || id != s->ckpt_id || s->in_vmstate)
+		if (s->state != S_CHECKPOINT || s->stopping_guest ||
+		    len != COLO_ID_LEN || id != s->ckpt_id || s->in_vmstate)
 			break;
 		s->in_vmstate = true;
 		s->have_layout = s->have_memhash = false;
@@ -383,33 +313,11 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		s->expect_bytes = get_be64(payload + 4);
 		s->have_memhash = true;
 		return 0;
-	case COLO_VMSTATE_SIZE: {
-		uint64_t pages, bytes, flags;
-
-		if (!s->in_vmstate || len != COLO_VMSTATE_SIZE_LEN ||
-		    id != s->ckpt_id)
-			break;
-		pages = get_be64(payload + 8);
-		bytes = get_be64(payload + 16);
-		flags = get_be64(payload + 24);
-		if (pages != s->vm_pages || bytes != s->vm_bytes ||
-		    !s->have_layout) {
-			pr_err("checkpoint %" PRIu64 " is incomplete: %" PRIu64
-			       " pages and %" PRIu64 " bytes announced, %" PRIu64
-			       " and %" PRIu64 " arrived%s; it is not applied",
-			       id, pages, bytes, s->vm_pages, s->vm_bytes,
-			       s->have_layout ? "" : ", no layout");
-			return -EPROTO;
-		}
-		s->in_vmstate = false;
-		ret = send_id(s, COLO_VMSTATE_RECEIVED);
-		if (!ret)
-			ret = load_checkpoint(s, flags);
-		if (ret)
-			pr_err("loading checkpoint %" PRIu64 " failed: %s", id,
-			       strerror(-ret));
-		return ret;
-	}
+	case COLO_VMSTATE_SIZE:
+		ret = on_vmstate_size(s, payload, len);
+		if (ret != -EAGAIN)
+			return ret;
+		break;
 	case COLO_GUEST_SHUTDOWN:
 		pr_info("the primary shuts the pair down");
 		secondary_stop(s, 0);
@@ -427,49 +335,112 @@ static const struct channel_ops channel_ops = {
 	.closed = on_closed,
 };
 
+/* --- connections: only a valid HELLO claims the primary's slot ------------ */
+
+/* Closed channels, freed at the next tick (never within a callback). */
+static void bury(struct secondary *s, struct channel *ch)
+{
+	for (int i = 0; i < MAX_DEAD; i++)
+		if (s->dead[i] == ch)
+			return;
+	for (int i = 0; i < MAX_DEAD; i++)
+		if (!s->dead[i]) {
+			s->dead[i] = ch;
+			return;
+		}
+	pr_err("no room to free a closed connection; it leaks");
+}
+
+static void forget_pending(struct secondary *s, struct channel *ch)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (s->pending[i].ch == ch)
+			s->pending[i].ch = NULL;
+}
+
+/* Drop every connection still in its handshake. */
+static void drop_pending(struct secondary *s, const char *why)
+{
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct channel *ch = s->pending[i].ch;
+
+		if (ch && channel_is_open(ch))
+			channel_drop(ch, why);	/* forgets it */
+		s->pending[i].ch = NULL;
+	}
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int socklen, void *arg)
 {
 	struct secondary *s = arg;
 	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+	struct pending_peer *slot = NULL;
 	char peer[64];
 
 	(void)l;
 	(void)socklen;
 	snprintf(peer, sizeof(peer), "%s:%u", inet_ntoa(sin->sin_addr),
 		 ntohs(sin->sin_port));
-	if (s->ch || s->state != S_WAITING) {
+	for (int i = 0; i < MAX_PENDING && !slot; i++)
+		if (!s->pending[i].ch)
+			slot = &s->pending[i];
+	if (s->ch || s->state != S_WAITING || !slot) {
 		pr_warn("refusing a connection from %s: %s", peer,
-			s->state == S_PEER_LOST ?
+			s->state == S_PEER_LOST || s->state == S_UNRESTORABLE ?
 			"the pair was broken; its guest waits for a failover" :
-			"a primary is connected already");
+			s->ch ? "a primary is connected already" :
+			"too many connections in their handshake");
 		close(fd);
 		return;
 	}
-	s->ch = channel_new(s->base, fd, &channel_ops, s, peer);
-	if (!s->ch) {
+	slot->ch = channel_new(s->base, fd, &channel_ops, s, peer);
+	if (!slot->ch) {
 		close(fd);
 		return;
 	}
-	s->last_rx_ms = daemon_now_ms();
-	pr_info("connection from %s", peer);
+	slot->deadline_ms = daemon_now_ms() + handshake_timeout_ms(s);
+	pr_info("connection from %s: waiting for its HELLO", peer);
 }
 
-/* --- the tick: heartbeats, cleanup ---------------------------------------- */
+/* --- the tick: heartbeats, deadlines, retries, cleanup -------------------- */
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* A connection that said nothing valid in time goes; others stay. */
+static void expire_pending(struct secondary *s, int64_t now)
 {
-	struct secondary *s = arg;
-	int64_t now = daemon_now_ms();
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct channel *ch = s->pending[i].ch;
+		char why[96];
 
-	(void)fd;
-	(void)what;
-	if (s->dead_ch) {
-		channel_free(s->dead_ch);
-		s->dead_ch = NULL;
+		if (!ch || now < s->pending[i].deadline_ms)
+			continue;
+		snprintf(why, sizeof(why), "sent no HELLO within %d ms",
+			 handshake_timeout_ms(s));
+		channel_drop(ch, why);
+		s->pending[i].ch = NULL;
 	}
-	if (!s->ch || !channel_is_open(s->ch))
-		return;
+}
+
+/*
+ * A tick much later than due: this daemon did not run (stopped, or the
+ * host starved it), so the primary's silence is ours to excuse; what it
+ * sent is queued and read next. It gets a fresh heartbeat window.
+ */
+static void excuse_own_stall(struct secondary *s, int64_t now)
+{
+	int64_t late = now - s->last_tick_ms;
+
+	if (s->last_tick_ms && late > s->cfg.ha.heartbeat_timeout_ms / 2) {
+		pr_warn("our loop did not run for %" PRId64 " ms (stopped or "
+			"starved); the primary gets a fresh heartbeat window",
+			late);
+		s->last_rx_ms = now;
+	}
+	s->last_tick_ms = now;
+}
+
+static void heartbeat(struct secondary *s, int64_t now)
+{
 	if (now - s->last_hb_ms >= s->cfg.ha.heartbeat_timeout_ms / 4) {
 		uint8_t b[COLO_HEARTBEAT_LEN];
 
@@ -486,6 +457,36 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct secondary *s = arg;
+	int64_t now = daemon_now_ms();
+
+	(void)fd;
+	(void)what;
+	excuse_own_stall(s, now);
+	for (int i = 0; i < MAX_DEAD; i++) {
+		channel_free(s->dead[i]);
+		s->dead[i] = NULL;
+	}
+	expire_pending(s, now);
+	if (s->restore_pending && now >= s->next_restore_ms) {
+		s->restore_retry_ms = s->restore_retry_ms ?
+			s->restore_retry_ms * 2 : RESTORE_RETRY_MS;
+		if (s->restore_retry_ms > RESTORE_RETRY_MAX_MS)
+			s->restore_retry_ms = RESTORE_RETRY_MAX_MS;
+		s->next_restore_ms = now + s->restore_retry_ms;
+		secondary_fall_back(s);
+	}
+	if (!s->ch || !channel_is_open(s->ch))
+		return;
+	if (s->stopping_guest && now >= s->next_stop_ms && try_stop_guest(s)) {
+		channel_drop(s->ch, "our guest did not stop for the checkpoint");
+		return;
+	}
+	heartbeat(s, now);
+}
+
 static void on_guest(evutil_socket_t fd, short what, void *arg)
 {
 	struct secondary *s = arg;
@@ -493,6 +494,7 @@ static void on_guest(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (guest_poll(&s->g, 0) == -EPIPE) {
+		event_del(s->ev_guest);		/* its EOF stays readable */
 		pr_err("our guest exited; stopping");
 		secondary_stop(s, 1);
 	}
@@ -521,9 +523,13 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_num(&so, "guest_pid", s->g.pid, 0);
 	status_str(&so, "listen", s->cfg.checkpoint.listen);
 	status_str(&so, "peer", s->ch ? channel_peer(s->ch) : "none");
-	if (s->state == S_PEER_LOST)
+	if (s->state == S_PEER_LOST || s->state == S_UNRESTORABLE)
 		status_str(&so, "lost_because", s->lost_why);
+	status_str(&so, "guest_restorable",
+		   s->state == S_UNRESTORABLE ? "no" :
+		   s->restore_pending ? "pending" : "yes");
 	status_num(&so, "checkpoints", (double)s->ckpt_done, 0);
+	status_num(&so, "checkpoints_aborted", (double)s->ckpt_aborted, 0);
 	status_num(&so, "guest_stopped_p50_ms",
 		   pause_stats_quantile(&s->pauses, 0.5), 1);
 	status_num(&so, "guest_stopped_p99_ms",
@@ -559,7 +565,6 @@ static int on_control(void *opaque, int argc, char **argv,
 			    "primary)\n", argv[0]);
 	return -EINVAL;
 }
-
 /* --- setup and teardown ----------------------------------------------------- */
 
 static int listen_tcp(struct secondary *s)
@@ -610,6 +615,10 @@ static int setup(struct secondary *s, int *ready_fd)
 					s->g.hello.private_base + s->g.hello.private_len);
 	if (!ret)
 		ret = ram_cache_init(&s->cache, s->dl->ram.page_size);
+	if (!ret)	/* no RAM block may cover the runtime's own area */
+		ret = ram_cache_reserve(&s->cache, s->g.hello.private_base,
+					s->g.hello.private_base +
+					s->g.hello.private_len);
 	if (ret)
 		return ret;
 	guest_writer_init(&s->w, s->g.pid, s->dl->ram.page_size);
@@ -645,10 +654,11 @@ static void teardown(struct secondary *s)
 		evconnlistener_free(s->listener);
 	if (s->ch)
 		channel_free(s->ch);
-	if (s->dead_ch)
-		channel_free(s->dead_ch);
+	for (int i = 0; i < MAX_PENDING; i++)
+		channel_free(s->pending[i].ch);
+	for (int i = 0; i < MAX_DEAD; i++)
+		channel_free(s->dead[i]);
 	layout_free(&s->layout);
-	layout_free(&s->image_layout);
 	guest_writer_destroy(&s->w);
 	ram_cache_destroy(&s->cache);
 	dirty_log_close(s->dl);

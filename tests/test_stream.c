@@ -219,8 +219,7 @@ struct pair {
 	struct end p, s;
 	struct ram_cache cache;
 	struct guest_writer w;
-	struct layout image_layout;	/* A's, at the last complete checkpoint */
-	uint64_t image_brk;
+	uint64_t ckpt;			/* the last complete checkpoint */
 	uint32_t image_crc;		/* A's memory then */
 	uint64_t image_bytes;
 };
@@ -259,11 +258,11 @@ static void checkpoint(struct pair *pr, struct guest_compare *cmp)
 	assert_int_equal(guest_layout(&pr->a.g, &gl), 0);
 	assert_int_equal(layout_read(pr->a.g.pid, &la), 0);
 	assert_int_equal(layout_mirror(&la, gl.brk, &pr->b.g, &commands), 0);
-	layout_free(&pr->image_layout);
-	pr->image_layout = la;
-	pr->image_brk = gl.brk;
 	assert_int_equal(dirty_log_sync(pr->dlb), 0);
-	assert_int_equal(ram_cache_commit(&pr->cache), 0);
+	/* the cache keeps A's layout with the image, for a roll back */
+	assert_int_equal(ram_cache_commit(&pr->cache, ++pr->ckpt, &la, gl.brk),
+			 0);
+	assert_null(la.maps);
 	assert_int_equal(ram_cache_flush(&pr->cache, pr->dlb, &pr->w), 0);
 	assert_int_equal(guest_compare(pr->a.g.pid, pr->b.g.pid, &pr->dla->ram,
 				       cmp), 0);
@@ -293,8 +292,10 @@ static void aborted_checkpoint(struct pair *pr)
 	assert_int_equal(guest_memory_crc(pr->b.g.pid, &crc, &bytes), 0);
 	assert_true(crc != pr->image_crc);	/* B has moved on */
 	/* back to the image's layout, then its pages */
-	assert_int_equal(layout_mirror(&pr->image_layout, pr->image_brk,
-				       &pr->b.g, &commands), 0);
+	assert_int_equal(pr->cache.image_id, pr->ckpt);
+	assert_int_equal(layout_mirror(&pr->cache.image_layout,
+				       pr->cache.image_brk, &pr->b.g,
+				       &commands), 0);
 	assert_int_equal(dirty_log_sync(pr->dlb), 0);
 	assert_int_equal(ram_cache_rollback(&pr->cache, pr->dlb, &pr->w), 0);
 	assert_int_equal(guest_memory_crc(pr->b.g.pid, &crc, &bytes), 0);
@@ -382,7 +383,6 @@ static void test_guest_through_stream(void **state)
 		assert_int_equal(pr->ps.stats.zlib, 0);
 	assert_int_equal(pr->s.pages, pr->ps.stats.pages);
 
-	layout_free(&pr->image_layout);
 	guest_writer_destroy(&pr->w);
 	ram_cache_destroy(&pr->cache);
 	page_stream_destroy(&pr->ps);

@@ -1,0 +1,94 @@
+/*
+ * secondary_int.h - the secondary daemon's state, shared by its link and
+ * records (secondary.c) and its side of the checkpoint transaction
+ * (secondary_load.c).
+ */
+#ifndef COLO_SECONDARY_INT_H
+#define COLO_SECONDARY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "channel.h"
+#include "colo_daemon.h"
+#include "control.h"
+#include "dirty_log.h"
+#include "guest_writer.h"
+#include "layout.h"
+#include "ram_cache.h"
+
+#define TICK_MS			20
+#define STOP_SLICE_MS		50	/* a stop waits this long, then the loop runs */
+#define RESTORE_TRIES		2	/* a failed flush is retried once */
+#define STOP_RETRY_MS		100	/* a busy guest's stops, this far apart */
+#define RESTORE_RETRY_MS	500	/* a guest that would not stop, again, */
+#define RESTORE_RETRY_MAX_MS	10000	/* backing off to this */
+#define MAX_PENDING		4	/* connections in their handshake */
+#define MAX_DEAD		(MAX_PENDING + 2)
+#define HANDSHAKE_MAX_MS	2000	/* a peer's HELLO, at most this late */
+
+enum secondary_state {
+	S_WAITING, S_SYNC, S_COLO, S_CHECKPOINT, S_HELD, S_PEER_LOST,
+	S_UNRESTORABLE, S_STOPPING,
+};
+
+/* A connection that has not said HELLO yet. */
+struct pending_peer {
+	struct channel *ch;		/* NULL: a free slot */
+	int64_t deadline_ms;		/* dropped if no HELLO by then */
+};
+
+struct secondary {
+	struct colo_config cfg;
+	struct event_base *base;
+	struct event *ev_tick, *ev_guest, *ev_sig_term, *ev_sig_int;
+	struct evconnlistener *listener;
+	struct control *ctl;
+	enum secondary_state state;
+	int exit_code;
+
+	struct guest g;			/* B */
+	struct dirty_log *dl;
+	struct ram_cache cache;
+	struct guest_writer w;
+	struct channel *ch;		/* the primary's, once it said HELLO */
+	struct pending_peer pending[MAX_PENDING];
+	struct channel *dead[MAX_DEAD];	/* closed, freed at the next tick */
+	int64_t last_rx_ms, last_hb_ms;
+	int64_t last_tick_ms;		/* our loop's last tick */
+	char lost_why[256];
+
+	uint64_t ckpt_id;		/* in progress */
+	uint64_t ckpt_done;		/* last committed: the cache's image_id */
+	uint64_t ckpt_aborted;		/* cut short by a lost primary */
+	bool stopping_guest;		/* CHECKPOINT_REQUEST, guest not yet */
+	int64_t stop_begin_ms, stop_deadline_ms;
+	int64_t next_stop_ms;		/* the next try to stop it */
+	bool restore_pending;		/* lost: our guest would not stop yet */
+	int64_t next_restore_ms;
+	int restore_retry_ms;		/* backing off */
+	bool in_vmstate, have_layout, have_memhash;
+	uint64_t vm_pages, vm_bytes;
+	struct layout layout;		/* A's, for ckpt_id (until the commit) */
+	uint64_t layout_brk;
+	uint32_t expect_crc;
+	uint64_t expect_bytes;
+	int last_verify;
+	int64_t stop_ms;		/* our guest stopped for ckpt_id */
+	struct pause_stats pauses;	/* our guest stopped, per checkpoint */
+	double last_load_ms;
+};
+
+/* Our guest back to the last complete checkpoint, kept stopped there
+ * (the primary is lost). Tried again at the ticks while it will not stop. */
+void secondary_fall_back(struct secondary *s);
+
+/* Apply checkpoint ckpt_id, which arrived whole; see the commit rule in
+ * secondary_load.c. 0, or a negative errno (logged) that ends the pair. */
+int secondary_load_checkpoint(struct secondary *s, uint64_t flags,
+			      uint64_t clock_ms);
+
+#endif /* COLO_SECONDARY_INT_H */

@@ -1,0 +1,82 @@
+/*
+ * fake_peer.h - raw records and scripted fake peers for the pair tests;
+ * their errors go to pair_why, as pair_lib's do.
+ */
+#ifndef COLO_TEST_FAKE_PEER_H
+#define COLO_TEST_FAKE_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colo_proto.h"
+
+/* --- raw records to the secondary ---------------------------------------- */
+
+/* A TCP connection to the secondary on pair_port (tries for 5 s), or -1. */
+int pair_connect_secondary(void);
+
+/*
+ * One record (payload up to 8 KiB) on fd: flip_bit >= 0 flips that bit
+ * of the payload after the CRC was computed; cut bytes are left off its
+ * end. 0, or -1.
+ */
+int pair_send_record(int fd, uint16_t type, const uint8_t *payload,
+		     uint32_t len, int flip_bit, uint32_t cut);
+
+/* A primary's HELLO with this version and guest hash. */
+int pair_hello(int fd, uint32_t version, uint32_t guest_hash);
+
+/* The secondary closes fd (which is closed here), and its log says why:
+ * 0, or -1. */
+int pair_expect_dropped(int fd, const char *why);
+
+/* --- scripted fake peers -------------------------------------------------- */
+
+/*
+ * One connection to a real daemon, records read and written by the test
+ * step by step. While a fake waits for a record (fake_until, fake_pump)
+ * it sends a HEARTBEAT every FAKE_HEARTBEAT_MS, so the daemon never takes
+ * it for silent; everything else it is sent is ignored unless asked for.
+ */
+#define FAKE_HEARTBEAT_MS	250
+
+struct fake_peer {
+	bool used;		/* a slot of the pool */
+	int fd;			/* the connection; -1 before accept, after close */
+	int listen_fd;		/* a fake secondary's, until it accepted */
+	uint16_t type;		/* the last record read */
+	uint32_t len;		/* its payload length */
+	uint8_t *payload;	/* its payload (COLO_RECORD_MAX bytes) */
+	uint64_t records;	/* records read */
+	int64_t next_hb_ms;	/* when to send the next HEARTBEAT */
+};
+
+/* A fake secondary listening on 127.0.0.1:port (NULL, pair_why). */
+struct fake_peer *fake_secondary(int port);
+/* Take the first connection (then stop listening): 0, or -1. */
+int fake_accept(struct fake_peer *f, int timeout_ms);
+/* A fake primary connected to the secondary on port (NULL, pair_why). */
+struct fake_peer *fake_primary(int port);
+
+int fake_send(struct fake_peer *f, uint16_t type, const void *payload,
+	      uint32_t len);
+/* CHECKPOINT_REQUEST and the others whose payload is a be64 id. */
+int fake_send_id(struct fake_peer *f, uint16_t type, uint64_t id);
+/* A HELLO of role (enum colo_role) with this guest hash. */
+int fake_send_hello(struct fake_peer *f, uint32_t role, uint32_t guest_hash);
+
+/* The next record, waiting up to timeout_ms: 1 (in f->type, f->payload),
+ * 0 (none in time), -EPIPE (closed), -EPROTO (a bad record). */
+int fake_read(struct fake_peer *f, int timeout_ms);
+/* Read (and send heartbeats) until a record of type comes: 0, or -1. */
+int fake_until(struct fake_peer *f, uint16_t type, int timeout_ms);
+/* Read and ignore for ms: 0 if still open at the end, -EPIPE once the
+ * daemon closed the connection (returns at once then). */
+int fake_pump(struct fake_peer *f, int ms);
+/* The be64 id at the start of the last record's payload (0 if shorter). */
+uint64_t fake_id(const struct fake_peer *f);
+void fake_close(struct fake_peer *f);
+/* Every fake still open (teardown). */
+void fake_close_all(void);
+
+#endif /* COLO_TEST_FAKE_PEER_H */
