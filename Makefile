@@ -17,8 +17,22 @@ BUILD := build/$(notdir $(CC))$(if $(filter 1,$(SANITIZE)),-san)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wvla -Wformat=2 -Wno-format-nonliteral
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP \
-	-Icheckpoint -Iguest -Ictl -Isecondary -Iprimary
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP
+
+# One folder per stage of the data flow; a folder sees only itself and the
+# folders below it, so a forbidden include does not compile (and
+# mk/check-includes.sh names the rule broken):
+#   checkpoint <- vmm <- daemon <- primary, secondary <- ctl
+# tests/ and bench/ see everything; the guest runtime sees only vmm's
+# guest_abi.h, its contract with the daemons.
+INC_checkpoint := -Icheckpoint
+INC_vmm := $(INC_checkpoint) -Ivmm
+INC_daemon := $(INC_vmm) -Idaemon
+INC_primary := $(INC_daemon) -Iprimary
+INC_secondary := $(INC_daemon) -Isecondary
+INC_ctl := $(INC_daemon) -Iprimary -Isecondary -Ictl
+INC_tests := $(INC_ctl) -Iguest -Itests
+INC_bench := $(INC_tests)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 ifeq ($(SANITIZE),1)
@@ -46,18 +60,19 @@ endif
 
 CTL_SRCS := ctl/coloctl.c ctl/ctl_guest.c ctl/ctl_daemon.c
 CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
-	checkpoint/config.c checkpoint/ramblock.c checkpoint/ram_list.c \
+	checkpoint/ramblock.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
-	checkpoint/dirty_log_full.c checkpoint/ram_save.c checkpoint/guest.c \
-	checkpoint/layout.c checkpoint/local_checkpoint.c checkpoint/guest_writer.c \
-	checkpoint/channel.c checkpoint/page_stream.c checkpoint/compare.c \
-	checkpoint/control.c checkpoint/colo_daemon.c
+	checkpoint/dirty_log_full.c checkpoint/ram_save.c \
+	checkpoint/channel.c checkpoint/page_stream.c
+VMM_SRCS := vmm/guest.c vmm/layout.c vmm/local_checkpoint.c vmm/guest_writer.c \
+	vmm/guest_compare.c
+DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c
 SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_load.c
 PRIMARY_SRCS := primary/primary.c primary/primary_control.c
 
 LIBCOLO := $(BUILD)/libcolo.a
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(SECONDARY_SRCS) \
-	$(PRIMARY_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(VMM_SRCS) \
+	$(DAEMON_SRCS) $(SECONDARY_SRCS) $(PRIMARY_SRCS))
 
 # The guest runtime and the guests. Guests are never built with
 # sanitizers (ASan's shadow is terabytes of writable memory that no dirty
@@ -66,13 +81,13 @@ GUEST_BUILD := build/guest-$(notdir $(CC))
 LIBCOLOGUEST := $(GUEST_BUILD)/libcologuest.a
 LIBCOLOGUEST_OBJS := $(addprefix $(GUEST_BUILD)/,runtime.o pause.o context.o guest_uffd.o)
 GUESTS := $(GUEST_BUILD)/memstress
-GUEST_CFLAGS := $(BASE_CFLAGS) -Icheckpoint
+GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Ivmm
 
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
 	test_dirty_log test_dirty_log_open test_guest_writer \
 	test_local_checkpoint test_coloctl test_stream test_pair \
-	test_context test_faults
+	test_context test_faults test_includes
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c \
@@ -103,10 +118,7 @@ deps:
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(EXTRA_CFLAGS) $(INIH_CFLAGS) -c -o $@ $<
-
-# Benchmarks drive the tracked child with the tests' helpers.
-$(BUILD)/bench/%.o: EXTRA_CFLAGS := -Itests
+	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) $(INIH_CFLAGS) -c -o $@ $<
 
 $(LIBCOLO): $(LIB_OBJS)
 	@$(if $(filter 0,$(V)),echo "  AR      $@")
@@ -159,7 +171,7 @@ $(GUEST_BUILD)/%: $(GUEST_BUILD)/%.o $(LIBCOLOGUEST)
 $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $@")
-	$(Q)$(CC) $(BASE_CFLAGS) -Icheckpoint -MF $@.d -o $@ tests/tracked_child.c guest/guest_uffd.c
+	$(Q)$(CC) $(BASE_CFLAGS) -Iguest -Ivmm -MF $@.d -o $@ tests/tracked_child.c guest/guest_uffd.c
 
 # --- entry targets ---------------------------------------------------------
 
@@ -177,6 +189,7 @@ check: deps check-tree tests
 
 # The tree must not track patch leftovers or build outputs.
 check-tree:
+	$(Q)./mk/check-includes.sh .
 	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		bad=$$(git ls-files | grep -E '\.(orig|rej|o|a|so|d|log|gcda|gcno|png|csv)$$|^build/|^bench/results/|(^|/)core$$'); \
 		if [ -n "$$bad" ]; then \

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "ctl.h"
 #include "guest.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "local_checkpoint.h"
 #include "ram_list.h"
 

@@ -38,7 +38,7 @@
 #include "log.h"
 #include "channel.h"
 #include "colo_daemon.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "control.h"
 #include "dirty_log.h"
 #include "fault.h"

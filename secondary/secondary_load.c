@@ -9,7 +9,7 @@
 
 #define LOG_PREFIX "secondary: "
 #include "log.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "fault.h"
 #include "secondary_int.h"
 

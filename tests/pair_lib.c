@@ -21,7 +21,7 @@
 
 #include <zlib.h>
 
-#include "compare.h"
+#include "guest_compare.h"
 #include "fake_peer.h"
 #include "guests.h"
 #include "layout.h"

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "colo_proto.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "layout.h"
 #include "fake_peer.h"
 #include "pair_lib.h"

@@ -19,7 +19,7 @@
 #include <zlib.h>
 
 #include "channel.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "guests.h"
 #include "layout.h"
 #include "log.h"

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "compare.h"
+#include "guest_compare.h"
 #include "dirty_log.h"
 #include "guest.h"
 #include "guest_writer.h"

@@ -1,5 +1,5 @@
 /*
- * compare.c - is one guest a byte-for-byte copy of another?
+ * guest_compare.c - is one guest a byte-for-byte copy of another?
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 
 #define LOG_PREFIX "compare: "
 #include "log.h"
-#include "compare.h"
+#include "guest_compare.h"
 #include "layout.h"
 #include "ram_save.h"
 

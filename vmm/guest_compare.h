@@ -1,8 +1,8 @@
 /*
- * compare.h - compare two guests' memory, byte for byte.
+ * guest_compare.h - compare two guests' memory, byte for byte.
  */
-#ifndef COLO_COMPARE_H
-#define COLO_COMPARE_H
+#ifndef COLO_GUEST_COMPARE_H
+#define COLO_GUEST_COMPARE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,4 +33,4 @@ int guest_compare(pid_t a, pid_t b, const struct ram_list *ram_a,
  */
 int guest_memory_crc(pid_t pid, uint32_t *crc, uint64_t *bytes);
 
-#endif /* COLO_COMPARE_H */
+#endif /* COLO_GUEST_COMPARE_H */
