@@ -31,7 +31,7 @@ INC_daemon := $(INC_vmm) -Idaemon
 INC_primary := $(INC_daemon) -Iprimary
 INC_secondary := $(INC_daemon) -Isecondary
 INC_ctl := $(INC_daemon) -Iprimary -Isecondary -Ictl
-INC_tests := $(INC_ctl) -Iguest -Itests
+INC_tests := $(INC_ctl) -Iguest -Itests -Itests/lib
 INC_bench := $(INC_tests)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
@@ -60,11 +60,12 @@ endif
 
 CTL_SRCS := ctl/coloctl.c ctl/ctl_guest.c ctl/ctl_daemon.c
 CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
-	checkpoint/ramblock.c checkpoint/ram_list.c \
+	checkpoint/ramblock.c checkpoint/proc_maps.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c \
-	checkpoint/channel.c checkpoint/page_stream.c
-VMM_SRCS := vmm/guest.c vmm/layout.c vmm/local_checkpoint.c vmm/guest_writer.c \
+	checkpoint/channel.c checkpoint/page_stream.c checkpoint/colo_proto.c
+VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
+	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c
 DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c
 SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_load.c
@@ -84,14 +85,14 @@ GUESTS := $(GUEST_BUILD)/memstress
 GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Ivmm
 
 # Unit and integration tests (cmocka), one binary per concern.
-TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache \
+TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache test_proto \
 	test_dirty_log test_dirty_log_open test_guest_writer \
 	test_local_checkpoint test_coloctl test_stream test_pair \
 	test_context test_faults test_includes
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
-TEST_LIB_SRCS := tests/child.c tests/image.c tests/guests.c tests/shell.c \
-	tests/pair_lib.c tests/fake_peer.c
+TEST_LIB_SRCS := tests/lib/child.c tests/lib/image.c tests/lib/guests.c tests/lib/shell.c \
+	tests/lib/pair_lib.c tests/lib/fake_peer.c tests/lib/paths.c
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is
@@ -177,12 +178,18 @@ $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | 
 
 tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 
-check: deps check-tree tests
-	$(Q)fail=0; for t in $(TEST_BINS); do \
+# T=test_NAME runs only that program (or several: T='test_a test_b');
+# ARGS are its arguments, split into words but not globbed, e.g.
+# make check T=test_faults ARGS='*stopped*' (a cmocka name pattern). With T
+# only what those programs need is built.
+check: deps check-tree $(if $(T),$(addprefix $(BUILD)/tests/,$(filter $(TESTS),$(notdir $(T)))) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL),tests)
+	$(Q)$(if $(filter-out $(TESTS),$(notdir $(T))),echo "make check: T=$(filter-out $(TESTS),$(notdir $(T))): no such test program; the programs are: $(TESTS)"; exit 2;) \
+	set -f; fail=0; \
+	for t in $(if $(T),$(addprefix $(BUILD)/tests/,$(notdir $(T))),$(TEST_BINS)); do \
 		echo "== $$t"; \
 		COLO_TRACKED_CHILD=$(CURDIR)/$(TRACKED_CHILD) \
 		COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
-		COLOCTL=$(CURDIR)/$(COLOCTL) $$t || fail=1; \
+		COLOCTL=$(CURDIR)/$(COLOCTL) $$t $(ARGS) || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; exit 1; fi; \
 	echo "make check: all test programs passed"

@@ -25,6 +25,7 @@
 
 #include "bench_util.h"
 #include "child.h"
+#include "clock.h"
 #include "dirty_log.h"
 #include "log.h"
 #include "ram_save.h"
@@ -80,7 +81,7 @@ static int one_round(struct dirty_log *dl, struct ram_save *rs,
 {
 	struct dirty_log_stats before = dl->stats;
 	uint64_t read_before = rs->stats.read_ns, pages_before = cs->pages;
-	uint64_t t0 = dirty_log_now_ns();
+	uint64_t t0 = colo_now_ns();
 	int ret;
 
 	ret = dirty_log_sync(dl);
@@ -88,7 +89,7 @@ static int one_round(struct dirty_log *dl, struct ram_save *rs,
 		ret = ram_save_pass(rs, &cs->sink);
 	if (ret)
 		return ret;
-	s->round_ms = ms(dirty_log_now_ns() - t0);
+	s->round_ms = ms(colo_now_ns() - t0);
 	s->sync_ms = ms(dl->stats.sync_ns - before.sync_ns);
 	s->clear_ms = ms(dl->stats.clear_ns - before.clear_ns);
 	s->read_ms = ms(rs->stats.read_ns - read_before);
@@ -194,7 +195,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 		return ret;
 	fprintf(stderr, "bench: populating %llu MiB in the tracked process...\n",
 		(unsigned long long)(size >> 20));
-	t0 = dirty_log_now_ns();
+	t0 = colo_now_ns();
 	if (child_cmd(&c, "region %llu", (unsigned long long)size)) {
 		fprintf(stderr, "bench: the tracked process could not map %llu MiB: %s\n",
 			(unsigned long long)(size >> 20), c.reply);
@@ -202,7 +203,7 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 		goto out;
 	}
 	fprintf(stderr, "bench: populated in %.1f s; first whole copy...\n",
-		ms(dirty_log_now_ns() - t0) / 1000);
+		ms(colo_now_ns() - t0) / 1000);
 	p.guest_uffd = c.uffd;
 	ret = dirty_log_open(&dl, c.pid, &p);
 	if (ret)
@@ -210,14 +211,14 @@ static int bench_size(const struct options *o, uint64_t size, FILE *csv,
 	ret = ram_save_init(&rs, dl);
 	if (ret)
 		goto out;
-	t0 = dirty_log_now_ns();
+	t0 = colo_now_ns();
 	ret = dirty_log_sync(dl);
 	if (!ret)
 		ret = ram_save_pass(&rs, &cs.sink);
 	if (ret)
 		goto out_rs;
 	fprintf(stderr, "bench: first copy of %llu pages in %.1f s\n",
-		(unsigned long long)cs.pages, ms(dirty_log_now_ns() - t0) / 1000);
+		(unsigned long long)cs.pages, ms(colo_now_ns() - t0) / 1000);
 
 	for (size_t pi = 0; pi < o->nr_patterns; pi++) {
 		for (size_t di = 0; di < o->nr_dirty; di++) {

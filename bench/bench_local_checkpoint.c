@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "clock.h"
 #include "guests.h"
 #include "local_checkpoint.h"
 #include "log.h"
@@ -124,14 +125,14 @@ static int bench_size(const struct options *o, uint64_t mib, FILE *csv,
 		ret = local_checkpoint_init(&lc, &a.g, &b.g, &p);
 	if (ret)
 		goto out_guests;
-	t0 = dirty_log_now_ns();
+	t0 = colo_now_ns();
 	ret = local_checkpoint_run(&lc);
 	if (ret)
 		goto out;
 	fprintf(stderr, "bench: first, whole copy: %llu pages, pause %.0f ms "
 		"(done in %.1f s)\n", (unsigned long long)lc.stats.pages_copied,
 		(double)lc.stats.pause_ns / 1e6,
-		(double)(dirty_log_now_ns() - t0) / 1e9);
+		(double)(colo_now_ns() - t0) / 1e9);
 
 	for (size_t di = 0; di < o->nr_dirty; di++) {
 		static struct sample samples[BENCH_NR_MODES][MAX_ROUNDS];

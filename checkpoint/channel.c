@@ -1,5 +1,8 @@
 /*
  * channel.c - framing, checking and queueing colo_proto records.
+ *
+ * The frame (header, length bound, CRC, known type) is checked here; a
+ * payload is the record's decoder's (colo_proto.c, page_stream.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,52 +31,6 @@ struct channel {
 	int in_callback;		/* a record() is running */
 	uint64_t bytes_in, bytes_out;
 };
-
-static const char *const record_names[] = {
-	[COLO_HELLO] = "HELLO",
-	[COLO_CHECKPOINT_READY] = "CHECKPOINT_READY",
-	[COLO_CHECKPOINT_REQUEST] = "CHECKPOINT_REQUEST",
-	[COLO_CHECKPOINT_REPLY] = "CHECKPOINT_REPLY",
-	[COLO_VMSTATE_SEND] = "VMSTATE_SEND",
-	[COLO_VMSTATE_SIZE] = "VMSTATE_SIZE",
-	[COLO_VMSTATE_RECEIVED] = "VMSTATE_RECEIVED",
-	[COLO_VMSTATE_LOADED] = "VMSTATE_LOADED",
-	[COLO_GUEST_SHUTDOWN] = "GUEST_SHUTDOWN",
-	[COLO_HEARTBEAT] = "HEARTBEAT",
-	[COLO_RAM_BLOCKS] = "RAM_BLOCKS",
-	[COLO_PAGES] = "PAGES",
-	[COLO_LAYOUT] = "LAYOUT",
-	[COLO_MEMHASH] = "MEMHASH",
-};
-
-const char *colo_record_name(unsigned type)
-{
-	if (type == 0 || type > COLO_RECORD_TYPE_MAX)
-		return "?";
-	return record_names[type];
-}
-
-void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN])
-{
-	put_be32(out, h->magic);
-	put_be32(out + 4, h->version);
-	put_be32(out + 8, h->page_size);
-	put_be32(out + 12, h->role);
-	put_be32(out + 16, h->guest_hash);
-	put_be32(out + 20, h->compress_level);
-	put_be64(out + 24, h->reserved);
-}
-
-void colo_hello_decode(const uint8_t in[COLO_HELLO_LEN], struct colo_hello *h)
-{
-	h->magic = get_be32(in);
-	h->version = get_be32(in + 4);
-	h->page_size = get_be32(in + 8);
-	h->role = get_be32(in + 12);
-	h->guest_hash = get_be32(in + 16);
-	h->compress_level = get_be32(in + 20);
-	h->reserved = get_be64(in + 24);
-}
 
 static uint32_t record_crc(const uint8_t hdr[8], const uint8_t *payload,
 			   uint32_t len)

@@ -40,10 +40,23 @@
  *
  * A checkpoint that does not arrive whole is never applied: the
  * secondary's guest changes only after VMSTATE_SIZE matched.
+ *
+ * Each payload below has a struct, and its encoder and decoder, declared
+ * here and defined side by side in one file, as CRIU's page-xfer.c keeps
+ * both ends of its protocol: colo_proto.c for the fixed-size records,
+ * page_stream.c for PAGES and RAM_BLOCKS (it encodes them), vmm/layout.c
+ * for LAYOUT (declared in layout.h). A decoder checks the
+ * exact length and every range the payload alone can show, and refuses
+ * with -EPROTO and one log line naming the record, the value expected
+ * and the value received; on refusal its output is left as it was.
+ * Checks that need the daemon's state (this id is the checkpoint in
+ * progress, this role and page size are the ones we want) stay in the
+ * daemons.
  */
 #ifndef COLO_PROTO_H
 #define COLO_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -70,49 +83,71 @@ enum colo_record_type {
 	COLO_RECORD_TYPE_MAX = 14,
 };
 
-/* HELLO payload (both ways). */
+/* Name of a record type for logs ("?" when unknown). */
+const char *colo_record_name(unsigned type);
+
+/* HELLO payload (both ways): be32 each field but reserved, be64 that. */
 #define COLO_HELLO_LEN		32
+#define COLO_COMPRESS_MAX	9	/* zlib's highest level */
 enum colo_role { COLO_ROLE_PRIMARY = 1, COLO_ROLE_SECONDARY = 2 };
 struct colo_hello {
 	uint32_t magic;			/* COLO_PROTO_MAGIC */
 	uint32_t version;		/* COLO_PROTO_VERSION */
-	uint32_t page_size;
+	uint32_t page_size;		/* a power of two */
 	uint32_t role;			/* enum colo_role of the sender */
 	uint32_t guest_hash;		/* crc32 of the guest binary and libs */
-	uint32_t compress_level;	/* what the primary sends; 0 = none */
+	uint32_t compress_level;	/* what the primary sends; 0 = none,
+					 * at most COLO_COMPRESS_MAX */
 	uint64_t reserved;		/* 0 */
 };
 
-/* PAGES payload: entries back to back, each a header and its data. */
-enum colo_page_encoding {
-	COLO_PAGE_RAW = 0,		/* page_size bytes */
-	COLO_PAGE_ZERO = 1,		/* no bytes: all zero */
-	COLO_PAGE_ZLIB = 2,		/* zlib stream inflating to page_size */
-};
-#define COLO_PAGE_HDR		13	/* be64 addr, u8 encoding, be32 len */
+void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN]);
+/* Checks magic, role (either one), page size, compress level, reserved;
+ * the version, which role and which page size are the daemon's call. */
+int colo_hello_decode(const uint8_t *payload, uint32_t len,
+		      struct colo_hello *h);
 
-/* RAM_BLOCKS payload: be32 count, then per block: be64 start, be64 len. */
-#define COLO_RAM_BLOCK_LEN	16
+/* CHECKPOINT_READY, GUEST_SHUTDOWN: no payload. 0, or -EPROTO (logged)
+ * when len is not 0. */
+int colo_empty_decode(uint16_t type, uint32_t len);
 
 /* CHECKPOINT_REQUEST, CHECKPOINT_REPLY, VMSTATE_SEND, VMSTATE_RECEIVED:
- * be64 checkpoint id. */
+ * be64 checkpoint id. Ids count from 1 (every id on the wire is). */
 #define COLO_ID_LEN		8
+struct colo_id {
+	uint64_t id;			/* >= 1 */
+};
 
-/* VMSTATE_SIZE payload: be64 id, be64 pages and be64 bytes of the PAGES
- * records since VMSTATE_SEND, be64 flags, be64 the guest clock (ms) at
- * the primary guest's pause: the secondary resumes its guest at it, so
- * guest time is one clock on both hosts. Unknown flags are refused. */
+void colo_id_encode(const struct colo_id *m, uint8_t out[COLO_ID_LEN]);
+/* type names the record in the log. */
+int colo_id_decode(uint16_t type, const uint8_t *payload, uint32_t len,
+		   struct colo_id *m);
+
+/* VMSTATE_SIZE payload: be64 each field, in this order. Unknown flags
+ * are refused. */
 #define COLO_VMSTATE_SIZE_LEN	40
 #define COLO_VMSTATE_VERIFY	1	/* a MEMHASH came: compare after loading */
 #define COLO_VMSTATE_HOLD	2	/* keep the guest stopped after loading */
 #define COLO_VMSTATE_FLAGS	(COLO_VMSTATE_VERIFY | COLO_VMSTATE_HOLD)
+struct colo_vmstate_size {
+	uint64_t id;			/* >= 1 */
+	uint64_t pages;			/* page entries of the PAGES records
+					 * since VMSTATE_SEND */
+	uint64_t bytes;			/* and their payload bytes: at least
+					 * COLO_PAGE_HDR a page */
+	uint64_t flags;			/* COLO_VMSTATE_* */
+	/* The guest clock (ms) at the primary guest's pause: the secondary
+	 * resumes its guest at it, so guest time is one clock on both. */
+	uint64_t clock_ms;
+};
 
-/* MEMHASH payload: be32 crc32 of the primary guest's RAM (in address
- * order), be64 its bytes. */
-#define COLO_MEMHASH_LEN	12
+void colo_vmstate_size_encode(const struct colo_vmstate_size *m,
+			      uint8_t out[COLO_VMSTATE_SIZE_LEN]);
+int colo_vmstate_size_decode(const uint8_t *payload, uint32_t len,
+			     struct colo_vmstate_size *m);
 
-/* VMSTATE_LOADED payload: be64 id, be32 verify (COLO_VERIFY_*, checked
- * on receipt: it indexes tables). */
+/* VMSTATE_LOADED payload: be64 id, be32 verify (checked on receipt: it
+ * indexes tables). */
 #define COLO_VMSTATE_LOADED_LEN	12
 enum colo_verify {
 	COLO_VERIFY_NONE = 0,		/* not asked */
@@ -120,9 +155,98 @@ enum colo_verify {
 	COLO_VERIFY_DIFFERS = 2,
 	COLO_VERIFY_MAX = 2,
 };
+struct colo_vmstate_loaded {
+	uint64_t id;			/* >= 1 */
+	uint32_t verify;		/* enum colo_verify */
+};
+
+void colo_vmstate_loaded_encode(const struct colo_vmstate_loaded *m,
+				uint8_t out[COLO_VMSTATE_LOADED_LEN]);
+int colo_vmstate_loaded_decode(const uint8_t *payload, uint32_t len,
+			       struct colo_vmstate_loaded *m);
 
 /* HEARTBEAT payload: be64 the sender's monotonic milliseconds. */
 #define COLO_HEARTBEAT_LEN	8
+struct colo_heartbeat {
+	uint64_t ms;
+};
+
+void colo_heartbeat_encode(const struct colo_heartbeat *m,
+			   uint8_t out[COLO_HEARTBEAT_LEN]);
+int colo_heartbeat_decode(const uint8_t *payload, uint32_t len,
+			  struct colo_heartbeat *m);
+
+/* MEMHASH payload: be32 crc32 of the primary guest's RAM (in address
+ * order), be64 its bytes. */
+#define COLO_MEMHASH_LEN	12
+struct colo_memhash {
+	uint32_t crc;
+	uint64_t bytes;
+};
+
+void colo_memhash_encode(const struct colo_memhash *m,
+			 uint8_t out[COLO_MEMHASH_LEN]);
+int colo_memhash_decode(const uint8_t *payload, uint32_t len,
+			struct colo_memhash *m);
+
+/*
+ * PAGES payload: entries back to back, each a header (be64 addr, u8
+ * encoding, be32 len) and len bytes of data. Coded in page_stream.c,
+ * the encoder's file.
+ */
+enum colo_page_encoding {
+	COLO_PAGE_RAW = 0,		/* page_size bytes */
+	COLO_PAGE_ZERO = 1,		/* no bytes: all zero */
+	COLO_PAGE_ZLIB = 2,		/* zlib stream inflating to page_size */
+};
+#define COLO_PAGE_HDR		13	/* be64 addr, u8 encoding, be32 len */
+struct colo_page {
+	uint64_t addr;			/* guest address, page aligned */
+	uint8_t encoding;		/* enum colo_page_encoding */
+	uint32_t len;			/* bytes at data: page_size (RAW), 0
+					 * (ZERO), 1..page_size (ZLIB) */
+	const uint8_t *data;		/* decoded: points into the payload */
+};
+
+/* Write pg at out, which has room for COLO_PAGE_HDR + pg->len bytes;
+ * the bytes written. */
+size_t colo_page_encode(const struct colo_page *pg, uint8_t *out);
+
+/*
+ * The entry of PAGES payload [payload, payload + len) at *off, into *pg;
+ * *off moves past it. Start with *off = 0. 1: an entry; 0: the end;
+ * -EPROTO (logged): a header or data past the end, an unknown encoding,
+ * a length its encoding does not have for page_size, an address that is
+ * not page aligned. Whether the page is in a RAM block is the caller's.
+ */
+int colo_pages_next(const uint8_t *payload, uint32_t len, size_t page_size,
+		    uint32_t *off, struct colo_page *pg);
+
+/* RAM_BLOCKS payload: be32 count, then per block: be64 start, be64 len.
+ * Coded in page_stream.c, the encoder's file. */
+#define COLO_RAM_BLOCK_LEN	16
+#define COLO_RAM_BLOCKS_LEN(n)	(4 + (size_t)(n) * COLO_RAM_BLOCK_LEN)
+struct colo_ram_block {
+	uint64_t start;			/* page aligned */
+	uint64_t len;			/* bytes, page aligned, not 0 */
+};
+
+/* n blocks at out, which has room for COLO_RAM_BLOCKS_LEN(n) bytes. */
+void colo_ram_blocks_encode(const struct colo_ram_block *blocks, uint32_t n,
+			    uint8_t *out);
+
+/*
+ * RAM_BLOCKS payload into *blocks (malloc'ed, the caller frees it; NULL
+ * when *n is 0) and *n. -EPROTO (logged) when the count does not match
+ * the length or a block is empty, not page aligned, wraps around, or is
+ * not above the one before it; -ENOMEM (logged). On failure *blocks and
+ * *n are left as they were. Reserved ranges are the caller's to check.
+ */
+int colo_ram_blocks_decode(const uint8_t *payload, uint32_t len,
+			   size_t page_size, struct colo_ram_block **blocks,
+			   uint32_t *n);
+
+/* LAYOUT payload: coded in vmm/layout.c (layout_encode, layout_decode). */
 
 static inline void put_be16(uint8_t *p, uint16_t v)
 {
@@ -164,11 +288,5 @@ static inline uint64_t get_be64(const uint8_t *p)
 		v = v << 8 | p[i];
 	return v;
 }
-
-/* Name of a record type for logs ("?" when unknown). */
-const char *colo_record_name(unsigned type);
-
-void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN]);
-void colo_hello_decode(const uint8_t in[COLO_HELLO_LEN], struct colo_hello *h);
 
 #endif /* COLO_PROTO_H */

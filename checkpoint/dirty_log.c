@@ -5,12 +5,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "dirty-log: "
 #include "log.h"
 #include "bitmap.h"
+#include "clock.h"
 #include "dirty_log.h"
 #include "dirty_log_backend.h"
 #include "fault.h"
@@ -73,10 +73,7 @@ int dirty_log_clear_mode_parse(const char *name, enum dirty_log_clear_mode *mode
 
 uint64_t dirty_log_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return colo_now_ns();
 }
 
 static int probe_uffd(const char **missing)
@@ -212,10 +209,10 @@ static int track_block(struct dirty_log *dl, struct ram_block *rb,
 	if (ret)
 		return ret;
 	if (!lazy) {
-		uint64_t t0 = dirty_log_now_ns();
+		uint64_t t0 = colo_now_ns();
 
 		ret = dl->ops->sync_clear(dl, rb);
-		*in_clear += dirty_log_now_ns() - t0;
+		*in_clear += colo_now_ns() - t0;
 	}
 	return ret == -EPERM ? 0 : ret;
 }
@@ -232,7 +229,7 @@ void dirty_log_mark_all(struct dirty_log *dl)
 int dirty_log_sync(struct dirty_log *dl)
 {
 	bool lazy = dl->clear_mode == DIRTY_LOG_LAZY;
-	uint64_t t0 = dirty_log_now_ns(), in_clear = 0;
+	uint64_t t0 = colo_now_ns(), in_clear = 0;
 	int ret;
 
 	ret = ram_list_refresh(&dl->ram);
@@ -245,10 +242,10 @@ int dirty_log_sync(struct dirty_log *dl)
 			if (lazy) {
 				ret = dl->ops->sync(dl, rb, true);
 			} else {
-				uint64_t tc = dirty_log_now_ns();
+				uint64_t tc = colo_now_ns();
 
 				ret = dl->ops->sync_clear(dl, rb);
-				in_clear += dirty_log_now_ns() - tc;
+				in_clear += colo_now_ns() - tc;
 			}
 			if (ret != -EPERM) {
 				if (ret)
@@ -267,7 +264,7 @@ int dirty_log_sync(struct dirty_log *dl)
 	}
 	dl->stats.syncs++;
 	dl->stats.clear_ns += in_clear;
-	dl->stats.sync_ns += dirty_log_now_ns() - t0 - in_clear;
+	dl->stats.sync_ns += colo_now_ns() - t0 - in_clear;
 	return 0;
 }
 
@@ -341,12 +338,12 @@ static int clear_result(struct dirty_log *dl, struct ram_block *rb, int ret)
 int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 			  size_t first, size_t npages)
 {
-	uint64_t t0 = dirty_log_now_ns();
+	uint64_t t0 = colo_now_ns();
 	int ret;
 
 	ret = dl->ops->clear(dl, rb, first, npages);
 	dl->stats.clear_calls++;
-	dl->stats.clear_ns += dirty_log_now_ns() - t0;
+	dl->stats.clear_ns += colo_now_ns() - t0;
 	return clear_result(dl, rb, ret);
 }
 
@@ -389,10 +386,10 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 		runs++;
 	}
 	if (runs > 1 && span_end - span_first <= runs * CLEAR_SCAN_PAGES_PER_CALL) {
-		t0 = dirty_log_now_ns();
+		t0 = colo_now_ns();
 		ret = dl->ops->clear_scan(dl, rb, span_first, span_end - span_first);
 		dl->stats.clear_calls++;
-		dl->stats.clear_ns += dirty_log_now_ns() - t0;
+		dl->stats.clear_ns += colo_now_ns() - t0;
 		return clear_result(dl, rb, ret);
 	}
 	for (p = span_first; p < end; p = find_next_bit(rb->bmap, end, p)) {

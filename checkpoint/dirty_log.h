@@ -151,7 +151,8 @@ int dirty_log_clear_pages(struct dirty_log *dl, struct ram_block *rb,
 int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
 			unsigned clear_bmap_shift);
 
-/* Nanoseconds of CLOCK_MONOTONIC. */
+/* colo_now_ns() of clock.h under its former name, for callers not yet
+ * moved to it (ram_save.c, vmm/local_checkpoint.c). */
 uint64_t dirty_log_now_ns(void);
 
 #endif /* COLO_DIRTY_LOG_H */

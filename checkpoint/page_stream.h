@@ -6,18 +6,24 @@
  * zlib-compressed when that makes them smaller. The primary's RAM blocks
  * go out as a RAM_BLOCKS record whenever they changed, before any page of
  * a new block.
+ *
+ * Both records are decoded in page_stream.c too, next to their encoders
+ * (declared in colo_proto.h with every other record): the secondary's
+ * RAM cache reads PAGES with colo_pages_next() and RAM_BLOCKS with
+ * colo_ram_blocks_decode(), and parses no byte of them itself.
  */
 #ifndef COLO_PAGE_STREAM_H
 #define COLO_PAGE_STREAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-
-#include <zlib.h>
 
 #include "channel.h"
 #include "page_sink.h"
 #include "ram_list.h"
+
+struct z_stream_s;			/* zlib's; only page_stream.c sees it */
 
 struct page_stream_stats {
 	uint64_t pages;			/* pages put on the stream */
@@ -31,8 +37,7 @@ struct page_stream {
 	struct channel *ch;
 	size_t page_size;
 	int level;			/* zlib level, 0 = no compression */
-	z_stream z;
-	bool z_ready;
+	struct z_stream_s *z;		/* deflate state, NULL until set up */
 	uint8_t *rec;			/* the PAGES record being built */
 	size_t rec_len, rec_cap;
 	uint8_t *zbuf;			/* one compressed page */

@@ -12,6 +12,7 @@
 #define LOG_PREFIX "ram-list: "
 #include "log.h"
 #include "bitmap.h"
+#include "proc_maps.h"
 #include "ram_list.h"
 
 int ram_list_init(struct ram_list *rl, pid_t pid, size_t page_size,
@@ -177,21 +178,9 @@ static const char *area_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static bool is_special(const char *path)
-{
-	static const char *const special[] = {
-		"[vvar]", "[vvar_vclock]", "[vdso]", "[vsyscall]",
-	};
-
-	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
-		if (strcmp(path, special[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
- * A maps line: "start-end perms offset dev inode [path]". Mappings that
- * are the guest's own (private) and readable are RAM.
+ * A maps text, line by line: the RAM in it (proc_maps.h says what that
+ * is), minus the holes, becomes rl->areas.
  */
 int ram_list_parse_maps(struct ram_list *rl, const char *text)
 {
@@ -201,9 +190,9 @@ int ram_list_parse_maps(struct ram_list *rl, const char *text)
 	while (*line) {
 		const char *eol = strchr(line, '\n');
 		size_t len = eol ? (size_t)(eol - line) : strlen(line);
-		char buf[512], perms[8] = "", path[400] = "";
-		unsigned long long start, end;
-		int ret, n;
+		char buf[PROC_MAPS_LINE_MAX];
+		struct proc_map m;
+		int ret;
 
 		if (len >= sizeof(buf))
 			len = sizeof(buf) - 1;
@@ -211,19 +200,16 @@ int ram_list_parse_maps(struct ram_list *rl, const char *text)
 		buf[len] = '\0';
 		line = eol ? eol + 1 : line + strlen(line);
 
-		n = sscanf(buf, "%llx-%llx %7s %*s %*s %*s %399[^\n]", &start,
-			   &end, perms, path);
-		if (n < 3) {
+		if (proc_map_parse(buf, &m)) {
 			pr_err("cannot parse maps line '%s' of pid %d", buf,
 			       (int)rl->pid);
 			return -EINVAL;
 		}
-		if (perms[0] != 'r' || perms[3] != 'p')
+		if (!proc_map_is_ram(&m))
 			continue;
-		if (is_special(path))
-			continue;
-		ret = areas_push_outside_holes(rl, start, end, path[0] == '/',
-					       area_name(path));
+		ret = areas_push_outside_holes(rl, m.start, m.end,
+					       proc_map_kind(&m) == PROC_MAP_FILE,
+					       area_name(m.path));
 		if (ret)
 			return ret;
 	}
@@ -277,7 +263,7 @@ static int read_maps(struct ram_list *rl)
 	return ret;
 }
 
-/* Is [start, end) inside writable private memory (areas are sorted)? */
+/* Is [start, end) inside RAM, i.e. inside the areas (sorted)? */
 static bool areas_cover(const struct ram_list *rl, size_t *cursor,
 			uint64_t start, uint64_t end)
 {
@@ -360,8 +346,8 @@ static int block_add(struct ram_list *rl, uint64_t start, uint64_t end,
 }
 
 /*
- * Step 1 -- drop every block that is no longer wholly writable private
- *           memory (unmapped, made read-only, replaced by a shared map).
+ * Step 1 -- drop every block that is no longer wholly RAM (unmapped,
+ *           made unreadable, replaced by a shared mapping).
  * Step 2 -- for every area, the addresses no surviving block covers
  *           become new blocks, named after the area.
  * Step 3 -- sort, so blocks stay in address order.

@@ -1,18 +1,18 @@
 /*
  * ram_list.h - the guest's RAM blocks, kept in step with its mappings.
  *
- * The guest's RAM is all of its private memory that can be read: what it
- * can write, and what it wrote and then made read-only (relocations,
- * generated code, sealed tables), whose content must move to a replica
- * too. Memory it cannot read (PROT_NONE reservations) holds nothing a
- * replica could see until it is made readable, and then becomes a new
- * block. The list is
- * rebuilt from /proc/PID/maps at every sync by address coverage, not line
- * by line: registering an area with userfaultfd splits and merges the
- * kernel's VMAs, so a block survives as long as the addresses it covers are
- * still writable private memory, and only addresses no block covers become
- * new blocks. A block that lost any of its addresses is dropped; whatever
- * of it is still mapped comes back as a new block, wholly dirty.
+ * The guest's RAM is all of its private memory that can be read
+ * (proc_maps.h has the one definition): what it can write, and what it
+ * wrote and then made read-only (relocations, generated code, sealed
+ * tables), whose content must move to a replica too. Memory it cannot
+ * read (PROT_NONE reservations) holds nothing a replica could see until
+ * it is made readable, and then becomes a new block. The list is rebuilt
+ * from /proc/PID/maps at every sync by address coverage, not line by
+ * line: registering an area with userfaultfd splits and merges the
+ * kernel's VMAs, so a block survives as long as the addresses it covers
+ * are still RAM, and only addresses no block covers become new blocks. A
+ * block that lost any of its addresses is dropped; whatever of it is
+ * still RAM comes back as a new block, wholly dirty.
  */
 #ifndef COLO_RAM_LIST_H
 #define COLO_RAM_LIST_H
@@ -24,43 +24,43 @@
 
 #include "ramblock.h"
 
-/* One private readable mapping as read from /proc/PID/maps. */
+/* One mapping of RAM (private, readable) as read from /proc/PID/maps. */
 struct ram_area {
-	uint64_t start;
+	uint64_t start;		/* first address */
 	uint64_t end;		/* exclusive */
 	bool file;		/* backed by a file (binary, library) */
-	char name[64];
+	char name[64];		/* of its block: "libc.so.6", "[heap]", "anon" */
 };
 
 /* An address range the list must never track (the runtime's own state). */
 struct ram_hole {
-	uint64_t start;
-	uint64_t end;
+	uint64_t start;		/* first address, page aligned */
+	uint64_t end;		/* exclusive, page aligned */
 };
 
 #define RAM_LIST_MAX_HOLES	4
 
 struct ram_list {
 	pid_t pid;			/* the tracked process */
-	size_t page_size;
+	size_t page_size;		/* of every block */
 	unsigned clear_bmap_shift;	/* for new blocks */
 
 	struct ram_block **blocks;	/* sorted by start, disjoint */
-	size_t nr_blocks;
-	size_t cap_blocks;
+	size_t nr_blocks;		/* blocks in use */
+	size_t cap_blocks;		/* blocks allocated */
 
-	struct ram_hole holes[RAM_LIST_MAX_HOLES];
-	size_t nr_holes;
+	struct ram_hole holes[RAM_LIST_MAX_HOLES];	/* never tracked */
+	size_t nr_holes;		/* holes in use */
 
 	/* Scratch reused by every refresh, so a sync does not allocate. */
-	struct ram_area *areas;
-	size_t nr_areas;
-	size_t cap_areas;
-	char *maps_buf;
-	size_t cap_maps_buf;
+	struct ram_area *areas;		/* the RAM of the last maps read */
+	size_t nr_areas;		/* areas in use */
+	size_t cap_areas;		/* areas allocated */
+	char *maps_buf;			/* the text of the maps file */
+	size_t cap_maps_buf;		/* its allocated bytes */
 
-	uint64_t blocks_added;		/* counters since init */
-	uint64_t blocks_removed;
+	uint64_t blocks_added;		/* blocks made since init */
+	uint64_t blocks_removed;	/* blocks dropped since init */
 };
 
 int ram_list_init(struct ram_list *rl, pid_t pid, size_t page_size,
@@ -81,7 +81,8 @@ int ram_list_refresh(struct ram_list *rl);
 /*
  * The two halves of a refresh, exposed for unit tests.
  * ram_list_parse_maps() fills rl->areas from the text of a maps file,
- * keeping writable private mappings outside the holes.
+ * keeping the RAM (proc_map_is_ram()) outside the holes; 0, or -EINVAL
+ * (logged) for a line that is not a maps line.
  * ram_list_update() reconciles the blocks with rl->areas.
  */
 int ram_list_parse_maps(struct ram_list *rl, const char *text);

@@ -203,11 +203,6 @@ static void queue(struct ram_save *rs, struct ram_block *rb,
 }
 
 /*
- * Take the pages of one block: for each run of set bits, within one chunk
- * at a time, clear the chunk first (if its clear_bmap bit is set), then
- * take the pages out of bmap and queue them for reading.
- */
-/*
  * Take the pages of one block from page first on, at most *budget of
  * them: for each run of set bits, within one chunk at a time, clear the
  * chunk first (if its clear_bmap bit is set), then take the pages out of

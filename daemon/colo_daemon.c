@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "daemon: "
 #include "log.h"
+#include "clock.h"
 #include "colo_daemon.h"
 #include "layout.h"
 
@@ -94,10 +94,7 @@ void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 
 int64_t daemon_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return colo_now_ms();
 }
 
 void pause_stats_add(struct pause_stats *ps, double ms)

@@ -25,7 +25,7 @@ int daemon_guest_hash(const struct guest *g, uint32_t *hash);
 void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 			uint64_t bytes);
 
-/* Milliseconds of CLOCK_MONOTONIC. */
+/* Milliseconds of CLOCK_MONOTONIC: colo_now_ms() of clock.h. */
 int64_t daemon_now_ms(void);
 
 /* The last pauses, for status: last, p50, p99. */

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -17,6 +16,7 @@
 
 #define LOG_PREFIX "control: "
 #include "log.h"
+#include "clock.h"
 #include "control.h"
 
 #define CONTROL_MAX_LINE	4096
@@ -188,19 +188,11 @@ void control_close(struct control *c)
 	free(c);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int control_request(const char *path, const char *line, int timeout_ms,
 		    char **reply)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + timeout_ms;
+	int64_t deadline = colo_now_ms() + timeout_ms;
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *nl;
 	int fd, ret = 0;
@@ -229,7 +221,7 @@ int control_request(const char *path, const char *line, int timeout_ms,
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		int64_t left = deadline - colo_now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {

@@ -175,9 +175,10 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 
 static int send_id(struct primary *p, uint16_t type)
 {
+	struct colo_id m = { .id = p->ckpt_id };
 	uint8_t b[COLO_ID_LEN];
 
-	put_be64(b, p->ckpt_id);
+	colo_id_encode(&m, b);
 	return channel_send(p->ch, type, b, sizeof(b));
 }
 
@@ -230,6 +231,7 @@ static void record_hash(struct primary *p);
 static int send_vmstate(struct primary *p)
 {
 	struct colo_guest_layout gl;
+	struct colo_vmstate_size vs;
 	uint8_t size[COLO_VMSTATE_SIZE_LEN], *buf = NULL;
 	struct layout l;
 	size_t len;
@@ -260,13 +262,15 @@ static int send_vmstate(struct primary *p)
 	if (ret)
 		return ret;
 	if (p->verify_this || p->cfg.debug.record_hashes[0]) {
+		struct colo_memhash m;
 		uint8_t mh[COLO_MEMHASH_LEN];
 
 		ret = guest_memory_crc(p->g.pid, &p->this_crc, &p->this_bytes);
 		if (ret)
 			return ret;
-		put_be32(mh, p->this_crc);
-		put_be64(mh + 4, p->this_bytes);
+		m.crc = p->this_crc;
+		m.bytes = p->this_bytes;
+		colo_memhash_encode(&m, mh);
 		if (p->verify_this)
 			ret = channel_send(p->ch, COLO_MEMHASH, mh, sizeof(mh));
 		if (ret)
@@ -284,12 +288,15 @@ static int send_vmstate(struct primary *p)
 		p->die_at_ms = daemon_now_ms() + 50;
 		return 0;
 	}
-	put_be64(size, p->ckpt_id);
-	put_be64(size + 8, p->this_pages);
-	put_be64(size + 16, p->this_bytes_sent);
-	put_be64(size + 24, (p->verify_this ? COLO_VMSTATE_VERIFY : 0) |
-			    (p->hold_this ? COLO_VMSTATE_HOLD : 0));
-	put_be64(size + 32, p->this_clock_ms);
+	vs = (struct colo_vmstate_size){
+		.id = p->ckpt_id,
+		.pages = p->this_pages,
+		.bytes = p->this_bytes_sent,
+		.flags = (p->verify_this ? COLO_VMSTATE_VERIFY : 0) |
+			 (p->hold_this ? COLO_VMSTATE_HOLD : 0),
+		.clock_ms = p->this_clock_ms,
+	};
+	colo_vmstate_size_encode(&vs, size);
 	ret = channel_send(p->ch, COLO_VMSTATE_SIZE, size, sizeof(size));
 	if (!ret && fault_injected(FI_PRIMARY_DIE_AFTER_SIZE) &&
 	    p->ckpt_id == fault_at()) {
@@ -365,53 +372,52 @@ static void checkpoint_loaded(struct primary *p, int verify)
 
 /* --- records from the secondary ------------------------------------------ */
 
-static int check_hello(struct primary *p, const uint8_t *payload, uint32_t len)
+/* A decoded HELLO from the secondary: is it the peer we can pair with? */
+static int check_hello(struct primary *p, const struct colo_hello *h)
 {
-	struct colo_hello h;
 	uint32_t ours;
 	int ret;
 
-	if (len != COLO_HELLO_LEN) {
-		pr_err("HELLO of %u bytes, expected %d", len, COLO_HELLO_LEN);
+	if (h->role != COLO_ROLE_SECONDARY) {
+		pr_err("the peer is not a colo secondary: its HELLO says role "
+		       "%u, expected %d", h->role, COLO_ROLE_SECONDARY);
 		return -EPROTO;
 	}
-	colo_hello_decode(payload, &h);
-	if (h.magic != COLO_PROTO_MAGIC || h.role != COLO_ROLE_SECONDARY) {
-		pr_err("the peer is not a colo secondary (magic %#x, role %u)",
-		       h.magic, h.role);
-		return -EPROTO;
-	}
-	if (h.version != COLO_PROTO_VERSION) {
+	if (h->version != COLO_PROTO_VERSION) {
 		pr_err("the secondary speaks protocol %u, we speak %u: run the "
-		       "same colo on both hosts", h.version, COLO_PROTO_VERSION);
+		       "same colo on both hosts", h->version, COLO_PROTO_VERSION);
 		return -EPROTO;
 	}
-	if (h.page_size != p->dl->ram.page_size) {
-		pr_err("the secondary's page size is %u, ours %zu", h.page_size,
+	if (h->page_size != p->dl->ram.page_size) {
+		pr_err("the secondary's page size is %u, ours %zu", h->page_size,
 		       p->dl->ram.page_size);
 		return -EPROTO;
 	}
 	ret = daemon_guest_hash(&p->g, &ours);
 	if (ret)
 		return ret;
-	if (h.guest_hash != ours) {
+	if (h->guest_hash != ours) {
 		pr_err("the secondary's guest (binary and libraries) hashes to "
 		       "%08x, ours to %08x: install the same guest binary and "
-		       "libraries on both hosts", h.guest_hash, ours);
+		       "libraries on both hosts", h->guest_hash, ours);
 		return -EPROTO;
 	}
 	return 0;
 }
 
-static uint64_t id_of(const uint8_t *payload, uint32_t len)
-{
-	return len >= 8 ? get_be64(payload) : 0;
-}
-
+/*
+ * Every record is decoded first (a malformed one is refused there, with
+ * its reason logged), then judged against our state: a record we do not
+ * expect now, or for another checkpoint, is refused here.
+ */
 static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		     uint32_t len, void *opaque)
 {
 	struct primary *p = opaque;
+	struct colo_vmstate_loaded vl;
+	struct colo_heartbeat hb;
+	struct colo_hello h;
+	struct colo_id m;
 	int ret = 0;
 
 	(void)ch;
@@ -422,7 +428,9 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	case COLO_HELLO:
 		if (p->state != P_HANDSHAKE)
 			goto unexpected;
-		ret = check_hello(p, payload, len);
+		ret = colo_hello_decode(payload, len, &h);
+		if (!ret)
+			ret = check_hello(p, &h);
 		if (ret) {
 			p->refused = true;	/* an operator must fix this */
 			lose_secondary(p, "the secondary does not match (see "
@@ -435,13 +443,18 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		p->pass_start = true;
 		return 0;
 	case COLO_HEARTBEAT:
+		if (colo_heartbeat_decode(payload, len, &hb))
+			goto malformed;
 		return 0;
 	case COLO_CHECKPOINT_READY:
+		if (colo_empty_decode(type, len))
+			goto malformed;
 		pr_info("the secondary is in COLO state");
 		return 0;
 	case COLO_CHECKPOINT_REPLY:
-		if (p->state != P_CHECKPOINT || len != COLO_ID_LEN ||
-		    id_of(payload, len) != p->ckpt_id)
+		if (colo_id_decode(type, payload, len, &m))
+			goto malformed;
+		if (p->state != P_CHECKPOINT || m.id != p->ckpt_id)
 			goto unexpected;
 		ret = send_vmstate(p);
 		if (ret) {
@@ -450,33 +463,25 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		}
 		return 0;
 	case COLO_VMSTATE_RECEIVED:
-		if (p->state != P_CHECKPOINT || len != COLO_ID_LEN ||
-		    id_of(payload, len) != p->ckpt_id)
+		if (colo_id_decode(type, payload, len, &m))
+			goto malformed;
+		if (p->state != P_CHECKPOINT || m.id != p->ckpt_id)
 			goto unexpected;
 		return 0;
-	case COLO_VMSTATE_LOADED: {
-		uint32_t verify;
-
-		if (p->state != P_CHECKPOINT || len != COLO_VMSTATE_LOADED_LEN ||
-		    id_of(payload, len) != p->ckpt_id)
+	case COLO_VMSTATE_LOADED:
+		if (colo_vmstate_loaded_decode(payload, len, &vl))
+			goto malformed;
+		if (p->state != P_CHECKPOINT || vl.id != p->ckpt_id)
 			goto unexpected;
-		verify = get_be32(payload + 8);
-		if (verify > COLO_VERIFY_MAX) {
-			pr_err("VMSTATE_LOADED of checkpoint %" PRIu64 " says "
-			       "verify %u, expected 0, 1 or 2", p->ckpt_id, verify);
-			p->refused = true;	/* a broken secondary */
-			lose_secondary(p, "protocol error (see the log)");
-			return -EPROTO;
-		}
-		checkpoint_loaded(p, (int)verify);
+		checkpoint_loaded(p, (int)vl.verify);
 		return 0;
-	}
 	default:
 		goto unexpected;
 	}
 unexpected:
 	pr_err("unexpected %s (%u bytes) from the secondary in state %s",
 	       colo_record_name(type), len, primary_state_name(p->state));
+malformed:		/* logged by its decoder */
 	p->refused = true;	/* a broken secondary: no point connecting again */
 	lose_secondary(p, "protocol error (see the log)");
 	return -EPROTO;
@@ -632,7 +637,9 @@ static void heartbeat(struct primary *p, int64_t now)
 	uint8_t b[COLO_HEARTBEAT_LEN];
 
 	if (now - p->last_hb_ms >= p->cfg.ha.heartbeat_timeout_ms / 4) {
-		put_be64(b, (uint64_t)now);
+		struct colo_heartbeat hb = { .ms = (uint64_t)now };
+
+		colo_heartbeat_encode(&hb, b);
 		channel_send(p->ch, COLO_HEARTBEAT, b, sizeof(b));
 		p->last_hb_ms = now;
 	}

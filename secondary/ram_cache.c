@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <zlib.h>
+
 #define LOG_PREFIX "ram-cache: "
 #include "log.h"
 #include "bitmap.h"
@@ -33,16 +35,20 @@
 
 int ram_cache_init(struct ram_cache *rc, size_t page_size)
 {
+	z_stream *z;
+
 	memset(rc, 0, sizeof(*rc));
 	rc->page_size = page_size;
 	ram_list_init(&rc->image, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	ram_list_init(&rc->next, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	ram_list_init(&rc->next_zero, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
-	if (inflateInit(&rc->z) != Z_OK) {
+	z = calloc(1, sizeof(*z));
+	if (!z || inflateInit(z) != Z_OK) {
+		free(z);
 		pr_err("cannot set up zlib");
 		return -ENOMEM;
 	}
-	rc->z_ready = 1;
+	rc->z = z;
 	return 0;
 }
 
@@ -52,9 +58,11 @@ void ram_cache_destroy(struct ram_cache *rc)
 	ram_list_destroy(&rc->next);
 	ram_list_destroy(&rc->next_zero);
 	layout_free(&rc->image_layout);
-	if (rc->z_ready)
-		inflateEnd(&rc->z);
-	rc->z_ready = 0;
+	if (rc->z) {
+		inflateEnd(rc->z);
+		free(rc->z);
+	}
+	rc->z = NULL;
 }
 
 /* A zeroed buffer for a block; its pages cost memory once written. */
@@ -167,55 +175,48 @@ int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len)
 {
 	struct ram_list *rl = &rc->next;
-	uint64_t prev_end = 0;
+	struct colo_ram_block *b;
 	uint32_t n;
 	int ret;
 
-	if (len < 4 || (len - 4) % COLO_RAM_BLOCK_LEN ||
-	    (n = get_be32(payload)) != (len - 4) / COLO_RAM_BLOCK_LEN) {
-		pr_err("RAM_BLOCKS record of %u bytes does not hold whole "
-		       "blocks", len);
-		return -EPROTO;
-	}
-	rl->nr_areas = 0;
+	ret = colo_ram_blocks_decode(payload, len, rc->page_size, &b, &n);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *b = payload + 4 + i * COLO_RAM_BLOCK_LEN;
-		uint64_t start = get_be64(b), blen = get_be64(b + 8);
-		const struct ram_hole *r;
+		uint64_t end = b[i].start + b[i].len;
+		const struct ram_hole *r = reserved_overlap(rc, b[i].start, end);
 
-		if (!blen || start % rc->page_size || blen % rc->page_size ||
-		    start + blen < start || start < prev_end) {
-			pr_err("RAM_BLOCKS: block %u (%#" PRIx64 ", %" PRIu64
-			       " bytes) is not page-aligned, empty, or out of "
-			       "order", i, start, blen);
-			return -EPROTO;
-		}
-		r = reserved_overlap(rc, start, start + blen);
 		if (r) {
 			pr_err("RAM_BLOCKS: block %u (%#" PRIx64 "-%#" PRIx64
 			       ") overlaps %#" PRIx64 "-%#" PRIx64 ", reserved "
 			       "for the guest runtime; expected no block there",
-			       i, start, start + blen, r->start, r->end);
+			       i, b[i].start, end, r->start, r->end);
+			free(b);
 			return -EPROTO;
 		}
-		prev_end = start + blen;
-		ret = ram_list_add_area(rl, start, start + blen, false, "cache");
-		if (ret)
-			return ret;
 	}
+	rl->nr_areas = 0;
+	for (uint32_t i = 0; i < n && !ret; i++)
+		ret = ram_list_add_area(rl, b[i].start, b[i].start + b[i].len,
+					false, "cache");
+	free(b);
+	if (ret)
+		return ret;
 	return mirror_next(rc);
 }
 
 static int inflate_page(struct ram_cache *rc, const uint8_t *in, uint32_t len,
 			uint8_t *out)
 {
-	if (inflateReset(&rc->z) != Z_OK)
+	z_stream *z = rc->z;
+
+	if (inflateReset(z) != Z_OK)
 		return -EPROTO;
-	rc->z.next_in = (Bytef *)in;
-	rc->z.avail_in = len;
-	rc->z.next_out = out;
-	rc->z.avail_out = (uInt)rc->page_size;
-	if (inflate(&rc->z, Z_FINISH) != Z_STREAM_END || rc->z.avail_out)
+	z->next_in = (Bytef *)in;
+	z->avail_in = len;
+	z->next_out = out;
+	z->avail_out = (uInt)rc->page_size;
+	if (inflate(z, Z_FINISH) != Z_STREAM_END || z->avail_out)
 		return -EPROTO;
 	return 0;
 }
@@ -234,52 +235,36 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len, uint64_t *pages)
 {
 	struct ram_block *rb = NULL, *zb = NULL;
+	struct colo_page pg;
 	uint32_t off = 0;
+	int ret;
 
-	while (off < len) {
-		const uint8_t *e = payload + off;
+	while ((ret = colo_pages_next(payload, len, rc->page_size, &off,
+				      &pg)) > 0) {
 		struct ram_block *at;
-		uint64_t addr;
-		uint32_t dlen;
-		uint8_t enc, *dst;
+		uint8_t *dst;
 		size_t p;
 
-		if (len - off < COLO_PAGE_HDR) {
-			pr_err("PAGES record ends inside a page header");
-			return -EPROTO;
-		}
-		addr = get_be64(e);
-		enc = e[8];
-		dlen = get_be32(e + 9);
-		if (dlen > len - off - COLO_PAGE_HDR) {
-			pr_err("page %#" PRIx64 " claims %u bytes past the end of "
-			       "its record", addr, dlen);
-			return -EPROTO;
-		}
-		at = ram_list_block_at_or_after(&rc->next, addr);
-		if (!at || addr < at->start || addr % rc->page_size) {
+		at = ram_list_block_at_or_after(&rc->next, pg.addr);
+		if (!at || pg.addr < at->start) {
 			pr_err("page %#" PRIx64 " is in no RAM block the primary "
-			       "announced", addr);
+			       "announced", pg.addr);
 			return -EPROTO;
 		}
 		if (at != rb) {		/* its twin: the same extent */
 			rb = at;
 			zb = ram_list_block_at_or_after(&rc->next_zero, rb->start);
 		}
-		p = (addr - rb->start) / rc->page_size;
-		switch (enc) {
+		p = (pg.addr - rb->start) / rc->page_size;
+		switch (pg.encoding) {
 		case COLO_PAGE_RAW:
-			if (dlen != rc->page_size)
-				goto bad_len;
 			if (!(dst = stage_page(rc, rb, p)))
 				return -ENOMEM;
-			memcpy(dst, e + COLO_PAGE_HDR, dlen);
+			memcpy(dst, pg.data, pg.len);
 			clear_bit(p, zb->bmap);
 			rc->stats.raw++;
 			break;
 		case COLO_PAGE_ZERO:
-			if (dlen)
-				goto bad_len;
 			/* the stage is not touched, unless it holds data of
 			 * this checkpoint: then it is, to keep it zero there */
 			if (rb->colo_stage && test_bit(p, rb->bmap) &&
@@ -289,36 +274,25 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			set_bit(p, zb->bmap);
 			rc->stats.zero++;
 			break;
-		case COLO_PAGE_ZLIB:
-			if (!dlen || dlen > rc->page_size)
-				goto bad_zlib;
+		default:	/* COLO_PAGE_ZLIB: colo_pages_next knows no other */
 			if (!(dst = stage_page(rc, rb, p)))
 				return -ENOMEM;
-			if (inflate_page(rc, e + COLO_PAGE_HDR, dlen, dst)) {
+			if (inflate_page(rc, pg.data, pg.len, dst)) {
 				memset(dst, 0, rc->page_size);	/* see next_zero */
-				goto bad_zlib;
+				pr_err("page %#" PRIx64 ": %u bytes of zlib data "
+				       "that do not inflate to a %zu-byte page",
+				       pg.addr, pg.len, rc->page_size);
+				return -EPROTO;
 			}
 			clear_bit(p, zb->bmap);
 			rc->stats.zlib++;
 			break;
-		default:
-			pr_err("page %#" PRIx64 ": unknown encoding %u", addr, enc);
-			return -EPROTO;
 		}
 		set_bit(p, rb->bmap);
 		rc->stats.pages_received++;
 		(*pages)++;
-		off += COLO_PAGE_HDR + dlen;
-		continue;
-bad_len:
-		pr_err("page %#" PRIx64 ": %u bytes for encoding %u", addr, dlen,
-		       enc);
-		return -EPROTO;
-bad_zlib:
-		pr_err("page %#" PRIx64 ": bad zlib data (%u bytes)", addr, dlen);
-		return -EPROTO;
 	}
-	return 0;
+	return ret;
 }
 
 /* What a commit needs, all of it allocated before the image changes. */

@@ -34,12 +34,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <zlib.h>
-
 #include "dirty_log.h"
 #include "guest_writer.h"
 #include "layout.h"
 #include "ram_list.h"
+
+struct z_stream_s;			/* zlib's; only ram_cache.c sees it */
 
 /* Ranges set aside with ram_cache_reserve(). */
 #define RAM_CACHE_MAX_RESERVED	4
@@ -91,8 +91,7 @@ struct ram_cache {
 	 * area): a RAM_BLOCKS record that does is refused. */
 	struct ram_hole reserved[RAM_CACHE_MAX_RESERVED];
 	size_t nr_reserved;
-	z_stream z;
-	int z_ready;
+	struct z_stream_s *z;		/* inflate state, NULL until set up */
 	struct ram_cache_stats stats;
 };
 
@@ -110,17 +109,19 @@ void ram_cache_destroy(struct ram_cache *rc);
 int ram_cache_reserve(struct ram_cache *rc, uint64_t start, uint64_t end);
 
 /*
- * Follow a RAM_BLOCKS record. -EPROTO when it is malformed or a block
- * overlaps a reserved range (logged with what was wrong; next is then
- * unchanged). -ENOMEM when out of memory (logged); next is then empty
+ * Follow a RAM_BLOCKS record (decoded by colo_ram_blocks_decode). -EPROTO
+ * when it is malformed or a block overlaps a reserved range (logged with
+ * what was wrong; next is then unchanged). -ENOMEM when out of memory (logged); next is then empty
  * (next_lost): what was staged is lost, and the checkpoint in progress
  * cannot be committed.
  */
 int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len);
 
-/* Stage the pages of a PAGES record. Adds them to *pages. -EPROTO when
- * malformed (logged), -ENOMEM when no buffer could be mapped (logged).
+/* Stage the pages of a PAGES record (read with colo_pages_next). Adds
+ * them to *pages. -EPROTO when malformed, a page is in no RAM block or
+ * does not inflate (logged), -ENOMEM when no buffer could be mapped
+ * (logged); the pages before the bad one are staged.
  * A ZERO page costs no memory; a data page lands in a page the kernel
  * must supply again after every commit (about twice a plain copy). */
 int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,

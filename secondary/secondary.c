@@ -105,9 +105,10 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 
 static int send_id(struct secondary *s, uint16_t type)
 {
+	struct colo_id m = { .id = s->ckpt_id };
 	uint8_t b[COLO_ID_LEN];
 
-	put_be64(b, s->ckpt_id);
+	colo_id_encode(&m, b);
 	return channel_send(s->ch, type, b, sizeof(b));
 }
 
@@ -141,6 +142,8 @@ static int try_stop_guest(struct secondary *s)
 
 /* --- records from the primary --------------------------------------------- */
 
+/* A HELLO from a peer: is it the primary we can pair with? Then ours
+ * goes back. */
 static int check_hello(struct secondary *s, struct channel *ch,
 		       const uint8_t *payload, uint32_t len)
 {
@@ -153,14 +156,12 @@ static int check_hello(struct secondary *s, struct channel *ch,
 	uint8_t out[COLO_HELLO_LEN];
 	int ret;
 
-	if (len != COLO_HELLO_LEN) {
-		pr_err("HELLO of %u bytes, expected %d", len, COLO_HELLO_LEN);
-		return -EPROTO;
-	}
-	colo_hello_decode(payload, &h);
-	if (h.magic != COLO_PROTO_MAGIC || h.role != COLO_ROLE_PRIMARY) {
-		pr_err("the peer is not a colo primary (magic %#x, expected %#x; "
-		       "role %u)", h.magic, COLO_PROTO_MAGIC, h.role);
+	ret = colo_hello_decode(payload, len, &h);
+	if (ret)
+		return ret;
+	if (h.role != COLO_ROLE_PRIMARY) {
+		pr_err("the peer is not a colo primary: its HELLO says role %u, "
+		       "expected %d", h.role, COLO_ROLE_PRIMARY);
 		return -EPROTO;
 	}
 	if (h.version != COLO_PROTO_VERSION) {
@@ -219,46 +220,49 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 	return 0;
 }
 
+/* -EAGAIN: not the checkpoint in progress (the caller says unexpected). */
 static int on_vmstate_size(struct secondary *s, const uint8_t *payload,
 			   uint32_t len)
 {
-	uint64_t id = get_be64(payload), pages, bytes, flags, clock_ms;
+	struct colo_vmstate_size vs;
 	int ret;
 
-	if (!s->in_vmstate || len != COLO_VMSTATE_SIZE_LEN || id != s->ckpt_id)
+	ret = colo_vmstate_size_decode(payload, len, &vs);
+	if (ret)
+		return ret;
+	if (!s->in_vmstate || vs.id != s->ckpt_id)
 		return -EAGAIN;
-	pages = get_be64(payload + 8);
-	bytes = get_be64(payload + 16);
-	flags = get_be64(payload + 24);
-	clock_ms = get_be64(payload + 32);
-	if (flags & ~(uint64_t)COLO_VMSTATE_FLAGS) {
-		pr_err("checkpoint %" PRIu64 ": unknown VMSTATE_SIZE flags %#"
-		       PRIx64 " (we know %#x)", id, flags, COLO_VMSTATE_FLAGS);
-		return -EPROTO;
-	}
-	if (pages != s->vm_pages || bytes != s->vm_bytes || !s->have_layout) {
+	if (vs.pages != s->vm_pages || vs.bytes != s->vm_bytes ||
+	    !s->have_layout) {
 		pr_err("checkpoint %" PRIu64 " is incomplete: %" PRIu64
 		       " pages and %" PRIu64 " bytes announced, %" PRIu64
 		       " and %" PRIu64 " arrived%s; it is not applied",
-		       id, pages, bytes, s->vm_pages, s->vm_bytes,
+		       vs.id, vs.pages, vs.bytes, s->vm_pages, s->vm_bytes,
 		       s->have_layout ? "" : ", no layout");
 		return -EPROTO;
 	}
 	s->in_vmstate = false;
 	ret = send_id(s, COLO_VMSTATE_RECEIVED);
 	if (!ret)
-		ret = secondary_load_checkpoint(s, flags, clock_ms);
+		ret = secondary_load_checkpoint(s, vs.flags, vs.clock_ms);
 	if (ret)
-		pr_err("loading checkpoint %" PRIu64 " failed: %s", id,
+		pr_err("loading checkpoint %" PRIu64 " failed: %s", vs.id,
 		       strerror(-ret));
 	return ret;
 }
 
+/*
+ * Every record is decoded first (a malformed one is refused there, with
+ * its reason logged), then judged against our state: a record we do not
+ * expect now, or for another checkpoint, is refused here.
+ */
 static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		     uint32_t len, void *opaque)
 {
 	struct secondary *s = opaque;
-	uint64_t id = len >= 8 ? get_be64(payload) : 0;
+	struct colo_heartbeat hb;
+	struct colo_memhash mh;
+	struct colo_id m;
 	int ret;
 
 	if (ch != s->ch)
@@ -266,9 +270,7 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	s->last_rx_ms = daemon_now_ms();
 	switch (type) {
 	case COLO_HEARTBEAT:
-		if (len != COLO_HEARTBEAT_LEN)
-			break;
-		return 0;
+		return colo_heartbeat_decode(payload, len, &hb);
 	case COLO_RAM_BLOCKS:
 		return ram_cache_set_blocks(&s->cache, payload, len);
 	case COLO_PAGES: {
@@ -282,18 +284,24 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		return ret;
 	}
 	case COLO_CHECKPOINT_REQUEST:
+		ret = colo_id_decode(type, payload, len, &m);
+		if (ret)
+			return ret;
 		if ((s->state != S_SYNC && s->state != S_COLO) ||
-		    len != COLO_ID_LEN || id != s->ckpt_done + 1)
+		    m.id != s->ckpt_done + 1)
 			break;
-		s->ckpt_id = id;
+		s->ckpt_id = m.id;
 		s->state = S_CHECKPOINT;
 		s->stopping_guest = true;
 		s->stop_begin_ms = daemon_now_ms();
 		s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
 		return try_stop_guest(s);
 	case COLO_VMSTATE_SEND:
+		ret = colo_id_decode(type, payload, len, &m);
+		if (ret)
+			return ret;
 		if (s->state != S_CHECKPOINT || s->stopping_guest ||
-		    len != COLO_ID_LEN || id != s->ckpt_id || s->in_vmstate)
+		    m.id != s->ckpt_id || s->in_vmstate)
 			break;
 		s->in_vmstate = true;
 		s->have_layout = s->have_memhash = false;
@@ -307,10 +315,13 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		s->have_layout = !ret;
 		return ret;
 	case COLO_MEMHASH:
-		if (!s->in_vmstate || len != COLO_MEMHASH_LEN)
+		ret = colo_memhash_decode(payload, len, &mh);
+		if (ret)
+			return ret;
+		if (!s->in_vmstate)
 			break;
-		s->expect_crc = get_be32(payload);
-		s->expect_bytes = get_be64(payload + 4);
+		s->expect_crc = mh.crc;
+		s->expect_bytes = mh.bytes;
 		s->have_memhash = true;
 		return 0;
 	case COLO_VMSTATE_SIZE:
@@ -319,6 +330,9 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 			return ret;
 		break;
 	case COLO_GUEST_SHUTDOWN:
+		ret = colo_empty_decode(type, len);
+		if (ret)
+			return ret;
 		pr_info("the primary shuts the pair down");
 		secondary_stop(s, 0);
 		return 0;
@@ -442,9 +456,10 @@ static void excuse_own_stall(struct secondary *s, int64_t now)
 static void heartbeat(struct secondary *s, int64_t now)
 {
 	if (now - s->last_hb_ms >= s->cfg.ha.heartbeat_timeout_ms / 4) {
+		struct colo_heartbeat hb = { .ms = (uint64_t)now };
 		uint8_t b[COLO_HEARTBEAT_LEN];
 
-		put_be64(b, (uint64_t)now);
+		colo_heartbeat_encode(&hb, b);
 		channel_send(s->ch, COLO_HEARTBEAT, b, sizeof(b));
 		s->last_hb_ms = now;
 	}

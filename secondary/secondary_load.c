@@ -167,6 +167,7 @@ int secondary_load_checkpoint(struct secondary *s, uint64_t flags,
 {
 	int64_t t0 = daemon_now_ms(), t_commit, t_flush, t_rearm;
 	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
+	struct colo_vmstate_loaded vl;
 	struct layout mine;
 	int verify, ret;
 
@@ -218,8 +219,10 @@ int secondary_load_checkpoint(struct secondary *s, uint64_t flags,
 	if (s->ckpt_done > 1)
 		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
 	/* Step 6 */
-	put_be64(loaded, s->ckpt_id);
-	put_be32(loaded + 8, (uint32_t)verify);
+	vl = (struct colo_vmstate_loaded){
+		.id = s->ckpt_id, .verify = (uint32_t)verify,
+	};
+	colo_vmstate_loaded_encode(&vl, loaded);
 	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));
 	if (!ret && s->ckpt_done == 1) {
 		pr_info("initial sync done: our guest is a copy of the "

@@ -2,7 +2,7 @@
  * test_dirty_log.c - the dirty log and lazy chunked clearing on a real,
  * running process.
  *
- * The copy end is tests/image.c; the tracked process is tests/tracked_child.
+ * The copy end is tests/lib/image.c; the tracked process is tests/tracked_child.
  * Every test ends by comparing the copy with the process's memory, byte by
  * byte, after a final round with the process stopped.
  */

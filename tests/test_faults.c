@@ -7,7 +7,7 @@
  *
  * One test per scenario. Fault points are picked with the daemon's
  * environment (COLO_FAULT, COLO_FAULT_AT: checkpoint/fault.h); fake peers
- * (tests/pair_lib.h) play a primary or a secondary record by record.
+ * (tests/lib/pair_lib.h) play a primary or a secondary record by record.
  * Every figure a test decides on is printed.
  */
 #include <errno.h>
@@ -164,7 +164,7 @@ static struct fake_peer *fake_secondary_for_primary(uint32_t *hash)
 	pair_must(fake_accept(f, 5000));
 	pair_must(fake_until(f, COLO_HELLO, 5000));
 	assert_int_equal(f->len, COLO_HELLO_LEN);
-	colo_hello_decode(f->payload, &h);
+	assert_int_equal(colo_hello_decode(f->payload, f->len, &h), 0);
 	assert_int_equal(h.magic, COLO_PROTO_MAGIC);
 	assert_int_equal(h.role, COLO_ROLE_PRIMARY);
 	assert_int_equal(h.guest_hash, *hash);
@@ -476,7 +476,7 @@ static void test_incomplete_checkpoint(void **state)
 	pair_must(fake_send_hello(f, COLO_ROLE_PRIMARY, hash));
 	pair_must(fake_until(f, COLO_HELLO, 5000));
 	assert_int_equal(f->len, COLO_HELLO_LEN);
-	colo_hello_decode(f->payload, &h);
+	assert_int_equal(colo_hello_decode(f->payload, f->len, &h), 0);
 	assert_int_equal(h.role, COLO_ROLE_SECONDARY);
 	assert_int_equal(h.guest_hash, hash);
 	put_be32(blocks, 1);

@@ -3,9 +3,9 @@
  * which then carries on as an exact replica.
  *
  * Guests are real memstress processes on the guest runtime. After every
- * checkpoint, with both still stopped, the writable memory of A and B is
- * compared byte for byte over A's whole layout; after they resume, both
- * get the same commands and must answer alike.
+ * checkpoint, with both still stopped, the RAM of A and B (all readable
+ * private memory) is compared byte for byte over A's whole layout; after
+ * they resume, both get the same commands and must answer alike.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "guests.h"
 #include "layout.h"
@@ -487,14 +488,6 @@ static void test_runtime_needs_launcher(void **state)
 
 /* --- the guest clock ----------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -899,9 +892,9 @@ static void test_command_timeout(void **state)
 	assert_int_equal(guest_stop(&ga.g, 2000), 0);
 	assert_int_equal(kill(ga.g.pid, SIGSTOP), 0);	/* it cannot answer */
 	log_set_quiet(1);
-	t0 = now_ms();
+	t0 = colo_now_ms();
 	ret = guest_layout(&ga.g, &l);
-	waited = now_ms() - t0;
+	waited = colo_now_ms() - t0;
 	log_set_quiet(0);
 	assert_int_equal(kill(ga.g.pid, SIGCONT), 0);
 	assert_int_equal(ret, -ETIMEDOUT);
@@ -942,9 +935,9 @@ static void test_late_continue_reply(void **state)
 	assert_int_equal(guest_stop(&ga.g, 2000), 0);
 	assert_int_equal(guest_continue(&ga.g), 0);	/* the first is fine */
 	assert_int_equal(guest_stop(&ga.g, 2000), 0);
-	t0 = now_ms();
+	t0 = colo_now_ms();
 	ret = guest_continue(&ga.g);			/* the second is late */
-	waited = now_ms() - t0;
+	waited = colo_now_ms() - t0;
 	fault_inject(FI_NONE);
 	log_set_quiet(0);
 	assert_int_equal(ret, -ETIMEDOUT);

@@ -4,7 +4,7 @@
  * byte-identical copy; its own writes are undone; a primary killed in a
  * checkpoint leaves it at the last complete one; bad peers, bad records,
  * bad configuration and bad command lines are refused with the reason.
- * The pair helpers are tests/pair_lib.c's.
+ * The pair helpers are tests/lib/pair_lib.c's.
  */
 #include <setjmp.h>
 #include <signal.h>

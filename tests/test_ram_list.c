@@ -1,19 +1,23 @@
 /*
- * test_ram_list.c - which mappings are RAM, and how blocks follow layout
- * changes by address coverage (maps text in, blocks out; no process), or
- * another list's blocks exactly.
+ * test_ram_list.c - which mappings are RAM (proc_maps.c), and how blocks
+ * follow layout changes by address coverage (maps text in, blocks out; no
+ * process), or another list's blocks exactly.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
 #include "bitmap.h"
 #include "log.h"
+#include "proc_maps.h"
 #include "ram_list.h"
 
 #define PAGE 4096ul
@@ -91,6 +95,60 @@ static void test_parse_errors(void **state)
 	assert_int_equal(rl.nr_areas, 1);
 	ram_list_destroy(&rl);
 	log_set_quiet(0);
+}
+
+/* One maps line, all its fields, and the one rule of what is RAM. */
+static void test_proc_map(void **state)
+{
+	char line[] = "7ffff7f9a000-7ffff7f9e000 r-xp 001d0000 fe:01 555   "
+		      "/usr/lib/libc.so.6 (deleted)\n";
+	static const struct {
+		const char *line;
+		bool ram;
+	} cases[] = {
+		{ "1000-2000 rw-p 00000000 00:00 0", true },	/* anonymous */
+		{ "1000-2000 r--p 00000000 00:00 0 [anon:jit]", true },
+		{ "1000-2000 r--p 00001000 fe:01 7 /usr/bin/guest", true },
+		{ "1000-2000 rw-p 00000000 00:00 0 [heap]", true },
+		{ "1000-2000 rw-p 00000000 00:00 0 [stack]", true },
+		{ "1000-2000 ---p 00000000 00:00 0", false },	/* PROT_NONE */
+		{ "1000-2000 -w-p 00000000 00:00 0", false },	/* unreadable */
+		{ "1000-2000 rw-s 00000000 00:01 9 /dev/zero (deleted)", false },
+		{ "1000-2000 rw-s 00000000 00:01 9 [anon_shmem:x]", false },
+		{ "1000-2000 r-xp 00000000 00:00 0 [vdso]", false },
+		{ "1000-2000 r-xp 00000000 00:00 0 [uprobes]", false },
+	};
+	struct proc_map m;
+
+	(void)state;
+	assert_int_equal(proc_map_parse(line, &m), 0);
+	assert_int_equal(m.start, 0x7ffff7f9a000);
+	assert_int_equal(m.end, 0x7ffff7f9e000);
+	assert_int_equal(m.offset, 0x1d0000);
+	assert_int_equal(m.inode, 555);
+	assert_int_equal(m.prot, PROT_READ | PROT_EXEC);
+	assert_false(m.shared);
+	assert_string_equal(m.path, "/usr/lib/libc.so.6 (deleted)");
+	assert_int_equal(proc_map_kind(&m), PROC_MAP_FILE);
+	assert_true(proc_map_is_ram(&m));
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "%s", cases[i].line);
+		assert_int_equal(proc_map_parse(buf, &m), 0);
+		if (proc_map_is_ram(&m) != cases[i].ram)
+			fail_msg("'%s' is %sRAM", cases[i].line,
+				 cases[i].ram ? "not " : "");
+	}
+
+	/* not maps lines */
+	snprintf(line, sizeof(line), "1000-2000 rw-p");
+	assert_int_equal(proc_map_parse(line, &m), -EINVAL);
+	snprintf(line, sizeof(line), "1000-2000 rwxq 0 00:00 0");
+	assert_int_equal(proc_map_parse(line, &m), -EINVAL);
+	snprintf(line, sizeof(line), "1000-2000 rw-p 0 00:00");
+	assert_int_equal(proc_map_parse(line, &m), -EINVAL);
 }
 
 /* Update with a maps text and return the number of blocks. */
@@ -265,6 +323,7 @@ static void test_mirror_is_exact(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proc_map),
 		cmocka_unit_test(test_parse_filters),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_parse_errors),

@@ -131,7 +131,7 @@ static void test_records_roundtrip(void **state)
 	assert_int_equal(b.records, 3);
 	assert_int_equal(b.last_type, COLO_HEARTBEAT);
 	assert_int_equal(b.last_len, 0);
-	colo_hello_decode(hello, &back);
+	assert_int_equal(colo_hello_decode(hello, sizeof(hello), &back), 0);
 	assert_int_equal(back.guest_hash, 0x1234);
 	assert_int_equal(channel_bytes_in(b.ch), channel_bytes_out(a.ch));
 	channel_free(a.ch);

@@ -1,6 +1,6 @@
 /*
- * guest.h - launching a guest and driving its runtime: the daemon's side
- * of guest_abi.h.
+ * guest.h - launching a guest (guest_launch.c) and driving its runtime
+ * over the channel (guest_channel.c): the daemon's side of guest_abi.h.
  *
  * A guest is launched so that two launches with the same parameters share
  * one address layout byte for byte: ASLR off, one execve path, argv and
@@ -28,6 +28,9 @@
 /* RLIMIT_NOFILE of guests: the same everywhere, and above the runtime's
  * fixed descriptors */
 #define GUEST_NOFILE			1024
+/* Bytes of struct guest's rx: one record of the channel, with the largest
+ * payload the runtime may send */
+#define GUEST_RX_SIZE	(sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD)
 
 struct guest;
 
@@ -63,7 +66,7 @@ struct guest {
 	bool exited;			/* reaped */
 	guest_frame_fn on_frame;	/* from guest_params */
 	void *opaque;			/* from guest_params */
-	unsigned char *rx;		/* one record */
+	unsigned char *rx;		/* one record, GUEST_RX_SIZE bytes */
 };
 
 /* Launch and wait for the runtime's hello. 0, or a negative errno with

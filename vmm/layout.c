@@ -1,5 +1,7 @@
 /*
- * layout.c - read, compare and mirror guest address layouts.
+ * layout.c - read and compare guest address layouts, and carry them on
+ * the wire (COLO_LAYOUT). layout_mirror.c makes one guest's RAM layout
+ * another's.
  *
  * Layouts are compared by address coverage, not line by line: registering
  * memory with userfaultfd splits and merges the kernel's VMAs, so the same
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "colo_proto.h"
 #include "layout.h"
+#include "proc_maps.h"
 
 #include <zlib.h>
 
@@ -34,23 +37,27 @@ void layout_free(struct layout *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static enum layout_kind kind_of(const char *path, bool shared, uint64_t start,
-				uint64_t end)
+/* A mapping's kind in a guest: as proc_maps.c tells it, but for the
+ * runtime's private mapping, which is known by its address. */
+static enum layout_kind kind_of(const struct proc_map *pm)
 {
-	if (start >= COLO_GUEST_PRIVATE_BASE &&
-	    end <= COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE)
+	if (pm->start >= COLO_GUEST_PRIVATE_BASE &&
+	    pm->end <= COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE)
 		return LAYOUT_RUNTIME;
-	if (shared)
-		return LAYOUT_SPECIAL;
-	if (!*path || strncmp(path, "[anon", 5) == 0)
+	switch (proc_map_kind(pm)) {
+	case PROC_MAP_ANON:
 		return LAYOUT_ANON;
-	if (strcmp(path, "[heap]") == 0)
+	case PROC_MAP_HEAP:
 		return LAYOUT_HEAP;
-	if (strcmp(path, "[stack]") == 0)
+	case PROC_MAP_STACK:
 		return LAYOUT_STACK;
-	if (path[0] == '[')
-		return LAYOUT_SPECIAL;
-	return LAYOUT_FILE;
+	case PROC_MAP_FILE:
+		return LAYOUT_FILE;
+	case PROC_MAP_SHARED:
+	case PROC_MAP_KERNEL:
+		break;
+	}
+	return LAYOUT_SPECIAL;
 }
 
 static int push_map(struct layout *l, const struct layout_map *m)
@@ -87,27 +94,21 @@ static int read_maps(pid_t pid, struct layout *l)
 	}
 	while (!ret && getline(&line, &cap, f) > 0) {
 		struct layout_map m = { 0 };
-		unsigned long long start, end, offset;
-		char perms[8];
-		int name_at = 0;
+		struct proc_map pm;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end,
-			   perms, &offset, &name_at) < 4 || !name_at) {
+		if (proc_map_parse(line, &pm)) {
 			pr_err("cannot parse '%s' in %s", line, path);
 			ret = -EINVAL;
 			break;
 		}
 		/* the path, as long as it is (kept to what fits) */
-		snprintf(m.path, sizeof(m.path), "%.*s",
-			 (int)strcspn(line + name_at, "\n"), line + name_at);
-		m.start = start;
-		m.end = end;
-		m.offset = offset;
-		m.prot = (perms[0] == 'r' ? PROT_READ : 0) |
-			 (perms[1] == 'w' ? PROT_WRITE : 0) |
-			 (perms[2] == 'x' ? PROT_EXEC : 0);
-		m.shared = perms[3] == 's';
-		m.kind = kind_of(m.path, m.shared, m.start, m.end);
+		snprintf(m.path, sizeof(m.path), "%s", pm.path);
+		m.start = pm.start;
+		m.end = pm.end;
+		m.offset = pm.offset;
+		m.prot = pm.prot;
+		m.shared = pm.shared;
+		m.kind = kind_of(&pm);
 		ret = push_map(l, &m);
 	}
 	free(line);
@@ -168,16 +169,12 @@ int layout_read(pid_t pid, struct layout *l)
 
 bool layout_is_ram(const struct layout_map *m)
 {
-	switch (m->kind) {
-	case LAYOUT_ANON:
-	case LAYOUT_HEAP:
-	case LAYOUT_STACK:
-		return m->prot & PROT_READ;
-	case LAYOUT_FILE:
-		return !m->shared && (m->prot & PROT_READ);
-	default:
-		return false;
-	}
+	const struct proc_map pm = {
+		.start = m->start, .end = m->end, .offset = m->offset,
+		.prot = m->prot, .shared = m->shared, .path = m->path,
+	};
+
+	return m->kind != LAYOUT_RUNTIME && proc_map_is_ram(&pm);
 }
 
 /*
@@ -208,7 +205,7 @@ static int fixed_part(const struct layout *l, struct layout *out)
 	return 0;
 }
 
-static void describe(const struct layout_map *m, char *buf, size_t len)
+void layout_describe(const struct layout_map *m, char *buf, size_t len)
 {
 	if (!m) {
 		snprintf(buf, len, "nothing");
@@ -250,8 +247,8 @@ int layout_compatible(const char *name_a, const struct layout *a,
 		    x->prot == y->prot && x->offset == y->offset &&
 		    strcmp(x->path, y->path) == 0)
 			continue;
-		describe(x, dx, sizeof(dx));
-		describe(y, dy, sizeof(dy));
+		layout_describe(x, dx, sizeof(dx));
+		layout_describe(y, dy, sizeof(dy));
 		pr_err("guest layouts differ: %s maps %s where %s maps %s; %s",
 		       name_a, dx, name_b, dy, fix);
 		ret = -EINVAL;
@@ -262,8 +259,8 @@ int layout_compatible(const char *name_a, const struct layout *a,
 	return ret;
 }
 
-/* The mapping of l that covers addr, or NULL. */
-static const struct layout_map *covering(const struct layout *l, uint64_t addr)
+const struct layout_map *layout_covering(const struct layout *l,
+					 uint64_t addr)
 {
 	size_t lo = 0, hi = l->nr;
 
@@ -280,15 +277,6 @@ static const struct layout_map *covering(const struct layout *l, uint64_t addr)
 	return NULL;
 }
 
-static const struct layout_map *find_kind(const struct layout *l,
-					  enum layout_kind kind)
-{
-	for (size_t i = 0; i < l->nr; i++)
-		if (l->maps[i].kind == kind)
-			return &l->maps[i];
-	return NULL;
-}
-
 static int cmp_u64(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -296,9 +284,8 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* Every start and end of both layouts, sorted and unique. */
-static uint64_t *boundaries(const struct layout *a, const struct layout *b,
-			    size_t *n)
+uint64_t *layout_boundaries(const struct layout *a, const struct layout *b,
+			   size_t *n)
 {
 	uint64_t *v = malloc((a->nr + b->nr) * 2 * sizeof(*v) + 1);
 	size_t k = 0, u = 0;
@@ -336,233 +323,20 @@ bool layout_same_ram(const struct layout *a, const struct layout *b,
 		     uint64_t *first_diff)
 {
 	size_t n;
-	uint64_t *v = boundaries(a, b, &n);
+	uint64_t *v = layout_boundaries(a, b, &n);
 	bool same = true;
 
 	if (!v)
 		return false;
 	for (size_t i = 0; i + 1 < n && same; i++) {
-		if (!same_ram(covering(a, v[i]), covering(b, v[i]))) {
+		if (!same_ram(layout_covering(a, v[i]),
+			      layout_covering(b, v[i]))) {
 			*first_diff = v[i];
 			same = false;
 		}
 	}
 	free(v);
 	return same;
-}
-
-static int command(struct guest *b, uint32_t cmd, uint64_t a0, uint64_t a1,
-		   uint64_t a2, uint64_t a3, int64_t *result, unsigned *count)
-{
-	const uint64_t arg[4] = { a0, a1, a2, a3 };
-	int ret = guest_cmd(b, cmd, arg, result, NULL, 0);
-
-	(*count)++;
-	return ret;
-}
-
-static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
-				struct guest *b, unsigned *count)
-{
-	const struct layout_map *sa = find_kind(la, LAYOUT_STACK), *sb;
-	struct colo_guest_layout gl;
-	struct layout lb;
-	int64_t res;
-	int ret;
-
-	ret = guest_layout(b, &gl);
-	if (ret)
-		return ret;
-	if (gl.brk != brk_a) {
-		ret = command(b, GUEST_CMD_BRK, brk_a, 0, 0, 0, &res, count);
-		if (ret)
-			return ret;
-		if ((uint64_t)res != brk_a) {
-			pr_err("guest %s: cannot move its program break from %#"
-			       PRIx64 " to %#" PRIx64, b->name, gl.brk, brk_a);
-			return -ENOMEM;
-		}
-	}
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	sb = find_kind(&lb, LAYOUT_STACK);
-	if (sa && sb && sa->start < sb->start) {
-		ret = command(b, GUEST_CMD_GROW_STACK, sa->start, 0, 0, 0, &res,
-			      count);
-	} else if (sa && sb && sa->start > sb->start) {
-		ret = command(b, GUEST_CMD_MUNMAP, sb->start,
-			      sa->start - sb->start, 0, 0, &res, count);
-		if (!ret && res) {
-			pr_err("guest %s: cannot trim its stack to %#" PRIx64 ": %s",
-			       b->name, sa->start, strerror((int)-res));
-			ret = (int)res;
-		}
-	}
-	layout_free(&lb);
-	return ret;
-}
-
-/* One pending command, grown while neighbouring segments need the same. */
-struct pending {
-	uint32_t cmd;		/* 0: none */
-	uint64_t start, end;
-	int prot;
-};
-
-static int flush_pending(struct guest *b, struct pending *p, unsigned *count)
-{
-	int64_t res = 0;
-	int ret = 0;
-
-	switch (p->cmd) {
-	case 0:
-		return 0;
-	case GUEST_CMD_MMAP:
-		ret = command(b, p->cmd, p->start, p->end - p->start,
-			      (uint64_t)p->prot, MAP_PRIVATE | MAP_ANONYMOUS,
-			      &res, count);
-		if (!ret && (uint64_t)res != p->start)
-			ret = -ENOMEM;
-		break;
-	case GUEST_CMD_MUNMAP:
-		ret = command(b, p->cmd, p->start, p->end - p->start, 0, 0,
-			      &res, count);
-		break;
-	case GUEST_CMD_MPROTECT:
-		ret = command(b, p->cmd, p->start, p->end - p->start,
-			      (uint64_t)p->prot, 0, &res, count);
-		break;
-	}
-	if (!ret && p->cmd != GUEST_CMD_MMAP && res)
-		ret = (int)res;
-	if (ret)
-		pr_err("guest %s: command %u on %#" PRIx64 "-%#" PRIx64
-		       " failed: %s", b->name, p->cmd, p->start, p->end,
-		       strerror(-ret));
-	p->cmd = 0;
-	return ret;
-}
-
-static int want(struct guest *b, struct pending *p, uint32_t cmd,
-		uint64_t start, uint64_t end, int prot, unsigned *count)
-{
-	if (p->cmd == cmd && p->end == start && p->prot == prot) {
-		p->end = end;
-		return 0;
-	}
-	if (flush_pending(b, p, count))
-		return -EIO;
-	p->cmd = cmd;
-	p->start = start;
-	p->end = end;
-	p->prot = prot;
-	return 0;
-}
-
-enum mirror_pass {
-	MIRROR_UNMAP,		/* only drop what B has and A has not */
-	MIRROR_ALL,		/* map, unmap and protect */
-};
-
-/* Mappings and protections, segment by segment over both layouts. */
-static int mirror_maps(const struct layout *la, struct guest *b,
-		       const struct layout *lb, enum mirror_pass pass,
-		       unsigned *count)
-{
-	struct pending p = { 0 };
-	size_t n;
-	uint64_t *v = boundaries(la, lb, &n);
-	int ret = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i + 1 < n && !ret; i++) {
-		const struct layout_map *x = covering(la, v[i]);
-		const struct layout_map *y = covering(lb, v[i]);
-		char dx[600], dy[600];
-
-		if ((x && (x->kind == LAYOUT_RUNTIME || x->kind == LAYOUT_SPECIAL)) ||
-		    (y && (y->kind == LAYOUT_RUNTIME || y->kind == LAYOUT_SPECIAL)))
-			continue;
-		if ((x && x->kind == LAYOUT_FILE) || (y && y->kind == LAYOUT_FILE)) {
-			if (x && y && x->kind == y->kind &&
-			    strcmp(x->path, y->path) == 0 &&
-			    x->offset - x->start == y->offset - y->start) {
-				if (x->prot != y->prot)
-					ret = want(b, &p, GUEST_CMD_MPROTECT, v[i],
-						   v[i + 1], x->prot, count);
-				continue;
-			}
-			describe(x, dx, sizeof(dx));
-			describe(y, dy, sizeof(dy));
-			pr_err("cannot mirror a file mapping: %s has %s where %s "
-			       "has %s", "the source", dx, b->name, dy);
-			ret = -EINVAL;
-			break;
-		}
-		if (pass == MIRROR_UNMAP) {
-			/* B's heap and stack follow brk and the stack step */
-			if (!x && y && y->kind == LAYOUT_ANON)
-				ret = want(b, &p, GUEST_CMD_MUNMAP, v[i], v[i + 1],
-					   0, count);
-			continue;
-		}
-		if (x && !y)
-			ret = want(b, &p, GUEST_CMD_MMAP, v[i], v[i + 1], x->prot,
-				   count);
-		else if (!x && y)
-			ret = want(b, &p, GUEST_CMD_MUNMAP, v[i], v[i + 1], 0, count);
-		else if (x && y && x->prot != y->prot)
-			ret = want(b, &p, GUEST_CMD_MPROTECT, v[i], v[i + 1],
-				   x->prot, count);
-	}
-	if (!ret)
-		ret = flush_pending(b, &p, count);
-	free(v);
-	return ret;
-}
-
-/*
- * Step 1 -- drop B's anonymous mappings A does not have, so nothing of
- *           B's is in the way of the steps after;
- * Step 2 -- B's program break to A's, and its stack as deep as A's;
- * Step 3 -- map what A has and B has not, match protections;
- * Step 4 -- check that B's RAM layout is now A's.
- */
-int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
-		  unsigned *commands)
-{
-	struct layout lb;
-	uint64_t diff = 0;
-	int ret;
-
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	ret = mirror_maps(la, b, &lb, MIRROR_UNMAP, commands);
-	layout_free(&lb);
-	if (!ret)
-		ret = mirror_brk_and_stack(la, brk_a, b, commands);
-	if (ret)
-		return ret;
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	ret = mirror_maps(la, b, &lb, MIRROR_ALL, commands);
-	layout_free(&lb);
-	if (ret)
-		return ret;
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	if (!layout_same_ram(la, &lb, &diff)) {
-		pr_err("guest %s: its RAM layout still differs at %#" PRIx64
-		       " after mirroring", b->name, diff);
-		ret = -EIO;
-	}
-	layout_free(&lb);
-	return ret;
 }
 
 /* --- the layout on the wire --------------------------------------------- */

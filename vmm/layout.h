@@ -4,10 +4,11 @@
  * code, data and the stack start).
  *
  * Two guests can be copies of each other only if everything that is not
- * RAM is the same: the binary and libraries at the same addresses, the
- * same special mappings, argv and environment of the same size at the
- * same place. What is RAM (private anonymous memory, the heap, the stack)
- * may differ and is mirrored from one to the other before a copy.
+ * their anonymous RAM is the same: the binary and libraries at the same
+ * addresses, the same special mappings, argv and environment of the same
+ * size at the same place. Anonymous RAM (private anonymous memory, the
+ * heap, the stack) may differ and is mirrored from one to the other before
+ * a copy (layout_mirror.c). What is RAM is defined once, in proc_maps.h.
  */
 #ifndef COLO_LAYOUT_H
 #define COLO_LAYOUT_H
@@ -29,12 +30,13 @@ enum layout_kind {
 };
 
 struct layout_map {
-	uint64_t start, end;
+	uint64_t start;		/* first address */
+	uint64_t end;		/* past the last address */
 	uint64_t offset;	/* in the file */
 	int prot;		/* PROT_* */
-	bool shared;
-	enum layout_kind kind;
-	char path[512];
+	bool shared;		/* MAP_SHARED, else private */
+	enum layout_kind kind;	/* what it is to a colo guest */
+	char path[512];		/* as /proc/PID/maps says; "" if anonymous */
 };
 
 /* Fields of /proc/PID/stat that place code, data, argv, env, stack. */
@@ -46,10 +48,12 @@ enum layout_stat_field {
 
 struct layout {
 	struct layout_map *maps;	/* sorted, as /proc/PID/maps lists them */
-	size_t nr, cap;
-	uint64_t stat[LS_NR];
+	size_t nr;			/* maps in use */
+	size_t cap;			/* maps allocated */
+	uint64_t stat[LS_NR];		/* from /proc/PID/stat, by field */
 };
 
+/* Read the layout of process pid. 0, or a negative errno (logged). */
 int layout_read(pid_t pid, struct layout *l);
 void layout_free(struct layout *l);
 
@@ -64,13 +68,26 @@ int layout_compatible(const char *name_a, const struct layout *a,
  * Make the RAM layout of paused guest b that of a (layout la, program
  * break brk_a): brk, stack depth, anonymous mappings and protections, by
  * commands to b's pause loop; then check that it took. Adds the commands
- * sent to *commands.
+ * sent to *commands. In layout_mirror.c.
  */
 int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		  unsigned *commands);
 
-/* RAM as the dirty log sees it: private memory that can be read. */
+/* RAM as the dirty log sees it (proc_map_is_ram()), the runtime's own
+ * mapping excepted. */
 bool layout_is_ram(const struct layout_map *m);
+
+/* The mapping of l that covers addr, or NULL. O(log nr). */
+const struct layout_map *layout_covering(const struct layout *l,
+					 uint64_t addr);
+
+/* Every start and end of both layouts, sorted and unique, in a malloc'ed
+ * array of *n (NULL when out of memory): the segments to walk over both. */
+uint64_t *layout_boundaries(const struct layout *a, const struct layout *b,
+			   size_t *n);
+
+/* "start-end rwx path" of m ("nothing" for NULL), for messages. */
+void layout_describe(const struct layout_map *m, char *buf, size_t len);
 
 /*
  * The layout on the wire (COLO_LAYOUT record), with the program break.

@@ -17,7 +17,8 @@ struct child {
 	char reply[256];	/* last answer */
 };
 
-/* Start the tracked child ($COLO_TRACKED_CHILD, else build/tracked_child). */
+/* Start the tracked child ($COLO_TRACKED_CHILD, else build/guest-cc/
+ * tracked_child or its sibling: paths.h). */
 int child_spawn(struct child *c);
 
 /* Send one command line; 0 when the answer starts with "ok". */

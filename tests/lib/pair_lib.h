@@ -46,8 +46,9 @@ extern int pair_port;			/* the secondary's listen port */
 } while (0)
 
 /*
- * Read $COLOCTL and find memstress; name makes the work directories
- * /tmp/colo-NAME-PID. -1 (with the reason on stderr) without COLOCTL.
+ * Find coloctl ($COLOCTL or the default of paths.h) and memstress; name
+ * makes the work directories /tmp/colo-NAME-PID. -1 (with the reason on
+ * stderr) when there is no coloctl to run.
  */
 int pair_init(const char *name);
 

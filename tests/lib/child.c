@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "paths.h"
 
 static int read_reply(struct child *c)
 {
@@ -37,11 +38,9 @@ static int read_reply(struct child *c)
 
 int child_spawn(struct child *c)
 {
-	const char *path = getenv("COLO_TRACKED_CHILD");
+	const char *path = test_tracked_child();
 	int in[2], out[2];
 
-	if (!path)
-		path = "build/tracked_child";
 	memset(c, 0, sizeof(*c));
 	c->to = c->from = -1;
 	if (pipe2(in, O_CLOEXEC))
@@ -66,8 +65,8 @@ int child_spawn(struct child *c)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execl(path, path, (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s (set COLO_TRACKED_CHILD or "
-			"run from the source tree)\n", path, strerror(errno));
+		fprintf(stderr, "cannot run %s: %s (build it with make, or set "
+			"COLO_TRACKED_CHILD)\n", path, strerror(errno));
 		_exit(127);
 	}
 	close(in[0]);

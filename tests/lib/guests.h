@@ -1,5 +1,5 @@
 /*
- * guests.h - run shipped guests (build/guest/...) in tests and benchmarks,
+ * guests.h - run shipped guests (build/guest-cc/...) in tests and benchmarks,
  * and talk to memstress through its NIC.
  */
 #ifndef COLO_TEST_GUESTS_H
@@ -16,7 +16,8 @@ struct test_guest {
 	unsigned replies;	/* frames received so far */
 };
 
-/* Absolute path of a shipped guest ($COLO_GUEST_DIR or build/guest). */
+/* Absolute path of a shipped guest ($COLO_GUEST_DIR, else build/guest-cc
+ * or its sibling: paths.h). */
 const char *guest_binary(const char *name, char *buf, size_t len);
 
 /*

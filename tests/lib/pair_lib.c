@@ -26,6 +26,7 @@
 #include "guests.h"
 #include "layout.h"
 #include "pair_lib.h"
+#include "paths.h"
 #include "shell.h"
 
 #define MAX_TRACKED	64
@@ -205,10 +206,11 @@ static void track_children(pid_t pid)
 
 int pair_init(const char *name)
 {
-	const char *c = getenv("COLOCTL");
+	const char *c = test_coloctl();
 
-	if (!c) {
-		fprintf(stderr, "set COLOCTL (make check does)\n");
+	if (access(c, X_OK)) {
+		fprintf(stderr, "no coloctl at %s: build it (make) or set COLOCTL\n",
+			c);
 		return -1;
 	}
 	snprintf(pair_coloctl, sizeof(pair_coloctl), "%s", c);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "guests.h"
+#include "paths.h"
 
 #define ETH_TYPE_MEMSTRESS	0x88b5
 #define MAX_ARGS		32
@@ -18,10 +19,10 @@ static const unsigned char guest_mac[6] = COLO_GUEST_MAC_DEFAULT;
 
 const char *guest_binary(const char *name, char *buf, size_t len)
 {
-	const char *dir = getenv("COLO_GUEST_DIR");
+	const char *dir = test_guest_dir();
 	char rel[PATH_MAX];
 
-	snprintf(rel, sizeof(rel), "%s/%s", dir ? dir : "build/guest", name);
+	snprintf(rel, sizeof(rel), "%s/%s", dir, name);
 	if (!realpath(rel, buf) || strlen(buf) >= len)
 		snprintf(buf, len, "%s", rel);
 	return buf;
