@@ -10,7 +10,10 @@
  * (tests/lib/pair_lib.h) play a primary or a secondary record by record.
  * Every figure a test decides on is printed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "colo_proto.h"
+#include "guest_abi.h"
 #include "layout.h"
 #include "fake_peer.h"
 #include "pair_lib.h"
@@ -678,6 +683,541 @@ static void test_clock_skew(void **state)
 	assert_true(top >= 20);
 }
 
+/* --- F16: a checkpoint's deadline, not the heartbeats, bounds its load ------ */
+
+/* What the primary allows a secondary for loading a page (primary.c). */
+#define LOAD_US_PER_PAGE	50
+
+/*
+ * A fake secondary answers checkpoint 1 after the heartbeat timeout, but
+ * within what its pages add to the deadline: the primary takes it. It
+ * never answers checkpoint 2, heartbeats going on: the primary drops it
+ * at that checkpoint's deadline, whatever the heartbeats say.
+ */
+static void test_checkpoint_deadline(void **state)
+{
+	uint8_t loaded[COLO_VMSTATE_LOADED_LEN] = { 0 };
+	char because[256] = "";
+	struct fake_peer *f;
+	uint64_t id, pages;
+	int64_t allow_ms, t0, took;
+	uint32_t hash;
+
+	(void)state;
+	/* a guest that dirties its whole 64 MiB as fast as it can: the
+	 * checkpoints carry thousands of pages */
+	pair_must(pair_configs("--ram 64 --wss 64 --rate 2000 --tick 1", NULL));
+	f = fake_secondary_for_primary(&hash);
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 20000));
+	id = fake_id(f);
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, id));
+	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 20000));
+	pages = get_be64(f->payload + 8);
+	allow_ms = (int64_t)(pages * LOAD_US_PER_PAGE / 1000);
+	print_message("checkpoint %llu carries %llu pages: %lld ms more than "
+		      "the heartbeat timeout to load it\n",
+		      (unsigned long long)id, (unsigned long long)pages,
+		      (long long)allow_ms);
+	if (allow_ms < 200)
+		fail_msg("checkpoint %llu carries only %llu pages",
+			 (unsigned long long)id, (unsigned long long)pages);
+	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, id));
+	/* late for the heartbeats, in time for the deadline */
+	if (fake_pump(f, PAIR_HEARTBEAT_MS + (int)allow_ms / 2))
+		fail_msg("the primary dropped a secondary loading checkpoint "
+			 "%llu within its deadline", (unsigned long long)id);
+	put_be64(loaded, id);
+	pair_must(fake_send(f, COLO_VMSTATE_LOADED, loaded, sizeof(loaded)));
+	pair_must(pair_wait_num("pri", "checkpoints", (double)id, 5));
+
+	/* checkpoint 2: heartbeats, but never LOADED */
+	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 5000));
+	id = fake_id(f);
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, id));
+	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 10000));
+	t0 = pair_now_ms();
+	pages = get_be64(f->payload + 8);
+	allow_ms = (int64_t)(pages * LOAD_US_PER_PAGE / 1000);
+	serve_until_state(f, "pri", "solo", PAIR_HEARTBEAT_MS + (int)allow_ms +
+			  2000);
+	took = pair_now_ms() - t0;
+	pair_must(pair_status_str("pri", "solo_because", because, sizeof(because)));
+	print_message("checkpoint %llu (%llu pages) never loaded: solo %lld ms "
+		      "after its VMSTATE_SIZE, because '%s'\n",
+		      (unsigned long long)id, (unsigned long long)pages,
+		      (long long)took, because);
+	if (!strstr(because, "did not load checkpoint"))
+		fail_msg("solo because '%s', not the checkpoint's deadline",
+			 because);
+	/* the checkpoint cut short counts, its pause the longest */
+	assert_int_equal(pair_status_num("pri", "checkpoints_aborted"), 1);
+	assert_true(pair_status_num("pri", "pause_last_ms") >= PAIR_HEARTBEAT_MS);
+}
+
+/* --- F16b: a record out of place refuses the secondary ------------------------ */
+
+/*
+ * A secondary that sends a record the protocol does not allow where it
+ * comes (a VMSTATE_RECEIVED in the initial sync) is broken: the primary
+ * goes solo rather than connecting again, though nothing was protected
+ * yet.
+ */
+static void test_unexpected_record_refused(void **state)
+{
+	char because[256] = "";
+	struct fake_peer *f;
+	uint32_t hash;
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	f = fake_secondary_for_primary(&hash);
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	pair_must(fake_until(f, COLO_RAM_BLOCKS, 5000));
+	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, 99));
+	serve_until_state(f, "pri", "solo", PAIR_HEARTBEAT_MS / 2);
+	pair_must(pair_status_str("pri", "solo_because", because, sizeof(because)));
+	print_message("a VMSTATE_RECEIVED in the initial sync: solo because "
+		      "'%s'\n", because);
+	pair_must(pair_log_has("pri", "unexpected VMSTATE_RECEIVED"));
+}
+
+/* --- F9b: the link lost in the middle of the initial sync --------------------- */
+
+/*
+ * The first secondary takes part of the initial image and goes; the
+ * next one must get all of the guest again, the pages the first one
+ * took included: after a checkpoint, both guests are byte-identical.
+ * (The guest writes little, so most pages are never sent again of
+ * themselves.)
+ */
+static void test_link_lost_mid_sync(void **state)
+{
+	struct fake_peer *f;
+	uint32_t hash;
+	unsigned n = 0;
+	pid_t a, b;
+	int ret;
+
+	(void)state;
+	pair_must(pair_configs("--ram 32 --rate 1 --tick 100", NULL));
+	f = fake_secondary_for_primary(&hash);
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	/* the whole image, until the first checkpoint begins */
+	for (;;) {
+		if (fake_read(f, 5000) != 1)
+			fail_msg("the primary went quiet or away in its sync");
+		if (f->type == COLO_PAGES)
+			n++;
+		if (f->type == COLO_CHECKPOINT_REQUEST)
+			break;
+	}
+	fake_close(f);
+	pair_must(pair_wait_state("pri", "connecting", PAIR_HEARTBEAT_MS));
+	pair_must(pair_start_role("sec"));
+	pair_must(pair_wait_num("pri", "checkpoints", 3, FORM_SECS));
+	assert_int_equal(pair_run("$C -c $D/pri checkpoint --hold"), 0);
+	pair_must(pair_wait_state("pri", "held", 5000));
+	a = pid_of("pri", "guest_pid");
+	b = pid_of("sec", "guest_pid");
+	ret = pair_run("$C guest compare %d %d", (int)a, (int)b);
+	print_message("the first secondary took %u PAGES records; with the "
+		      "next, guest compare exits %d: %s", n, ret, pair_out);
+	assert_int_equal(ret, 0);
+	pair_must(pair_expect("byte-identical"));
+}
+
+/* --- F17: the primary daemon stopped in a checkpoint -------------------------- */
+
+/*
+ * The primary daemon is stopped (SIGSTOP) while it waits for checkpoint
+ * 1 to be loaded, past its deadline; continued, it gives the secondary
+ * a fresh deadline: a LOADED that comes soon after is taken.
+ */
+static void test_primary_stopped_in_checkpoint(void **state)
+{
+	uint8_t loaded[COLO_VMSTATE_LOADED_LEN] = { 0 };
+	struct fake_peer *f;
+	uint32_t hash;
+	uint64_t id;
+	pid_t pd;
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	f = fake_secondary_for_primary(&hash);
+	pd = pid_of("pri", "pid");
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 20000));
+	id = fake_id(f);
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, id));
+	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 20000));
+	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, id));
+	pair_must(pair_sigstop(pd));
+	pair_sleep_ms(PAIR_HEARTBEAT_MS + 2000);
+	pair_must(pair_sigcont(pd));
+	if (fake_pump(f, 300))
+		fail_msg("the primary dropped its secondary when continued");
+	put_be64(loaded, id);
+	pair_must(fake_send(f, COLO_VMSTATE_LOADED, loaded, sizeof(loaded)));
+	pair_must(pair_wait_num("pri", "checkpoints", (double)id, 5));
+	print_message("stopped %d ms in checkpoint %llu, the primary took its "
+		      "LOADED: state %s\n", PAIR_HEARTBEAT_MS + 2000,
+		      (unsigned long long)id,
+		      pair_status_is("pri", "state", "colo") ? "colo" : "?");
+}
+
+/* --- F18: a fake primary's checkpoint 1, whole, of nothing but a layout ----- */
+
+/* The secondary alone, a fake primary said HELLO; *b its guest. */
+static struct fake_peer *fake_primary_for_secondary(pid_t *b)
+{
+	struct fake_peer *f;
+	uint32_t hash;
+
+	pair_must(pair_start_role("sec"));
+	*b = pid_of("sec", "guest_pid");
+	pair_must(pair_guest_hash(*b, &hash));
+	f = fake_primary(pair_port);
+	if (!f)
+		fail_msg("%s", pair_why);
+	pair_must(fake_send_hello(f, COLO_ROLE_PRIMARY, hash));
+	pair_must(fake_until(f, COLO_HELLO, 5000));
+	return f;
+}
+
+/* Checkpoint id up to its VMSTATE_SIZE: our guest stopped, layout lay,
+ * pages announced, flags. */
+static void fake_checkpoint(struct fake_peer *f, uint64_t id, const uint8_t *lay,
+			    size_t lay_len, uint64_t pages, uint64_t bytes,
+			    uint64_t flags)
+{
+	uint8_t size[COLO_VMSTATE_SIZE_LEN] = { 0 };
+
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REQUEST, id));
+	pair_must(fake_until(f, COLO_CHECKPOINT_REPLY, 10000));
+	assert_int_equal(fake_id(f), id);
+	pair_must(fake_send_id(f, COLO_VMSTATE_SEND, id));
+	pair_must(fake_send(f, COLO_LAYOUT, lay, (uint32_t)lay_len));
+	put_be64(size, id);
+	put_be64(size + 8, pages);
+	put_be64(size + 16, bytes);
+	put_be64(size + 24, flags);
+	pair_must(fake_send(f, COLO_VMSTATE_SIZE, size, sizeof(size)));
+}
+
+/* A VMSTATE_SIZE with a flag we do not know is refused, not loaded. */
+static void test_unknown_flags_refused(void **state)
+{
+	struct fake_peer *f;
+	uint8_t *lay = NULL;
+	size_t lay_len;
+	int ret;
+	pid_t b;
+
+	(void)state;
+	pair_must(pair_configs("--ram 16", NULL));
+	f = fake_primary_for_secondary(&b);
+	pair_must(pair_layout_payload(b, &lay, &lay_len));
+	fake_checkpoint(f, 1, lay, lay_len, 0, 0, 0x80);
+	free(lay);
+	ret = fake_pump(f, 2000);
+	print_message("checkpoint 1 with flags 0x80: the connection %s, the "
+		      "secondary has %.0f checkpoints\n", ret == -EPIPE ?
+		      "was dropped" : "stayed open",
+		      pair_status_num("sec", "checkpoints"));
+	assert_int_equal(ret, -EPIPE);
+	assert_int_equal(pair_status_num("sec", "checkpoints"), 0);
+	pair_must(pair_log_has("sec", "with flags 0x80, expected only flags of 0x3"));
+}
+
+/*
+ * Checkpoint 2's layout is not compatible with our guest: it is refused
+ * before its commit, and the secondary falls back to checkpoint 1.
+ */
+static void test_incompatible_layout_not_committed(void **state)
+{
+	uint8_t *lay = NULL;
+	struct fake_peer *f;
+	struct layout l;
+	uint64_t brk;
+	size_t lay_len;
+	int ret;
+	pid_t b;
+
+	(void)state;
+	pair_must(pair_configs("--ram 16", NULL));
+	f = fake_primary_for_secondary(&b);
+	pair_must(pair_layout_payload(b, &lay, &lay_len));
+	fake_checkpoint(f, 1, lay, lay_len, 0, 0, 0);
+	free(lay);
+	lay = NULL;
+	pair_must(fake_until(f, COLO_VMSTATE_LOADED, 10000));
+	assert_int_equal(fake_id(f), 1);
+	assert_int_equal(pair_status_num("sec", "checkpoints"), 1);
+
+	/* checkpoint 2: a guest whose code starts a page further */
+	assert_int_equal(layout_read(b, &l), 0);
+	brk = l.stat[LS_START_BRK];
+	for (size_t i = 0; i < l.nr; i++)
+		if (l.maps[i].kind == LAYOUT_HEAP)
+			brk = l.maps[i].end;
+	l.stat[0] += 4096;
+	assert_int_equal(layout_encode(&l, brk, &lay, &lay_len), 0);
+	layout_free(&l);
+	fake_checkpoint(f, 2, lay, lay_len, 0, 0, 0);
+	free(lay);
+	ret = fake_pump(f, 2000);
+	pair_must(pair_wait_state("sec", "peer-lost", 2000));
+	print_message("checkpoint 2 with another layout: the connection %s; "
+		      "the secondary has %.0f checkpoints\n", ret == -EPIPE ?
+		      "was dropped" : "stayed open",
+		      pair_status_num("sec", "checkpoints"));
+	assert_int_equal(ret, -EPIPE);
+	assert_int_equal(pair_status_num("sec", "checkpoints"), 1);
+	pair_must(pair_log_has("sec", "guest layouts differ"));
+	pair_must(pair_log_has("sec", "stopped at checkpoint 1"));
+}
+
+/*
+ * Checkpoint 1 is committed, but our guest cannot be put there (its one
+ * page is where our guest has no memory): the secondary is unrestorable,
+ * and checkpoint 1 is its last complete one all the same.
+ */
+static void test_unrestorable_after_commit(void **state)
+{
+	uint8_t blocks[4 + COLO_RAM_BLOCK_LEN], page[COLO_PAGE_HDR + 4096];
+	uint64_t nowhere = 0x500000000000ull;
+	struct fake_peer *f;
+	uint8_t *lay = NULL;
+	size_t lay_len;
+	pid_t b;
+
+	(void)state;
+	pair_must(pair_configs("--ram 16", NULL));
+	f = fake_primary_for_secondary(&b);
+	pair_must(pair_layout_payload(b, &lay, &lay_len));
+	put_be32(blocks, 1);
+	put_be64(blocks + 4, nowhere);
+	put_be64(blocks + 12, 4096);
+	pair_must(fake_send(f, COLO_RAM_BLOCKS, blocks, sizeof(blocks)));
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REQUEST, 1));
+	pair_must(fake_until(f, COLO_CHECKPOINT_REPLY, 10000));
+	pair_must(fake_send_id(f, COLO_VMSTATE_SEND, 1));
+	memset(page, 0x5a, sizeof(page));
+	put_be64(page, nowhere);
+	page[8] = COLO_PAGE_RAW;
+	put_be32(page + 9, 4096);
+	pair_must(fake_send(f, COLO_PAGES, page, sizeof(page)));
+	{
+		uint8_t size[COLO_VMSTATE_SIZE_LEN] = { 0 };
+
+		pair_must(fake_send(f, COLO_LAYOUT, lay, (uint32_t)lay_len));
+		put_be64(size, 1);
+		put_be64(size + 8, 1);
+		put_be64(size + 16, sizeof(page));
+		pair_must(fake_send(f, COLO_VMSTATE_SIZE, size, sizeof(size)));
+	}
+	free(lay);
+	fake_pump(f, 2000);
+	pair_must(pair_wait_state("sec", "unrestorable", 3000));
+	print_message("checkpoint 1 committed, its page not writable into our "
+		      "guest: %.0f checkpoints\n",
+		      pair_status_num("sec", "checkpoints"));
+	assert_int_equal(pair_status_num("sec", "checkpoints"), 1);
+	pair_must(pair_log_has("sec", "could not be put back to checkpoint 1"));
+}
+
+/* --- F19: what a connection may send before HELLO ----------------------------- */
+
+/* Wait up to ms for the secondary to close fd: 0 once it did, -1. */
+static int wait_eof(int fd, int ms)
+{
+	int64_t end = pair_now_ms() + ms;
+	char buf[256];
+
+	while (pair_now_ms() < end) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return 0;
+		pair_sleep_ms(20);
+	}
+	return -1;
+}
+
+static void test_records_before_hello(void **state)
+{
+	uint8_t hb[COLO_HEARTBEAT_LEN] = { 0 };
+	uint8_t blocks[4 + COLO_RAM_BLOCK_LEN];
+	uint32_t hash;
+	pid_t b;
+	int fd;
+
+	(void)state;
+	pair_must(pair_configs("--ram 16", NULL));
+	pair_must(pair_start_role("sec"));
+	b = pid_of("sec", "guest_pid");
+	pair_must(pair_guest_hash(b, &hash));
+	/* a valid record, but not a HELLO: that connection goes, at once */
+	fd = pair_connect_secondary();
+	assert_true(fd >= 0);
+	pair_must(pair_send_record(fd, COLO_HEARTBEAT, hb, sizeof(hb), -1, 0));
+	if (wait_eof(fd, 500))
+		fail_msg("a connection that sent a HEARTBEAT before HELLO is "
+			 "still open after 500 ms");
+	pair_must(pair_expect_dropped(fd, "HEARTBEAT before HELLO"));
+	assert_true(pair_status_is("sec", "state", "waiting"));
+	/* a primary that announces a block over the guest runtime's area */
+	fd = pair_connect_secondary();
+	assert_true(fd >= 0);
+	pair_must(pair_hello(fd, COLO_PROTO_VERSION, hash));
+	put_be32(blocks, 1);
+	put_be64(blocks + 4, COLO_GUEST_PRIVATE_BASE);
+	put_be64(blocks + 12, COLO_GUEST_PRIVATE_SIZE);
+	pair_must(pair_send_record(fd, COLO_RAM_BLOCKS, blocks, sizeof(blocks),
+				   -1, 0));
+	pair_must(pair_expect_dropped(fd, "reserved for the guest runtime"));
+	pair_must(pair_wait_state("sec", "waiting", 2000));
+}
+
+/* --- F20: connections in their handshake: how many, how long ---------------- */
+
+#define HANDSHAKE_CAP_MS	2000	/* HANDSHAKE_MAX_MS of the secondary */
+#define MAX_HANDSHAKES		4	/* MAX_PENDING of the secondary */
+
+static void test_handshake_limits(void **state)
+{
+	struct pair_role sec = { .heartbeat_timeout_ms = 10000 };
+	int fd[MAX_HANDSHAKES + 1], gone;
+	int64_t t0, took;
+
+	(void)state;
+	pair_must(pair_configs_roles("--ram 16", NULL, &sec));
+	pair_must(pair_start_role("sec"));
+	t0 = pair_now_ms();
+	for (int i = 0; i <= MAX_HANDSHAKES; i++) {
+		fd[i] = pair_connect_secondary();
+		if (fd[i] < 0)
+			fail_msg("%s", pair_why);
+		pair_sleep_ms(50);
+	}
+	/* one too many: refused at once */
+	gone = wait_eof(fd[MAX_HANDSHAKES], 1000);
+	pair_must(pair_wait_log("sec", "too many connections in their "
+				"handshake", 1000));
+	/* the others, with a 10 s heartbeat timeout, go at the cap */
+	for (int i = 0; i < MAX_HANDSHAKES; i++)
+		if (wait_eof(fd[i], (int)(t0 + HANDSHAKE_CAP_MS + 1500 -
+					  pair_now_ms())))
+			fail_msg("silent connection %d still open %lld ms after "
+				 "it connected", i,
+				 (long long)(pair_now_ms() - t0 - 50 * i));
+	took = pair_now_ms() - t0;
+	print_message("the extra connection %s at once; the %d others were "
+		      "dropped within %lld ms\n", gone ? "was NOT closed" :
+		      "was closed", MAX_HANDSHAKES, (long long)took);
+	assert_int_equal(gone, 0);
+	pair_must(pair_wait_log("sec", "sent no HELLO within 2000 ms", 1000));
+	for (int i = 0; i <= MAX_HANDSHAKES; i++)
+		close(fd[i]);
+}
+
+/* --- F21: a secondary guest that does not stop, with a short heartbeat ------ */
+
+/*
+ * The secondary's stop budget is its stop timeout, at most half its
+ * heartbeat timeout: with a 1 s heartbeat timeout, a guest that does
+ * not stop is given up after 0.5 s, before the heartbeats could end the
+ * pair (the primary, 10 s, is patient).
+ */
+static void test_secondary_stop_budget(void **state)
+{
+	struct pair_role pri = { .heartbeat_timeout_ms = 10000 };
+	struct pair_role sec = { .heartbeat_timeout_ms = 1000 };
+
+	(void)state;
+	pair_must(pair_configs_roles(GUEST_ARGS, &pri, &sec));
+	pair_must(pair_start());
+	assert_pair_protects(5);
+	pair_must(pair_sigstop(pid_of("sec", "guest_pid")));
+	pair_must(pair_wait_log("sec", "our guest did not reach a pause point "
+				"within", 3000));
+	pair_must(pair_wait_state("sec", "peer-lost", 3000));
+}
+
+/* --- F22: the links' timeouts ------------------------------------------------- */
+
+/* The daemon pid's TCP connection with port pair_port (local if sec):
+ * keepalive on, and its TCP_USER_TIMEOUT in *user. 1: no such socket, or
+ * it cannot be looked at; 0; -1 (pair_why). */
+static int link_timeouts(pid_t pid, bool sec, int *keep, unsigned *user)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), found = 1;
+	char dir[64], path[300], link[64];
+
+	if (pidfd < 0)
+		return 1;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	for (int n = 0; n < 256 && found == 1; n++) {
+		struct sockaddr_in a, peer;
+		socklen_t al = sizeof(a), pl = sizeof(peer), ol = sizeof(int);
+		ssize_t k;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%d", dir, n);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k <= 0)
+			continue;
+		link[k] = 0;
+		if (strncmp(link, "socket:", 7))
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0);
+		if (fd < 0)
+			break;
+		if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 &&
+		    getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 &&
+		    a.sin_family == AF_INET &&
+		    ntohs(sec ? a.sin_port : peer.sin_port) == pair_port) {
+			ol = sizeof(int);
+			getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, keep, &ol);
+			ol = sizeof(*user);
+			getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, user, &ol);
+			found = 0;
+		}
+		close(fd);
+	}
+	close(pidfd);
+	return found;
+}
+
+/* Both ends of the pair's link have keepalives and a user timeout of
+ * the heartbeat timeout: a peer host that vanishes without a word is
+ * noticed by the kernel too. */
+static void test_link_timeouts(void **state)
+{
+	const char *roles[] = { "pri", "sec" };
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	pair_must(pair_start());
+	assert_pair_protects(3);
+	for (int i = 0; i < 2; i++) {
+		int keep = -1, ret;
+		unsigned user = 0;
+
+		ret = link_timeouts(pid_of(roles[i], "pid"), i == 1, &keep, &user);
+		if (ret == 1) {
+			print_message("cannot look at the %s's sockets "
+				      "(pidfd_getfd): skipped\n", roles[i]);
+			skip();
+		}
+		print_message("the %s's link: keepalive %d, user timeout %u ms\n",
+			      roles[i], keep, user);
+		assert_int_equal(keep, 1);
+		assert_int_equal(user, PAIR_HEARTBEAT_MS);
+	}
+}
+
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those. */
 int main(int argc, char **argv)
 {
@@ -698,6 +1238,17 @@ int main(int argc, char **argv)
 		T(test_daemon_stopped_and_continued),
 		T(test_primary_dies_after_size),
 		T(test_clock_skew),
+		T(test_checkpoint_deadline),
+		T(test_unexpected_record_refused),
+		T(test_link_lost_mid_sync),
+		T(test_primary_stopped_in_checkpoint),
+		T(test_unknown_flags_refused),
+		T(test_incompatible_layout_not_committed),
+		T(test_unrestorable_after_commit),
+		T(test_records_before_hello),
+		T(test_handshake_limits),
+		T(test_secondary_stop_budget),
+		T(test_link_timeouts),
 	};
 #undef T
 

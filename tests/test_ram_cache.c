@@ -553,6 +553,39 @@ static void test_zero_pages_cost_no_memory(void **state)
 }
 
 /*
+ * A ZERO record for a page with nothing staged in this checkpoint does
+ * not touch its staging buffer (mapped, but given back at the last
+ * commit): marking a block's pages zero costs no memory until it is
+ * committed either.
+ */
+static void test_zero_marks_leave_stage_alone(void **state)
+{
+	static const unsigned big[] = { 0, BIG_PAGES };
+	struct ram_cache rc;
+	struct ram_block *nb;
+
+	(void)state;
+	assert_int_equal(ram_cache_init(&rc, PAGE), 0);
+	assert_int_equal(announce(&rc, big, 1), 0);
+	send_many(&rc, 0, BIG_PAGES, 1);
+	assert_int_equal(commit(&rc, 1), 0);		/* the initial image */
+	send_many(&rc, 0, BIG_PAGES, 2);
+	assert_int_equal(commit(&rc, 2), 0);		/* a kept block */
+	nb = block_of(&rc.next, 0);
+	assert_non_null(nb->colo_stage);
+	assert_int_equal(resident(nb->colo_stage, nb->len), 0);
+	assert_int_equal(send_zero(&rc, 0, BIG_PAGES), 0);
+	assert_int_equal(resident(nb->colo_stage, nb->len), 0);
+	/* data, then ZERO, in one checkpoint: that page is zeroed */
+	assert_int_equal(send(&rc, 5, 1, 0x3c), 0);
+	assert_int_equal(send_zero(&rc, 5, 1), 0);
+	assert_int_equal(commit(&rc, 3), 0);
+	assert_true(image_page_zero(&rc, 5));
+	assert_true(image_page_zero(&rc, BIG_PAGES - 1));
+	ram_cache_destroy(&rc);
+}
+
+/*
  * Once committed (or rolled back), staged pages are given back: the
  * cache does not keep a second copy of what it received.
  */
@@ -692,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_failed_commit_can_roll_back),
 		cmocka_unit_test(test_zero_page_replaces_data),
 		cmocka_unit_test(test_zero_pages_cost_no_memory),
+		cmocka_unit_test(test_zero_marks_leave_stage_alone),
 		cmocka_unit_test(test_staged_memory_released),
 		cmocka_unit_test(test_reserved_range_refused),
 		cmocka_unit_test(test_bad_records),
