@@ -4,6 +4,7 @@
  *
  *   memstress [--ram MIB] [--wss MIB] [--pattern seq|rand|hotcold]
  *             [--rate PAGES] [--tick MS] [--seed N] [--churn]
+ *             [--exit-after MS]
  *
  * It maps and fills --ram MiB, then writes pages of the first --wss MiB
  * in the given pattern: --rate pages every --tick ms, and on request.
@@ -63,6 +64,7 @@ static struct memstress {
 	void *heap[HEAP_PIECES];
 	size_t heap_len[HEAP_PIECES];
 	uint64_t *ro_page;		/* the last page made read-only */
+	uint64_t exit_at_ms;		/* --exit-after: leave at this guest time */
 } ms;
 
 static uint64_t rng_next(void)
@@ -270,6 +272,11 @@ static void on_frame(const void *data, size_t len, void *opaque)
 static void on_timer(void *opaque)
 {
 	(void)opaque;
+	if (ms.exit_at_ms && colo_clock_ms() >= ms.exit_at_ms) {
+		/* an exit the guest asks for itself, as a service that ends */
+		colo_log("memstress: exiting as asked (--exit-after)");
+		exit(0);
+	}
 	for (unsigned i = 0; i < ms.rate; i++)
 		step();
 }
@@ -290,6 +297,7 @@ static int on_start(int argc, char **argv, void *opaque)
 		{ "tick", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "churn", no_argument, NULL, 'c' },
+		{ "exit-after", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long ram_mib = 16, wss_mib = 0, seed = 1;
@@ -305,6 +313,8 @@ static int on_start(int argc, char **argv, void *opaque)
 		case 't': ops.timer_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': seed = strtoull(optarg, NULL, 10); break;
 		case 'c': ms.churn = 1; break;
+		case 'x': ms.exit_at_ms = colo_clock_ms() +
+					  strtoull(optarg, NULL, 10); break;
 		case 'p':
 			if (strcmp(optarg, "seq") == 0)
 				ms.pattern = PAT_SEQ;
@@ -320,7 +330,7 @@ static int on_start(int argc, char **argv, void *opaque)
 		default:
 			colo_log("memstress: usage: memstress [--ram MIB] [--wss MIB] "
 				 "[--pattern seq|rand|hotcold] [--rate PAGES] "
-				 "[--tick MS] [--seed N] [--churn]");
+				 "[--tick MS] [--seed N] [--churn] [--exit-after MS]");
 			return -1;
 		}
 	}

@@ -564,6 +564,36 @@ static void test_primary_guest_killed(void **state)
 	assert_in_range(lines, 0, 3);
 }
 
+/*
+ * The primary's guest exits by itself (status 0): an end it asked for,
+ * so the primary tells the secondary (GUEST_SHUTDOWN) and both stop, and
+ * says so once: the guest's EOF must not keep its event firing.
+ */
+static void test_primary_guest_exits(void **state)
+{
+	pid_t pd, sd;
+	int64_t end;
+	int lines;
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS " --exit-after 4000", NULL));
+	pair_must(pair_start());
+	pd = pid_of("pri", "pid");
+	sd = pid_of("sec", "pid");
+	end = pair_now_ms() + 15000;
+	while ((pair_alive(pd) || pair_alive(sd)) && pair_now_ms() < end)
+		pair_sleep_ms(50);
+	lines = pair_log_count("pri", "the guest exited with status 0",
+			       (const char *)NULL);
+	print_message("the guest exited: primary %s, secondary %s, %d line(s) "
+		      "about it in the primary's log\n",
+		      pair_alive(pd) ? "RUNS" : "gone",
+		      pair_alive(sd) ? "RUNS" : "gone", lines);
+	assert_false(pair_alive(pd));
+	assert_false(pair_alive(sd));
+	assert_int_equal(lines, 1);
+}
+
 /* --- F12: a late reply from the guest ------------------------------------------ */
 
 static void test_guest_late_reply(void **state)
@@ -1234,6 +1264,7 @@ int main(int argc, char **argv)
 		T(test_link_lost_before_first_checkpoint),
 		T(test_incomplete_checkpoint),
 		T(test_primary_guest_killed),
+		T(test_primary_guest_exits),
 		T(test_guest_late_reply),
 		T(test_daemon_stopped_and_continued),
 		T(test_primary_dies_after_size),
