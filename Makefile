@@ -67,9 +67,9 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c
-DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c
-SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_load.c
-PRIMARY_SRCS := primary/primary.c primary/primary_control.c
+DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c daemon/status.c daemon/quantile.c daemon/peer_link.c
+SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c
+PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c
 
 LIBCOLO := $(BUILD)/libcolo.a
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(VMM_SRCS) \

@@ -1,5 +1,6 @@
 /*
- * bench_util.c - option lists and medians for the benchmarks.
+ * bench_util.c - option lists and medians for the benchmarks (medians by
+ * quantile.h, the daemons' p50).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "quantile.h"
 
 const struct bench_mode bench_modes[BENCH_NR_MODES] = {
 	{ "monolithic", DIRTY_LOG_MONOLITHIC, 18 },
@@ -77,13 +79,6 @@ int bench_parse_rounds(const char *arg, int *rounds)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double bench_median(const void *samples, size_t stride, size_t off, int n)
 {
 	double v[BENCH_MAX_ROUNDS];
@@ -91,6 +86,5 @@ double bench_median(const void *samples, size_t stride, size_t off, int n)
 	for (int i = 0; i < n; i++)
 		memcpy(&v[i], (const char *)samples + (size_t)i * stride + off,
 		       sizeof(double));
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return quantile(v, n > 0 ? (size_t)n : 0, 0.5);
 }

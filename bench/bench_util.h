@@ -33,7 +33,8 @@ int bench_parse_rounds(const char *arg, int *rounds);
 
 /*
  * Median over n samples of the double at byte offset off in each sample
- * (samples are stride bytes apart), e.g.
+ * (samples are stride bytes apart): quantile() at 0.5, so the mean of
+ * the two middle samples of an even count; 0 with none. For example
  *   bench_median(s, sizeof(*s), offsetof(struct sample, pause), n)
  */
 double bench_median(const void *samples, size_t stride, size_t off, int n);

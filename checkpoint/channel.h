@@ -37,7 +37,11 @@ struct channel_ops {
 /* Default low watermark of queued output for writable(). */
 #define CHANNEL_LOW_WATERMARK	(2u << 20)
 
-/* Take over connected socket fd (TCP_NODELAY is set). NULL on failure. */
+/*
+ * Take over connected socket fd: TCP_NODELAY is set, and a socket that
+ * refuses it is refused (logged), but for a local (AF_UNIX) one, which
+ * has no Nagle. NULL on failure; fd is then still the caller's.
+ */
 struct channel *channel_new(struct event_base *base, int fd,
 			    const struct channel_ops *ops, void *opaque,
 			    const char *peer);

@@ -12,7 +12,7 @@
 #include "bitmap.h"
 #include "clock.h"
 #include "dirty_log.h"
-#include "dirty_log_backend.h"
+#include "dirty_log_int.h"
 #include "fault.h"
 
 /* Pages a WP_MATCHING walk covers in the time of one UFFDIO_WRITEPROTECT. */

@@ -4,7 +4,7 @@
  * Correct on any kernel, and the reference the tests compare uffd-wp
  * against; it copies all of guest RAM at every checkpoint.
  */
-#include "dirty_log_backend.h"
+#include "dirty_log_int.h"
 
 static int full_probe(const char **missing)
 {

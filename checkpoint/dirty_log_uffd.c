@@ -29,7 +29,7 @@
 
 #define LOG_PREFIX "dirty-log uffd-wp: "
 #include "log.h"
-#include "dirty_log_backend.h"
+#include "dirty_log_int.h"
 #include "linux_abi.h"
 
 #define UFFD_FEATURES	(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)

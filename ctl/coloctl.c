@@ -25,43 +25,45 @@ static const struct ctl_command commands[] = {
 	  "start the primary daemon of colo.conf: it runs the guest and "
 	  "protects it with the secondary at [checkpoint] peer; returns once "
 	  "it runs (--foreground: runs in this process, logs to stderr)",
-	  ctl_start_primary },
+	  ctl_start_primary, NULL },
 	{ "start-secondary", CTL_START_USAGE,
 	  "start the secondary daemon of colo.conf: it listens on "
 	  "[checkpoint] listen and keeps its guest a copy of the primary's",
-	  ctl_start_secondary },
+	  ctl_start_secondary, NULL },
 	{ "status", "[--json]",
 	  "what the daemon of colo.conf's [control] socket is doing: role, "
 	  "state, checkpoints, pauses (last, p50, p99), pages and bytes per "
 	  "checkpoint, compression, dirty log, heartbeat age",
-	  ctl_status },
+	  ctl_status, NULL },
 	{ "checkpoint", CTL_CHECKPOINT_USAGE,
-	  "ask the primary for a checkpoint now and wait for it; --verify "
-	  "has the secondary compare its guest's memory with the primary's, "
-	  "--hold keeps both guests stopped after it (until stop)",
-	  ctl_checkpoint },
+	  "ask the primary for a checkpoint now; the primary answers once "
+	  "it is done, with its id and pause (--no-wait: at once, with its "
+	  "id); --verify has the secondary compare its guest's memory with "
+	  "the primary's, --hold keeps both guests stopped after it (until "
+	  "stop)",
+	  ctl_checkpoint, NULL },
 	{ "set", "KEY VALUE",
-	  "change checkpoint_delay_ms, clear_bitmap_shift, clear_mode (lazy or "
-	  "monolithic) or compress_level "
-	  "of the running primary", ctl_set },
+	  "change a key of colo.conf on the running primary: VALUE is "
+	  "parsed, range-checked and clamped as in colo.conf, with the same "
+	  "messages; KEY is KEY or SECTION.KEY", ctl_set, ctl_set_help },
 	{ "stop", "", "stop the daemon (the primary stops the pair) and its guest",
-	  ctl_stop },
+	  ctl_stop, NULL },
 	{ "guest run", CTL_GUEST_RUN_USAGE,
 	  "run PROGRAM as a colo guest on this host, for debugging: its log "
 	  "lines and frames are printed, each stdin line is sent to it as a "
 	  "text frame (type 0x88b5); stdin's end or ^C shuts it down",
-	  ctl_guest_run },
+	  ctl_guest_run, NULL },
 	{ "guest replicate", CTL_GUEST_REPLICATE_USAGE,
 	  "run PROGRAM twice on this host, A and its replica B: every MS "
 	  "milliseconds (default 100) a local checkpoint makes B a copy of A; "
 	  "stdin lines go to both as text frames, their answers are compared; "
 	  "at the end B is compared with A byte for byte and figures printed",
-	  ctl_guest_replicate },
+	  ctl_guest_replicate, NULL },
 	{ "guest compare", CTL_GUEST_COMPARE_USAGE,
 	  "compare two stopped guests byte for byte over the first one's RAM "
 	  "(after coloctl checkpoint --hold, say); exit status 0 when identical",
-	  ctl_guest_compare },
-	{ "help", "", "this list", cmd_help },
+	  ctl_guest_compare, NULL },
+	{ "help", "", "this list", cmd_help, NULL },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -88,6 +90,19 @@ static void print_wrapped(FILE *out, const char *text, int indent)
 	}
 }
 
+/* A command's help, and what its help_more adds. */
+static void print_help(FILE *out, const struct ctl_command *cmd, int indent)
+{
+	char text[1024], more[512];
+
+	more[0] = '\0';
+	if (cmd->help_more)
+		cmd->help_more(more, sizeof(more));
+	snprintf(text, sizeof(text), "%s%s%s", cmd->help, more[0] ? "; " : "",
+		 more);
+	print_wrapped(out, text, indent);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: coloctl [-c colo.conf] [-s control-socket] [-v] "
@@ -95,7 +110,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < NR_COMMANDS; i++) {
 		fprintf(out, "  coloctl %s %s\n", commands[i].words,
 			commands[i].usage);
-		print_wrapped(out, commands[i].help, 6);
+		print_help(out, &commands[i], 6);
 	}
 	fprintf(out, "\n  -c FILE   the configuration (default: built-in "
 		"defaults)\n  -s PATH   the control socket (default: [control] "
@@ -107,7 +122,7 @@ static void command_help(FILE *out, const struct ctl_command *cmd)
 {
 	fprintf(out, "usage: coloctl [-c colo.conf] [-s socket] [-v] %s %s\n\n",
 		cmd->words, cmd->usage);
-	print_wrapped(out, cmd->help, 2);
+	print_help(out, cmd, 2);
 }
 
 /* The commands whose first word is word ("guest"), for a bare prefix. */

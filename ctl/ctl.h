@@ -7,6 +7,7 @@
 #define COLO_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -15,6 +16,9 @@ struct ctl_command {
 	const char *usage;		/* what follows the words */
 	const char *help;
 	int (*run)(const struct colo_config *cfg, int argc, char **argv);
+	/* help that lives elsewhere, appended (set: config.c's live keys);
+	 * NULL: none */
+	void (*help_more)(char *buf, size_t len);
 };
 
 /* ctl_guest.c */
@@ -36,6 +40,8 @@ int ctl_start_secondary(const struct colo_config *cfg, int argc, char **argv);
 int ctl_status(const struct colo_config *cfg, int argc, char **argv);
 int ctl_checkpoint(const struct colo_config *cfg, int argc, char **argv);
 int ctl_set(const struct colo_config *cfg, int argc, char **argv);
+/* "KEY is one of ...": the keys set takes, for its help */
+void ctl_set_help(char *buf, size_t len);
 int ctl_stop(const struct colo_config *cfg, int argc, char **argv);
 
 #endif /* COLO_CTL_H */

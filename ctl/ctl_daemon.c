@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "coloctl: "
@@ -16,11 +16,13 @@
 #include "control.h"
 #include "ctl.h"
 #include "fault.h"
+#include "colo_proto.h"
 #include "primary.h"
+#include "primary_control.h"
 #include "secondary.h"
 
 #define REQUEST_TIMEOUT_MS	10000
-#define CHECKPOINT_WAIT_MS	60000
+#define CHECKPOINT_WAIT_MS	60000	/* for "checkpoint wait"'s answer */
 
 /* Where a detached daemon logs when colo.conf does not say. */
 static void log_path(const struct colo_config *cfg, const char *role,
@@ -165,13 +167,22 @@ int ctl_status(const struct colo_config *cfg, int argc, char **argv)
 			       "status json" : "status", true, NULL);
 }
 
+void ctl_set_help(char *buf, size_t len)
+{
+	char keys[256];
+
+	config_live_keys(keys, sizeof(keys));
+	snprintf(buf, len, "the keys a running primary takes: %s", keys);
+}
+
 int ctl_set(const struct colo_config *cfg, int argc, char **argv)
 {
-	char line[256];
+	char line[256], keys[256];
 
 	if (argc != 3) {
+		config_live_keys(keys, sizeof(keys));
 		fprintf(stderr, "coloctl: usage: coloctl set KEY VALUE (keys: "
-			"checkpoint_delay_ms, clear_bitmap_shift, clear_mode, compress_level)\n");
+			"%s; checked as in colo.conf)\n", keys);
 		return 2;
 	}
 	snprintf(line, sizeof(line), "set %s %s", argv[1], argv[2]);
@@ -185,84 +196,56 @@ int ctl_stop(const struct colo_config *cfg, int argc, char **argv)
 	return ret ? ret : ask(cfg, "stop", true, NULL);
 }
 
-/* A number field of a JSON status answer; -1 when missing. */
-static double json_num(const char *json, const char *key)
-{
-	char pat[64];
-	const char *at;
-
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	at = strstr(json, pat);
-	return at ? strtod(at + strlen(pat), NULL) : -1;
-}
-
-static void json_str(const char *json, const char *key, char *out, size_t len)
-{
-	char pat[64];
-	const char *at;
-	size_t n;
-
-	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	at = strstr(json, pat);
-	out[0] = '\0';
-	if (!at)
-		return;
-	at += strlen(pat);
-	n = strcspn(at, "\"");
-	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), at);
-}
-
 int ctl_checkpoint(const struct colo_config *cfg, int argc, char **argv)
 {
 	static const char *const allowed[] = { "--verify", "--hold", "--no-wait",
 					       NULL };
-	char line[64], *answer = NULL, verify[32];
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	double want, done = -1;
+	bool verify = has_flag(argc, argv, "--verify");
+	bool no_wait = has_flag(argc, argv, "--no-wait");
+	struct primary_ckpt_answer a;
+	char line[64], *answer = NULL, why[512];
 	int ret = check_args(argc, argv, allowed, CTL_CHECKPOINT_USAGE);
 
 	if (ret)
 		return ret;
-	snprintf(line, sizeof(line), "checkpoint%s%s",
-		 has_flag(argc, argv, "--verify") ? " verify" : "",
+	snprintf(line, sizeof(line), "checkpoint%s%s%s", no_wait ? "" : " wait",
+		 verify ? " verify" : "",
 		 has_flag(argc, argv, "--hold") ? " hold" : "");
-	ret = ask(cfg, line, false, &answer);
-	if (ret) {
+	/* the primary answers when the checkpoint is done: a held answer,
+	 * no polling */
+	ret = control_request(cfg->control.socket, line, no_wait ?
+			      REQUEST_TIMEOUT_MS : CHECKPOINT_WAIT_MS, &answer);
+	if (ret == -ETIMEDOUT) {	/* logged; the checkpoint may come */
+		fprintf(stderr, "coloctl: see coloctl status\n");
+		return 1;
+	}
+	if (ret && ret != -EREMOTEIO) {
+		free(answer);
+		return 2;	/* logged: no daemon, or it went away */
+	}
+	if (ret || !answer) {
 		fputs(answer ? answer : "", stderr);
 		free(answer);
-		return ret;
+		return 1;
 	}
-	want = strtod(answer, NULL);
-	free(answer);
-	if (has_flag(argc, argv, "--no-wait")) {
-		printf("checkpoint %.0f requested\n", want);
+	if (no_wait) {
+		answer[strcspn(answer, "\n")] = '\0';
+		printf("checkpoint %s requested\n", answer);
+		free(answer);
 		return 0;
 	}
-	for (int waited = 0; waited < CHECKPOINT_WAIT_MS; waited += 20) {
-		ret = ask(cfg, "status json", false, &answer);
-		if (ret) {
-			free(answer);
-			return ret;
-		}
-		done = json_num(answer, "checkpoints");
-		if (done >= want) {
-			json_str(answer, "last_verify", verify, sizeof(verify));
-			printf("checkpoint %.0f done: pause %.1f ms", done,
-			       json_num(answer, "pause_last_ms"));
-			if (has_flag(argc, argv, "--verify"))
-				printf(", the secondary's guest is %s",
-				       strcmp(verify, "identical") ? "NOT identical" :
-								     "identical");
-			printf("\n");
-			free(answer);
-			return has_flag(argc, argv, "--verify") &&
-			       strcmp(verify, "identical") ? 1 : 0;
-		}
-		free(answer);
-		nanosleep(&pause, NULL);
+	ret = primary_ckpt_answer_parse(answer, &a, why, sizeof(why));
+	free(answer);
+	if (ret) {
+		pr_err("%s", why);
+		return 2;
 	}
-	fprintf(stderr, "coloctl: checkpoint %.0f not done within %d s (last "
-		"done: %.0f); see coloctl status\n", want,
-		CHECKPOINT_WAIT_MS / 1000, done);
-	return 1;
+	printf("checkpoint %" PRIu64 " done: pause %.1f ms", a.id, a.pause_ms);
+	if (verify)
+		printf(", the secondary's guest is %s",
+		       a.verify == COLO_VERIFY_SAME ? "identical" : "NOT identical");
+	if (a.held)
+		printf("; both guests are held stopped until coloctl stop");
+	printf("\n");
+	return verify && a.verify != COLO_VERIFY_SAME ? 1 : 0;
 }

@@ -21,6 +21,7 @@
 #include "guest.h"
 #include "guest_compare.h"
 #include "local_checkpoint.h"
+#include "quantile.h"
 #include "ram_list.h"
 
 #define ETH_TYPE_TEXT	0x88b5	/* frames whose payload is a text line */
@@ -303,8 +304,7 @@ struct replica {
 	const uint8_t *mac;
 	struct out_queue qa, qb;
 	unsigned long matched, differed, dropped;
-	uint64_t pauses_ns[4096];	/* ring of the last pauses */
-	unsigned long nr_pauses;
+	struct pause_stats pauses;	/* the last pauses, ms */
 	uint64_t pages;
 };
 
@@ -360,16 +360,9 @@ static int checkpoint(struct replica *r)
 		return 0;	/* busy: logged; try again next period */
 	if (ret)
 		return ret;
-	r->pauses_ns[r->nr_pauses++ % 4096] = r->lc.stats.pause_ns;
+	pause_stats_add(&r->pauses, (double)r->lc.stats.pause_ns / 1e6);
 	r->pages += r->lc.stats.pages_copied;
 	return 0;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
 }
 
 static int final_compare(struct local_checkpoint *lc, void *opaque)
@@ -380,7 +373,6 @@ static int final_compare(struct local_checkpoint *lc, void *opaque)
 static int summary(struct replica *r)
 {
 	struct guest_compare cmp;
-	unsigned long n = r->nr_pauses < 4096 ? r->nr_pauses : 4096;
 	int ret;
 
 	r->lc.hook = final_compare;
@@ -392,16 +384,12 @@ static int summary(struct replica *r)
 		return 1;
 	}
 	/* that pause included the comparison: it is not counted */
-	if (!n) {
+	if (!r->pauses.n)
 		printf("\nno checkpoint besides the first and the last\n");
-		n = 1;
-		r->pauses_ns[0] = 0;
-	}
-	qsort(r->pauses_ns, n, sizeof(r->pauses_ns[0]), cmp_u64);
 	printf("\n%lu checkpoints, pause median %.2f ms, max %.2f ms; %llu pages "
-	       "copied after the first copy\n", r->nr_pauses,
-	       (double)r->pauses_ns[n / 2] / 1e6,
-	       (double)r->pauses_ns[n - 1] / 1e6, (unsigned long long)r->pages);
+	       "copied after the first copy\n", r->pauses.n,
+	       pause_stats_quantile(&r->pauses, 0.5),
+	       pause_stats_quantile(&r->pauses, 1), (unsigned long long)r->pages);
 	printf("outputs: %lu equal, %lu differ, %lu without a twin\n",
 	       r->matched, r->differed, r->dropped);
 	if (!cmp.layouts_same || cmp.bad_pages) {
@@ -477,7 +465,7 @@ int ctl_guest_replicate(const struct colo_config *cfg, int argc, char **argv)
 		if (now >= next) {
 			if (checkpoint(r))
 				goto out_lc;
-			if (o.checkpoints && r->nr_pauses >= o.checkpoints)
+			if (o.checkpoints && r->pauses.n >= o.checkpoints)
 				break;
 			next = mono_ms() + o.every_ms;
 			continue;

@@ -12,7 +12,6 @@
 #include "log.h"
 #include "clock.h"
 #include "colo_daemon.h"
-#include "layout.h"
 
 #define MAX_GUEST_ARGS	64
 #define GUEST_CMD_MIN_TIMEOUT_MS	100
@@ -64,18 +63,6 @@ int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 	return guest_launch(g, &p);
 }
 
-int daemon_guest_hash(const struct guest *g, uint32_t *hash)
-{
-	struct layout l;
-	int ret = layout_read(g->pid, &l);
-
-	if (ret)
-		return ret;
-	ret = layout_files_crc(&l, hash);
-	layout_free(&l);
-	return ret;
-}
-
 void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 			uint64_t bytes)
 {
@@ -97,33 +84,6 @@ int64_t daemon_now_ms(void)
 	return colo_now_ms();
 }
 
-void pause_stats_add(struct pause_stats *ps, double ms)
-{
-	ps->total_ms += ms;
-	ps->ms[ps->n++ % PAUSE_RING] = ms;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double pause_stats_quantile(const struct pause_stats *ps, double q)
-{
-	size_t n = ps->n < PAUSE_RING ? ps->n : PAUSE_RING;
-	double v[PAUSE_RING];
-	size_t i;
-
-	if (!n)
-		return 0;
-	memcpy(v, ps->ms, n * sizeof(double));
-	qsort(v, n, sizeof(double), cmp_double);
-	i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
 void daemon_ready(int *ready_fd, int error, const char *why)
 {
 	char line[512];
@@ -137,48 +97,4 @@ void daemon_ready(int *ready_fd, int error, const char *why)
 			error ? "failing" : "up");
 	close(*ready_fd);
 	*ready_fd = -1;
-}
-
-void status_begin(struct status_out *so, struct evbuffer *buf, bool json)
-{
-	so->buf = buf;
-	so->json = json;
-	so->first = true;
-	if (json)
-		evbuffer_add_printf(buf, "{");
-}
-
-void status_str(struct status_out *so, const char *key, const char *value)
-{
-	if (so->json) {
-		evbuffer_add_printf(so->buf, "%s\"%s\": \"", so->first ? "" : ", ",
-				    key);
-		for (const char *c = value; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				evbuffer_add_printf(so->buf, "\\%c", *c);
-			else if ((unsigned char)*c >= 0x20)
-				evbuffer_add(so->buf, c, 1);
-		}
-		evbuffer_add_printf(so->buf, "\"");
-	} else {
-		evbuffer_add_printf(so->buf, "%-22s %s\n", key, value);
-	}
-	so->first = false;
-}
-
-void status_num(struct status_out *so, const char *key, double value,
-		int decimals)
-{
-	if (so->json)
-		evbuffer_add_printf(so->buf, "%s\"%s\": %.*f", so->first ? "" : ", ",
-				    key, decimals, value);
-	else
-		evbuffer_add_printf(so->buf, "%-22s %.*f\n", key, decimals, value);
-	so->first = false;
-}
-
-void status_end(struct status_out *so)
-{
-	if (so->json)
-		evbuffer_add_printf(so->buf, "}\n");
 }

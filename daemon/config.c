@@ -29,9 +29,12 @@ struct config_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;			/* into struct colo_config */
-	unsigned long min, max;		/* KEY_UINT_CLAMPED */
+	unsigned long min, max;		/* KEY_UINT_* and KEY_U64_RANGE */
 	int (*parse)(const char *value, void *dst);	/* KEY_NAMED */
 	const char *allowed;		/* shown when a value is refused */
+	/* coloctl set may change it on a running primary, which applies
+	 * the change (primary_control.c: apply_live) */
+	bool live;
 };
 
 static int parse_dirty_log(const char *value, void *dst)
@@ -119,53 +122,57 @@ static const struct config_key config_keys[] = {
 	{ "ram", "clear_bitmap_shift", KEY_UINT_CLAMPED,
 	  offsetof(struct colo_config, ram.clear_bitmap_shift),
 	  CLEAR_BITMAP_SHIFT_MIN, CLEAR_BITMAP_SHIFT_MAX, NULL,
-	  "an integer 6..31 (default 18: 1 GiB chunks of 4 KiB pages)" },
+	  "an integer 6..31 (default 18: 1 GiB chunks of 4 KiB pages)", true },
 	{ "ram", "dirty_log", KEY_NAMED,
 	  offsetof(struct colo_config, ram.dirty_log), 0, 0, parse_dirty_log,
-	  "auto, uffd-wp or full (default auto)" },
+	  "auto, uffd-wp or full (default auto)", false },
 	{ "ram", "clear_mode", KEY_NAMED,
 	  offsetof(struct colo_config, ram.clear_mode), 0, 0, parse_clear_mode,
-	  "lazy or monolithic (default lazy)" },
+	  "lazy or monolithic (default lazy)", true },
 	{ "log", "level", KEY_NAMED,
 	  offsetof(struct colo_config, log.level), 0, 0, parse_log_level,
-	  "error, warn, info or debug (default info)" },
+	  "error, warn, info or debug (default info)", false },
 	{ "log", "file", KEY_NAMED,
 	  offsetof(struct colo_config, log.file), 0, 0, parse_optional_path,
-	  "an absolute path, or nothing for standard error" },
+	  "an absolute path, or nothing for standard error", false },
 	{ "guest", "program", KEY_NAMED,
 	  offsetof(struct colo_config, guest.program), 0, 0, parse_abs_path,
-	  "the absolute path of the guest binary, the same on both hosts" },
+	  "the absolute path of the guest binary, the same on both hosts",
+	  false },
 	{ "guest", "args", KEY_NAMED,
 	  offsetof(struct colo_config, guest.args), 0, 0, parse_args,
-	  "the guest's arguments, separated by blanks, under 1024 characters" },
+	  "the guest's arguments, separated by blanks, under 1024 characters",
+	  false },
 	{ "guest", "stack_limit_kib", KEY_U64_RANGE,
 	  offsetof(struct colo_config, guest.stack_limit_kib), 128,
 	  16ul << 20, NULL,
-	  "KiB from 128 to 16777216 (default 8192); unlimited is not allowed" },
+	  "KiB from 128 to 16777216 (default 8192); unlimited is not allowed",
+	  false },
 	{ "guest", "stop_timeout_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, guest.stop_timeout_ms), 1, 600000,
-	  NULL, "milliseconds from 1 to 600000 (default 1000)" },
+	  NULL, "milliseconds from 1 to 600000 (default 1000)", false },
 	{ "checkpoint", "checkpoint_delay_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, checkpoint.checkpoint_delay_ms), 1,
-	  600000, NULL, "milliseconds from 1 to 600000 (default 100)" },
+	  600000, NULL, "milliseconds from 1 to 600000 (default 100)", true },
 	{ "checkpoint", "compress_level", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, checkpoint.compress_level), 0, 9, NULL,
-	  "0 (no compression) to 9 (default 0)" },
+	  "0 (no compression) to 9 (default 0)", true },
 	{ "checkpoint", "listen", KEY_NAMED,
 	  offsetof(struct colo_config, checkpoint.listen), 0, 0, parse_address,
-	  "IPV4-ADDRESS:PORT, like 127.0.0.1:9470" },
+	  "IPV4-ADDRESS:PORT, like 127.0.0.1:9470", false },
 	{ "checkpoint", "peer", KEY_NAMED,
 	  offsetof(struct colo_config, checkpoint.peer), 0, 0, parse_address,
-	  "IPV4-ADDRESS:PORT of the secondary, like 127.0.0.1:9470" },
+	  "IPV4-ADDRESS:PORT of the secondary, like 127.0.0.1:9470", false },
 	{ "ha", "heartbeat_timeout_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, ha.heartbeat_timeout_ms), 100, 600000,
-	  NULL, "milliseconds from 100 to 600000 (default 2000)" },
+	  NULL, "milliseconds from 100 to 600000 (default 2000)", false },
 	{ "control", "socket", KEY_NAMED,
 	  offsetof(struct colo_config, control.socket), 0, 0, parse_socket,
-	  "an absolute path under 108 characters (default /run/colo/colo.sock)" },
+	  "an absolute path under 108 characters (default /run/colo/colo.sock)",
+	  false },
 	{ "debug", "record_hashes", KEY_NAMED,
 	  offsetof(struct colo_config, debug.record_hashes), 0, 0,
-	  parse_optional_path, "an absolute path, or nothing (off)" },
+	  parse_optional_path, "an absolute path, or nothing (off)", false },
 };
 
 #define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -208,7 +215,7 @@ struct config_parse {
 	int seen[NR_KEYS];		/* line where each key was set */
 	int err_line;			/* first error we found, 0 = none */
 	char err[512];			/* its message, logged at the end */
-	char warn[4][256];		/* clamps, logged if the file is taken */
+	char warn[4][640];		/* clamps, logged if the file is taken */
 	int nr_warn;
 };
 
@@ -308,59 +315,67 @@ static char *config_read_line(char *str, int num, void *stream)
 	return str;
 }
 
-static int set_uint(struct config_parse *p, const struct config_key *k,
-		    const char *value)
+/*
+ * One key's value, from a line of colo.conf or from coloctl set, into k's
+ * field of cfg: the one place values are parsed, checked and clamped.
+ * 0 when set as given (msg: "[section] key = value"), 1 when clamped
+ * (msg: the warning, naming the value taken), -EINVAL when refused (msg:
+ * why, and what is allowed; cfg untouched).
+ */
+static int key_set(struct colo_config *cfg, const struct config_key *k,
+		   const char *value, char *msg, size_t len)
 {
-	char *dst = (char *)&p->cfg + k->offset;
-	unsigned long v;
+	char *dst = (char *)cfg + k->offset;
+	unsigned long v, to;
 	char *end;
+	int ret = 0;
 
+	if (k->type == KEY_NAMED) {
+		if (k->parse(value, dst)) {
+			snprintf(msg, len, "[%s] %s = '%s' is not valid; allowed: %s",
+				 k->section, k->name, value, k->allowed);
+			return -EINVAL;
+		}
+		snprintf(msg, len, "[%s] %s = %s", k->section, k->name, value);
+		return 0;
+	}
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (!*value || *end || value[0] == '-' || value[0] == '+') {
-		parse_error(p, "[%s] %s = '%s' is not a number; allowed: %s",
-			    k->section, k->name, value, k->allowed);
-		return 0;
+		snprintf(msg, len, "[%s] %s = '%s' is not a number; allowed: %s",
+			 k->section, k->name, value, k->allowed);
+		return -EINVAL;
 	}
 	if (errno == ERANGE)
 		v = ULONG_MAX;
 	if (v < k->min || v > k->max) {
-		unsigned long to = v < k->min ? k->min : k->max;
-
+		to = v < k->min ? k->min : k->max;
 		if (k->type != KEY_UINT_CLAMPED) {
-			parse_error(p, "[%s] %s = %s is out of range; allowed: %s",
-				    k->section, k->name, value, k->allowed);
-			return 0;
+			snprintf(msg, len, "[%s] %s = %s is out of range; allowed: %s",
+				 k->section, k->name, value, k->allowed);
+			return -EINVAL;
 		}
-		if (p->nr_warn < 4)
-			snprintf(p->warn[p->nr_warn++], sizeof(p->warn[0]),
-				 "%s:%d: [%s] %s = %s is out of range %lu..%lu; "
-				 "clamped to %lu", p->path, p->line, k->section,
-				 k->name, value, k->min, k->max, to);
+		snprintf(msg, len, "[%s] %s = %s is out of range %lu..%lu; "
+			 "clamped to %lu", k->section, k->name, value, k->min,
+			 k->max, to);
 		v = to;
+		ret = 1;
+	} else {
+		snprintf(msg, len, "[%s] %s = %lu", k->section, k->name, v);
 	}
 	if (k->type == KEY_U64_RANGE)
 		*(uint64_t *)(void *)dst = v;
 	else
 		*(unsigned *)(void *)dst = (unsigned)v;
-	return 1;
-}
-
-static int set_named(struct config_parse *p, const struct config_key *k,
-		     const char *value)
-{
-	if (k->parse(value, (char *)&p->cfg + k->offset) == 0)
-		return 1;
-	parse_error(p, "[%s] %s = '%s' is not valid; allowed: %s", k->section,
-		    k->name, value, k->allowed);
-	return 0;
+	return ret;
 }
 
 static int config_handler(void *user, const char *section, const char *name,
 			  const char *value)
 {
 	struct config_parse *p = user;
-	char known[256];
+	char known[256], msg[512];
+	int ret;
 
 	if (!section_known(section)) {
 		list_sections(known, sizeof(known));
@@ -383,13 +398,111 @@ static int config_handler(void *user, const char *section, const char *name,
 			return 0;
 		}
 		p->seen[i] = p->line;
-		return k->type == KEY_NAMED ? set_named(p, k, value) :
-					      set_uint(p, k, value);
+		ret = key_set(&p->cfg, k, value, msg, sizeof(msg));
+		if (ret < 0) {
+			parse_error(p, "%s", msg);
+			return 0;
+		}
+		if (ret > 0 && p->nr_warn < 4)
+			snprintf(p->warn[p->nr_warn++], sizeof(p->warn[0]),
+				 "%s:%d: %s", p->path, p->line, msg);
+		return 1;
 	}
 	list_keys(section, known, sizeof(known));
 	parse_error(p, "unknown key '%s' in [%s]; known keys there: %s", name,
 		    section, known);
 	return 0;
+}
+
+void config_live_keys(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NR_KEYS && used < len; i++)
+		if (config_keys[i].live)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 used ? ", " : "",
+						 config_keys[i].name);
+}
+
+/* The key named "section.name" or "name" (names are unique), or NULL
+ * with msg saying why not. */
+static const struct config_key *find_key(const char *key, char *msg,
+					 size_t len)
+{
+	const char *dot = strchr(key, '.');
+	const char *name = dot ? dot + 1 : key;
+	size_t slen = dot ? (size_t)(dot - key) : 0;
+	const struct config_key *found = NULL;
+	char section[64], known[512];
+
+	if (dot && slen < sizeof(section)) {
+		memcpy(section, key, slen);
+		section[slen] = '\0';
+		if (!section_known(section)) {
+			list_sections(known, sizeof(known));
+			snprintf(msg, len, "unknown section [%s]; known sections: "
+				 "%s", section, known);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < NR_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->name, name) != 0 ||
+		    (dot && (strlen(k->section) != slen ||
+			     strncmp(k->section, key, slen) != 0)))
+			continue;
+		if (found) {
+			snprintf(msg, len, "key '%s' is in [%s] and in [%s]; "
+				 "name one: %s.%s", name, found->section,
+				 k->section, found->section, name);
+			return NULL;
+		}
+		found = k;
+	}
+	if (!found) {
+		if (dot && slen < sizeof(section)) {
+			list_keys(section, known, sizeof(known));
+			snprintf(msg, len, "unknown key '%s' in [%s]; known keys "
+				 "there: %s", name, section, known);
+		} else {
+			snprintf(msg, len, "unknown key '%s'; give one of colo.conf's "
+				 "keys, as SECTION.KEY or KEY", key);
+		}
+	}
+	return found;
+}
+
+int config_set_key(struct colo_config *cfg, const char *key,
+		   const char *value, char *msg, size_t len)
+{
+	const struct config_key *k = find_key(key, msg, len);
+
+	return k ? key_set(cfg, k, value, msg, len) : -ENOENT;
+}
+
+int config_set_live(struct colo_config *cfg, const char *key,
+		    const char *value, char *msg, size_t len)
+{
+	const struct config_key *k = find_key(key, msg, len);
+	char live[256];
+
+	config_live_keys(live, sizeof(live));
+	if (!k) {
+		if (!strchr(key, '.'))	/* the list that helps here */
+			snprintf(msg, len, "unknown key '%s'; set takes %s", key,
+				 live);
+		return -ENOENT;
+	}
+	if (!k->live) {
+		snprintf(msg, len, "[%s] %s cannot be changed on a running "
+			 "daemon: change it in colo.conf and restart the daemon "
+			 "(set takes %s)", k->section, k->name, live);
+		return -EPERM;
+	}
+	return key_set(cfg, k, value, msg, len);
 }
 
 int config_load(struct colo_config *cfg, const char *path)

@@ -6,11 +6,13 @@
  * unknown section or key, a bad value, a key set twice, a syntax error or
  * a missing file is refused with the file, the line, the key and what is
  * allowed; out-of-range numbers that have a safe nearest value are clamped
- * with a warning instead.
+ * with a warning instead. coloctl set goes through the same table
+ * (config_set_live()), for the keys it marks live.
  */
 #ifndef COLO_CONFIG_H
 #define COLO_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dirty_log.h"
@@ -73,5 +75,30 @@ void config_defaults(struct colo_config *cfg);
  * error) for the file, -EINVAL for its contents.
  */
 int config_load(struct colo_config *cfg, const char *path);
+
+/*
+ * Set one key as a line of colo.conf would: the same parsing, limits,
+ * clamping and wording. key is "SECTION.KEY" or "KEY" (key names are
+ * unique). msg (len bytes) gets what happened, without a file and line:
+ *   0        set as given          "[ram] clear_mode = monolithic"
+ *   1        clamped               "[ram] clear_bitmap_shift = 3 is out of
+ *                                   range 6..31; clamped to 6"
+ *   -EINVAL  refused, cfg untouched "... is out of range; allowed: ..."
+ *   -ENOENT  no such key or section, with the known ones
+ * Nothing is logged: the caller says it where it is heard.
+ */
+int config_set_key(struct colo_config *cfg, const char *key,
+		   const char *value, char *msg, size_t len);
+
+/*
+ * The same for coloctl set on a running daemon: only the keys the table
+ * marks live (config_live_keys()); another known key is -EPERM, with
+ * "change it in colo.conf and restart". The daemon applies the change.
+ */
+int config_set_live(struct colo_config *cfg, const char *key,
+		    const char *value, char *msg, size_t len);
+
+/* The live keys, "checkpoint_delay_ms, ...", for messages and help. */
+void config_live_keys(char *buf, size_t len);
 
 #endif /* COLO_CONFIG_H */

@@ -1,17 +1,27 @@
 /*
- * control.c - the control socket: one command line in, one answer out.
+ * control.c - the control socket: one command line in, one answer out,
+ * now or, for a held request, when the daemon gives it.
+ *
+ * A connection goes READING -> (its handler) -> WRITING -> closed, or
+ * READING -> HELD -> WRITING -> closed when the handler held its answer.
+ * A held connection is still read: its EOF is how we learn the client
+ * left, and then it is freed at once (a later control_answer() does not
+ * find it). Answers are sent by us with MSG_NOSIGNAL rather than by a
+ * bufferevent, whose writev() would raise SIGPIPE in the daemon when a
+ * client has gone.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #define LOG_PREFIX "control: "
@@ -20,85 +30,279 @@
 #include "control.h"
 
 #define CONTROL_MAX_LINE	4096
+#define CONTROL_IDLE_S		10	/* to send a line, or to take an answer */
+
+enum client_state {
+	CLIENT_READING,		/* its command line is coming */
+	CLIENT_HELD,		/* its handler holds the answer */
+	CLIENT_WRITING,		/* its answer is going out */
+};
+
+struct control_client {
+	struct control *c;
+	struct control_client *next;	/* c->clients */
+	int fd;
+	struct event *ev_read;		/* READING (idle timeout), HELD (none) */
+	struct event *ev_write;		/* WRITING, when the socket was full */
+	struct evbuffer *in, *out;
+	enum client_state state;
+	uint64_t tag;			/* HELD: what its answer waits for */
+};
 
 struct control {
 	struct evconnlistener *listener;
+	struct event_base *base;
 	char path[108];
 	control_handler_fn fn;
 	void *opaque;
+	struct control_client *clients;	/* every open connection */
+	unsigned nr_held;		/* of them in CLIENT_HELD */
+	/* while a handler runs: its client, whether it held the answer
+	 * (and for what), or tried to with CONTROL_MAX_HELD held already */
+	struct control_client *serving;
+	bool hold, hold_full;
+	uint64_t hold_tag;
 };
 
-static void client_written(struct bufferevent *bev, void *arg)
+static void client_free(struct control_client *cl)
 {
-	(void)arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);		/* answer sent: done */
+	struct control_client **pp;
+
+	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	if (cl->state == CLIENT_HELD)
+		cl->c->nr_held--;
+	if (cl->ev_read)
+		event_free(cl->ev_read);
+	if (cl->ev_write)
+		event_free(cl->ev_write);
+	if (cl->in)
+		evbuffer_free(cl->in);
+	if (cl->out)
+		evbuffer_free(cl->out);
+	close(cl->fd);
+	free(cl);
 }
 
-static void client_event(struct bufferevent *bev, short what, void *arg)
+/* Send what we can of the answer; the client is freed once it is out or
+ * gone. The socket is non-blocking: a full one waits for ev_write. */
+static void client_flush(struct control_client *cl)
 {
-	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
+	struct timeval idle = { CONTROL_IDLE_S, 0 };
+
+	while (evbuffer_get_length(cl->out)) {
+		struct evbuffer_iovec v;
+		ssize_t n;
+
+		evbuffer_peek(cl->out, -1, NULL, &v, 1);
+		n = send(cl->fd, v.iov_base, v.iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!event_pending(cl->ev_write, EV_WRITE, NULL))
+				event_add(cl->ev_write, &idle);
+			return;
+		}
+		if (n < 0) {		/* EPIPE, ECONNRESET: it left */
+			pr_debug("a control client left before its answer was "
+				 "out: %s", strerror(errno));
+			break;
+		}
+		evbuffer_drain(cl->out, (size_t)n);
+	}
+	client_free(cl);
 }
 
-static void client_read(struct bufferevent *bev, void *arg)
+/* The first line "ok" or "error", then text: the connection's last act. */
+static void client_answer(struct control_client *cl, int ret,
+			  struct evbuffer *text, const char *str)
 {
-	struct control *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	if (cl->state == CLIENT_HELD)
+		cl->c->nr_held--;
+	cl->state = CLIENT_WRITING;
+	event_del(cl->ev_read);
+	evbuffer_add_printf(cl->out, "%s\n", ret ? "error" : "ok");
+	if (text)
+		evbuffer_add_buffer(cl->out, text);
+	if (str)
+		evbuffer_add(cl->out, str, strlen(str));
+	client_flush(cl);
+}
+
+static void client_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *cl = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		pr_warn("dropping a control client: it took no answer for %d s",
+			CONTROL_IDLE_S);
+		client_free(cl);
+		return;
+	}
+	client_flush(cl);
+}
+
+/* Run the handler on the client's command line: answer now, or hold. */
+static void client_serve(struct control_client *cl, char *line)
+{
+	struct control *c = cl->c;
 	struct evbuffer *reply = evbuffer_new();
-	char *line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
 	char *argv[CONTROL_MAX_ARGS + 1], *save, *w;
 	int argc = 0, ret;
 
-	if (!line) {
-		if (evbuffer_get_length(in) > CONTROL_MAX_LINE) {
-			pr_warn("dropping a control client: no command line in "
-				"%d bytes", CONTROL_MAX_LINE);
-			bufferevent_free(bev);
-		}
-		evbuffer_free(reply);
+	if (!reply) {
+		client_free(cl);
 		return;
 	}
 	for (w = strtok_r(line, " \t\r", &save); w && argc < CONTROL_MAX_ARGS;
 	     w = strtok_r(NULL, " \t\r", &save))
 		argv[argc++] = w;
 	argv[argc] = NULL;
-	if (!reply) {
-		free(line);
-		bufferevent_free(bev);
+	if (!argc) {
+		evbuffer_add_printf(reply, "empty command; try 'status'\n");
+		client_answer(cl, -EINVAL, reply, NULL);
+		evbuffer_free(reply);
 		return;
 	}
-	ret = argc ? c->fn(c->opaque, argc, argv, reply) : -EINVAL;
-	if (!argc)
-		evbuffer_add_printf(reply, "empty command; try 'status'\n");
-	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n",
-			    ret ? "error" : "ok");
-	evbuffer_add_buffer(bufferevent_get_output(bev), reply);
+	c->serving = cl;
+	c->hold = c->hold_full = false;
+	ret = c->fn(c->opaque, argc, argv, reply);
+	c->serving = NULL;
+	if (ret == CONTROL_LATER && c->hold) {
+		evbuffer_free(reply);
+		cl->state = CLIENT_HELD;
+		cl->tag = c->hold_tag;
+		c->nr_held++;
+		/* no idle timeout now: the daemon owes the answer */
+		event_del(cl->ev_read);
+		event_add(cl->ev_read, NULL);
+		return;
+	}
+	if (ret == CONTROL_LATER) {	/* a handler's bug: say so, once */
+		pr_err("the handler of '%s' returned CONTROL_LATER without "
+		       "control_reply_later(); answering with an error", argv[0]);
+		evbuffer_drain(reply, evbuffer_get_length(reply));
+		evbuffer_add_printf(reply, "internal error: '%s' has no answer\n",
+				    argv[0]);
+		ret = -EIO;
+	} else if (c->hold_full) {
+		evbuffer_drain(reply, evbuffer_get_length(reply));
+		evbuffer_add_printf(reply, "%u requests wait for an answer "
+				    "already; try again later\n", c->nr_held);
+	}
+	client_answer(cl, ret, reply, NULL);
 	evbuffer_free(reply);
+}
+
+static void client_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *cl = arg;
+	char *line;
+	int n;
+
+	if (what & EV_TIMEOUT) {
+		pr_debug("dropping a control client: no command line within "
+			 "%d s", CONTROL_IDLE_S);
+		client_free(cl);
+		return;
+	}
+	n = evbuffer_read(cl->in, fd, CONTROL_MAX_LINE);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (cl->state == CLIENT_HELD)
+			pr_debug("a control client left while its answer was "
+				 "held: forgotten");
+		client_free(cl);
+		return;
+	}
+	if (cl->state == CLIENT_HELD) {	/* one line per connection */
+		evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
+		return;
+	}
+	line = evbuffer_readln(cl->in, NULL, EVBUFFER_EOL_LF);
+	if (!line) {
+		if (evbuffer_get_length(cl->in) > CONTROL_MAX_LINE) {
+			pr_warn("dropping a control client: no command line in "
+				"%d bytes", CONTROL_MAX_LINE);
+			client_free(cl);
+		}
+		return;
+	}
+	client_serve(cl, line);
 	free(line);
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, client_written, client_event, c);
-	bufferevent_enable(bev, EV_WRITE);
 }
 
 static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 		     struct sockaddr *sa, int socklen, void *arg)
 {
-	struct event_base *base = evconnlistener_get_base(l);
-	struct bufferevent *bev = bufferevent_socket_new(base, fd,
-							 BEV_OPT_CLOSE_ON_FREE);
-	struct timeval tv = { 10, 0 };
+	struct control *c = arg;
+	struct control_client *cl = calloc(1, sizeof(*cl));
+	struct timeval idle = { CONTROL_IDLE_S, 0 };
 
+	(void)l;
 	(void)sa;
 	(void)socklen;
-	if (!bev) {
+	if (!cl) {
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, client_read, NULL, client_event, arg);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ);
+	cl->c = c;
+	cl->fd = fd;		/* non-blocking: the listener made it so */
+	cl->state = CLIENT_READING;
+	cl->next = c->clients;
+	c->clients = cl;
+	cl->in = evbuffer_new();
+	cl->out = evbuffer_new();
+	cl->ev_read = event_new(c->base, fd, EV_READ | EV_PERSIST,
+				client_readable, cl);
+	cl->ev_write = event_new(c->base, fd, EV_WRITE | EV_PERSIST,
+				 client_writable, cl);
+	if (!cl->in || !cl->out || !cl->ev_read || !cl->ev_write) {
+		pr_warn("dropping a control client: out of memory");
+		client_free(cl);
+		return;
+	}
+	event_add(cl->ev_read, &idle);
+}
+
+int control_reply_later(struct control *c, uint64_t tag)
+{
+	if (!c->serving) {
+		pr_err("control_reply_later() outside a handler");
+		return -EINVAL;
+	}
+	if (c->nr_held >= CONTROL_MAX_HELD) {
+		c->hold_full = true;	/* client_serve says so */
+		return -EBUSY;
+	}
+	c->hold = true;
+	c->hold_tag = tag;
+	return CONTROL_LATER;
+}
+
+int control_answer(struct control *c, uint64_t up_to, int ret,
+		   const char *text)
+{
+	struct control_client *cl, *next;
+	int n = 0;
+
+	if (!c)
+		return 0;
+	/* client_answer() may free cl (its answer went out at once): the
+	 * next one is taken first */
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->state != CLIENT_HELD || cl->tag > up_to)
+			continue;
+		client_answer(cl, ret, NULL, text);
+		n++;
+	}
+	return n;
 }
 
 static int make_dir(const char *path)
@@ -162,6 +366,7 @@ int control_open(struct control **out, struct event_base *base,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->base = base;
 	c->listener = evconnlistener_new_bind(base, accepted, c,
 			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
 			(struct sockaddr *)&sun, sizeof(sun));
@@ -181,8 +386,30 @@ int control_open(struct control **out, struct event_base *base,
 
 void control_close(struct control *c)
 {
+	static const char stopped[] = "error\nthe daemon stopped before it "
+				      "could answer; see its log\n";
+
 	if (!c)
 		return;
+	/* the loop is over: one last try each, never a wait */
+	while (c->clients) {
+		struct control_client *cl = c->clients;
+
+		if (cl->state == CLIENT_HELD &&
+		    send(cl->fd, stopped, sizeof(stopped) - 1,
+			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			pr_debug("a held control client got no last word: %s",
+				 strerror(errno));
+		if (cl->state == CLIENT_WRITING && evbuffer_get_length(cl->out)) {
+			size_t len = evbuffer_get_length(cl->out);
+			unsigned char *p = evbuffer_pullup(cl->out, -1);
+
+			if (p && send(cl->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				pr_debug("a control answer was cut short: %s",
+					 strerror(errno));
+		}
+		client_free(cl);
+	}
 	evconnlistener_free(c->listener);
 	unlink(c->path);
 	free(c);
@@ -243,15 +470,24 @@ int control_request(const char *path, const char *line, int timeout_ms,
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno != ECONNRESET) {
+			ret = -errno;
+			pr_err("cannot read the answer of the daemon on %s: %s",
+			       path, strerror(errno));
+			goto out;
+		}
 		if (n <= 0)
-			break;
+			break;		/* the answer is whole */
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
 	nl = strchr(buf, '\n');
 	if (!nl) {
-		ret = -EPROTO;
-		pr_err("the daemon on %s closed without answering", path);
+		/* it stopped or died with our request: no daemon now */
+		ret = -ECONNRESET;
+		pr_err("no daemon answers on %s: it closed the connection "
+		       "before answering '%s' (did it stop? see its log)", path,
+		       line);
 		goto out;
 	}
 	*nl = '\0';

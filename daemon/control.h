@@ -1,21 +1,35 @@
 /*
  * control.h - the daemons' unix control socket, and coloctl's side of it.
  *
- * A client connects, writes one command line ("status json", "checkpoint",
- * "set compress_level 6"), and reads the answer until the daemon closes
- * the connection: a first line "ok" or "error", then text. A client that
- * misbehaves (no newline in 4 KiB, slow) is dropped; never the daemon.
+ * A client connects, writes one command line ("status json", "checkpoint
+ * wait", "set compress_level 6"), and reads the answer until the daemon
+ * closes the connection: a first line "ok" or "error", then text.
+ *
+ * Most answers are written at once. A handler may instead hold the
+ * request (control_reply_later()) and answer it later from anywhere in
+ * the daemon (control_answer()): the primary answers "checkpoint wait"
+ * when that checkpoint is done. A client that misbehaves (no newline in
+ * 4 KiB, silent for 10 s, too slow to take its answer) is dropped, and
+ * one that goes away while its answer is held is forgotten; neither is
+ * ever fatal to the daemon (no SIGPIPE: answers are sent MSG_NOSIGNAL).
  */
 #ifndef COLO_CONTROL_H
 #define COLO_CONTROL_H
+
+#include <stdint.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 
 #define CONTROL_MAX_ARGS	8
+#define CONTROL_MAX_HELD	64	/* requests held at once, at most */
+
+/* A handler's return: the answer comes later (see control_reply_later). */
+#define CONTROL_LATER		1
 
 /* Run one command; write the answer's text to reply. 0 for "ok", a
- * negative errno for "error" (the reply then says what was wrong). */
+ * negative errno for "error" (the reply then says what was wrong), or
+ * CONTROL_LATER from control_reply_later(). */
 typedef int (*control_handler_fn)(void *opaque, int argc, char **argv,
 				  struct evbuffer *reply);
 
@@ -25,13 +39,33 @@ struct control;
  * live one refused: another daemon uses it). */
 int control_open(struct control **out, struct event_base *base,
 		 const char *path, control_handler_fn fn, void *opaque);
+/* Held requests get "error" (the daemon stops); every client is closed. */
 void control_close(struct control *c);
+
+/*
+ * Only in a handler: hold the answer of the request being run until
+ * control_answer() reaches tag, a number in the caller's own order (the
+ * primary's: the checkpoint awaited). Returns CONTROL_LATER, for the
+ * handler to return; what it wrote to reply is dropped. Past
+ * CONTROL_MAX_HELD held requests the client gets an error instead.
+ */
+int control_reply_later(struct control *c, uint64_t tag);
+
+/*
+ * Answer every held request whose tag is <= up_to (UINT64_MAX: all of
+ * them): "ok" (ret 0) or "error" (ret < 0), then text. Returns how many
+ * were answered; clients that left meanwhile were forgotten already.
+ * Safe from any callback, handlers included. O(held requests).
+ */
+int control_answer(struct control *c, uint64_t up_to, int ret,
+		   const char *text);
 
 /*
  * coloctl's side: send line, wait up to timeout_ms for the whole answer.
  * *reply is malloc'ed text after the status line. 0 when the daemon said
  * "ok", -EREMOTEIO when it said "error", another negative errno when it
- * could not be asked (logged, with what to do).
+ * could not be asked or went away before answering (logged, beginning
+ * "no daemon answers on PATH", with what to do), or -ETIMEDOUT.
  */
 int control_request(const char *path, const char *line, int timeout_ms,
 		    char **reply);

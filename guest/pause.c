@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "raw_syscall.h"
-#include "runtime_private.h"
+#include "runtime_int.h"
 
 static void zero(volatile unsigned char *p, size_t n)
 {

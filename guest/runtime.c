@@ -23,7 +23,7 @@
 
 #include "colo_guest.h"
 #include "guest_uffd.h"
-#include "runtime_private.h"
+#include "runtime_int.h"
 
 /* CET shadow stacks (Linux 6.6 uapi asm/prctl.h; our headers are 6.1). */
 #ifndef ARCH_SHSTK_STATUS

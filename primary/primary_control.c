@@ -1,74 +1,232 @@
 /*
  * primary_control.c - what the primary answers on its control socket:
- * status, checkpoint, set, stop.
+ * status, checkpoint (now, or held until it is done), set, stop.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "primary: "
+#include "log.h"
+#include "primary_control.h"
 #include "primary_int.h"
 
+static const char *const verify_names[] = {
+	[COLO_VERIFY_NONE] = "none",
+	[COLO_VERIFY_SAME] = "identical",
+	[COLO_VERIFY_DIFFERS] = "DIFFERS",
+};
+
+static const char *verify_name(int verify)
+{
+	return verify >= 0 && verify <= COLO_VERIFY_MAX ? verify_names[verify] :
+							  "?";
+}
+
+/* --- set ------------------------------------------------------------------ */
+
+/*
+ * Make next, p->cfg with one live key changed by config_set_live(), the
+ * configuration in force. Every key config.c's table marks live is
+ * applied here; checkpoint_delay_ms needs nothing but the copy (the
+ * next gap is measured with it).
+ */
+static int apply_live(struct primary *p, const struct colo_config *next)
+{
+	int ret;
+
+	if (next->ram.clear_mode != p->dl->clear_mode ||
+	    next->ram.clear_bitmap_shift != p->dl->ram.clear_bmap_shift) {
+		ret = dirty_log_set_clear(p->dl, next->ram.clear_mode,
+					  next->ram.clear_bitmap_shift);
+		if (ret)
+			return ret;
+	}
+	if (next->checkpoint.compress_level != p->cfg.checkpoint.compress_level &&
+	    p->ps_ready)
+		page_stream_set_level(&p->ps, (int)next->checkpoint.compress_level);
+	p->cfg = *next;
+	return 0;
+}
+
+/* coloctl set KEY VALUE: parsed, range-checked and clamped as a line of
+ * colo.conf would be, with the same words. */
 static int do_set(struct primary *p, const char *key, const char *value,
 		  struct evbuffer *reply)
 {
-	char *end;
-	unsigned long v;
+	struct colo_config *next = malloc(sizeof(*next));	/* 14 KiB */
+	char msg[512];
+	int ret;
 
-	if (strcmp(key, "clear_mode") == 0) {
-		enum dirty_log_clear_mode mode;
+	if (!next)
+		return -ENOMEM;
+	*next = p->cfg;
+	ret = config_set_live(next, key, value, msg, sizeof(msg));
+	if (ret < 0) {
+		evbuffer_add_printf(reply, "%s\n", msg);
+		goto out;
+	}
+	if (ret > 0)
+		pr_warn("set: %s", msg);
+	ret = apply_live(p, next);
+	if (ret) {
+		pr_err("set: cannot apply %s: %s", msg, strerror(-ret));
+		evbuffer_add_printf(reply, "cannot apply %s: %s; the setting "
+				    "in force is unchanged\n", msg, strerror(-ret));
+		goto out;
+	}
+	pr_info("set: %s", msg);
+	evbuffer_add_printf(reply, "%s\n", msg);
+out:
+	free(next);
+	return ret;
+}
 
-		if (dirty_log_clear_mode_parse(value, &mode)) {
-			evbuffer_add_printf(reply, "clear_mode: '%s' is neither "
-					    "lazy nor monolithic\n", value);
+/* --- checkpoint ----------------------------------------------------------- */
+
+int primary_ckpt_answer_format(const struct primary_ckpt_answer *a,
+			       char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "id %" PRIu64 "\npause_ms %.1f\nverify %s\n"
+			 "held %s\n", a->id, a->pause_ms, verify_name(a->verify),
+			 a->held ? "yes" : "no");
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+int primary_ckpt_answer_parse(const char *text, struct primary_ckpt_answer *a,
+			      char *why, size_t len)
+{
+	enum { F_ID = 1, F_PAUSE = 2, F_VERIFY = 4, F_HELD = 8, F_ALL = 15 };
+	const char *line = text;
+	unsigned seen = 0;
+
+	memset(a, 0, sizeof(*a));
+	while (*line) {
+		size_t n = strcspn(line, "\n");
+		char key[32], value[64], *end;
+
+		if (sscanf(line, "%31s %63s", key, value) == 2) {
+			if (!strcmp(key, "id")) {
+				a->id = strtoull(value, &end, 10);
+				if (*end || value[0] == '-')
+					goto bad;
+				seen |= F_ID;
+			} else if (!strcmp(key, "pause_ms")) {
+				a->pause_ms = strtod(value, &end);
+				if (*end || a->pause_ms < 0)
+					goto bad;
+				seen |= F_PAUSE;
+			} else if (!strcmp(key, "verify")) {
+				for (a->verify = 0; a->verify <= COLO_VERIFY_MAX;
+				     a->verify++)
+					if (!strcmp(value, verify_names[a->verify]))
+						break;
+				if (a->verify > COLO_VERIFY_MAX) {
+					snprintf(why, len, "the primary's answer "
+						 "says verify '%s', expected none, "
+						 "identical or DIFFERS", value);
+					return -EPROTO;
+				}
+				seen |= F_VERIFY;
+			} else if (!strcmp(key, "held")) {
+				if (strcmp(value, "yes") && strcmp(value, "no"))
+					goto bad;
+				a->held = !strcmp(value, "yes");
+				seen |= F_HELD;
+			}
+		}
+		line += n;
+		if (*line)
+			line++;
+		continue;
+bad:
+		snprintf(why, len, "the primary's answer says %s '%s', expected "
+			 "%s", key, value, !strcmp(key, "held") ? "yes or no" :
+			 "a number");
+		return -EPROTO;
+	}
+	if (seen != F_ALL) {
+		snprintf(why, len, "the primary's answer lacks %s (it said '%s')",
+			 !(seen & F_ID) ? "its id" : !(seen & F_PAUSE) ?
+			 "pause_ms" : !(seen & F_VERIFY) ? "verify" : "held",
+			 text);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+void primary_control_checkpoint_done(struct primary *p, uint64_t id, bool ok)
+{
+	struct primary_ckpt_answer a = {
+		.id = id,
+		.pause_ms = p->last_pause_ms,
+		.verify = p->last_verify_id == id ? p->last_verify :
+						      COLO_VERIFY_NONE,
+		.held = p->state == P_HELD,
+	};
+	char text[512];
+
+	if (!ok) {
+		snprintf(text, sizeof(text), "checkpoint %" PRIu64 " did not "
+			 "complete: the pair stopped protecting the guest (%s); "
+			 "see coloctl status\n", id,
+			 p->peer_why[0] ? p->peer_why : primary_state_name(p->state));
+		control_answer(p->ctl, UINT64_MAX, -ECANCELED, text);
+		return;
+	}
+	if (a.held)		/* stopped since stop_ms, until coloctl stop */
+		a.pause_ms = (double)(daemon_now_ms() - p->stop_ms);
+	if (primary_ckpt_answer_format(&a, text, sizeof(text)) < 0)
+		return;		/* cannot happen: 4 short lines */
+	control_answer(p->ctl, id, 0, text);
+}
+
+/* "checkpoint [wait] [verify] [hold]": the next checkpoint to begin
+ * carries the request (one in progress took its flags when it began);
+ * with wait the answer is held until it is done. */
+static int do_checkpoint(struct primary *p, int argc, char **argv,
+			 struct evbuffer *reply)
+{
+	bool wait = false, verify = false, hold = false;
+	uint64_t id = p->ckpt_id + 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "wait") == 0) {
+			wait = true;
+		} else if (strcmp(argv[i], "verify") == 0) {
+			verify = true;
+		} else if (strcmp(argv[i], "hold") == 0) {
+			hold = true;
+		} else {
+			evbuffer_add_printf(reply, "checkpoint: unknown argument "
+					    "'%s'; it takes wait, verify, hold\n",
+					    argv[i]);
 			return -EINVAL;
 		}
-		if (dirty_log_set_clear(p->dl, mode, p->dl->ram.clear_bmap_shift))
-			return -ENOMEM;
-		p->cfg.ram.clear_mode = mode;
-		evbuffer_add_printf(reply, "clear_mode = %s\n", value);
-		return 0;
 	}
-	v = strtoul(value, &end, 10);
-	if (!*value || *end) {
-		evbuffer_add_printf(reply, "%s: '%s' is not a number\n", key, value);
-		return -EINVAL;
+	if (p->state != P_COLO && p->state != P_CHECKPOINT) {
+		evbuffer_add_printf(reply, "the pair is %s, not protecting "
+				    "the guest: no checkpoint\n",
+				    primary_state_name(p->state));
+		return -EAGAIN;
 	}
-	if (strcmp(key, "checkpoint_delay_ms") == 0) {
-		if (v < 1 || v > 600000)
-			goto range;
-		p->cfg.checkpoint.checkpoint_delay_ms = (unsigned)v;
-	} else if (strcmp(key, "clear_bitmap_shift") == 0) {
-		if (v < 6 || v > 31)
-			goto range;
-		if (dirty_log_set_clear(p->dl, p->dl->clear_mode, (unsigned)v))
-			return -ENOMEM;
-		p->cfg.ram.clear_bitmap_shift = (unsigned)v;
-	} else if (strcmp(key, "compress_level") == 0) {
-		if (v > 9)
-			goto range;
-		if (p->ps_ready)
-			page_stream_set_level(&p->ps, (int)v);
-		p->cfg.checkpoint.compress_level = (unsigned)v;
-	} else {
-		evbuffer_add_printf(reply, "unknown key '%s'; set takes "
-				    "checkpoint_delay_ms, clear_bitmap_shift, "
-				    "clear_mode, compress_level\n", key);
-		return -EINVAL;
-	}
-	evbuffer_add_printf(reply, "%s = %lu\n", key, v);
+	p->verify_next |= verify;
+	p->hold_next |= hold;
+	p->ckpt_requested = true;
+	if (wait)
+		return control_reply_later(p->ctl, id);
+	evbuffer_add_printf(reply, "%" PRIu64 "\n", id);
 	return 0;
-range:
-	evbuffer_add_printf(reply, "%s = %lu is out of range (checkpoint_delay_ms "
-			    "1..600000, clear_bitmap_shift 6..31, compress_level "
-			    "0..9)\n", key, v);
-	return -ERANGE;
 }
+
+/* --- status --------------------------------------------------------------- */
 
 static void status(struct primary *p, bool json, struct evbuffer *reply)
 {
-	static const char *const verify_names[] = { "none", "identical", "DIFFERS" };
 	struct status_out so;
 	double raw = (double)p->ps.stats.pages * (double)p->dl->ram.page_size;
 	int64_t now = daemon_now_ms();
@@ -124,10 +282,9 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	status_num(&so, "clear_bitmap_shift", p->dl->ram.clear_bmap_shift, 0);
 	status_str(&so, "clear_mode", dirty_log_clear_mode_name(p->dl->clear_mode));
 	status_num(&so, "heartbeat_age_ms", p->ch ?
-		   (double)(now - p->last_rx_ms) : -1, 0);
+		   (double)peer_watch_silence_ms(&p->watch, now) : -1, 0);
 	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
-	status_str(&so, "last_verify", (unsigned)p->last_verify <= COLO_VERIFY_MAX ?
-		   verify_names[p->last_verify] : "?");
+	status_str(&so, "last_verify", verify_name(p->last_verify));
 	status_end(&so);
 }
 
@@ -140,25 +297,8 @@ int primary_on_control(void *opaque, int argc, char **argv,
 		status(p, argc > 1 && strcmp(argv[1], "json") == 0, reply);
 		return 0;
 	}
-	if (strcmp(argv[0], "checkpoint") == 0) {
-		if (p->state != P_COLO && p->state != P_CHECKPOINT) {
-			evbuffer_add_printf(reply, "the pair is %s, not protecting "
-					    "the guest: no checkpoint\n",
-					    primary_state_name(p->state));
-			return -EAGAIN;
-		}
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "verify") == 0)
-				p->verify_next = true;
-			else if (strcmp(argv[i], "hold") == 0)
-				p->hold_next = true;
-		}
-		p->ckpt_requested = true;
-		/* the next one to begin carries the request (one in
-		 * progress took its flags when it began) */
-		evbuffer_add_printf(reply, "%" PRIu64 "\n", p->ckpt_id + 1);
-		return 0;
-	}
+	if (strcmp(argv[0], "checkpoint") == 0)
+		return do_checkpoint(p, argc, argv, reply);
 	if (strcmp(argv[0], "set") == 0) {
 		if (argc != 3) {
 			evbuffer_add_printf(reply, "usage: set KEY VALUE\n");
@@ -168,6 +308,9 @@ int primary_on_control(void *opaque, int argc, char **argv,
 	}
 	if (strcmp(argv[0], "stop") == 0) {
 		evbuffer_add_printf(reply, "stopping the primary and its guest\n");
+		control_answer(p->ctl, UINT64_MAX, -ECANCELED, "the primary was "
+			       "stopped (coloctl stop) before the checkpoint "
+			       "was done\n");
 		if (p->ch && channel_is_open(p->ch))
 			channel_send(p->ch, COLO_GUEST_SHUTDOWN, NULL, 0);
 		primary_stop(p, 0);

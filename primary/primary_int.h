@@ -1,6 +1,7 @@
 /*
  * primary_int.h - the primary daemon's state, shared by its state machine
- * (primary.c) and its control commands (primary_control.c).
+ * and link (primary.c), its side of the checkpoint transaction
+ * (primary_checkpoint.c) and its control commands (primary_control.c).
  */
 #ifndef COLO_PRIMARY_INT_H
 #define COLO_PRIMARY_INT_H
@@ -16,6 +17,7 @@
 #include "control.h"
 #include "dirty_log.h"
 #include "page_stream.h"
+#include "peer_link.h"
 #include "ram_save.h"
 
 enum primary_state {
@@ -37,16 +39,16 @@ struct primary {
 	bool pass_start;		/* sync before the next step */
 	unsigned sync_passes;
 
-	int connect_fd;			/* a connect() in progress */
-	int64_t next_connect_ms;
+	struct peer_connect conn;	/* to the secondary, retried */
 	int connect_backoff_ms;		/* after a link lost before protection */
 	struct channel *ch;
 	struct channel *dead_ch;	/* closed, freed at the next tick */
+	struct colo_hello hello;	/* ours, sent on connecting */
 	struct page_stream ps;
 	bool ps_ready;
-	int64_t last_rx_ms, last_hb_ms;
-	int64_t last_tick_ms;		/* our loop's last tick */
-	char peer_why[256];		/* why we are solo, or connect again */
+	struct peer_watch watch;	/* the secondary's heartbeats */
+	char peer_why[256];		/* why we are solo, connect again,
+					 * or stop */
 	bool refused;			/* the secondary does not match: solo */
 
 	uint64_t ckpt_id;		/* of the last checkpoint begun */
@@ -87,5 +89,38 @@ void primary_stop(struct primary *p, int code);
 /* The control socket's commands: status, checkpoint, set, stop. */
 int primary_on_control(void *opaque, int argc, char **argv,
 		       struct evbuffer *reply);
+
+/* Drop the secondary (why: for the log and status): connect again, or
+ * run solo once the guest was protected. */
+void primary_lose_secondary(struct primary *p, const char *why);
+
+/* --- the checkpoint transaction (primary_checkpoint.c) -------------------- */
+
+/* Stop the guest and send CHECKPOINT_REQUEST; a guest busy in a handler
+ * is tried again at the next ticks. */
+void primary_checkpoint_begin(struct primary *p);
+
+/*
+ * The secondary's records of the checkpoint in progress, decoded and
+ * checked here: 0, or a negative errno, logged. A handler that fails for
+ * another reason than a broken secondary has dropped it itself.
+ */
+int primary_checkpoint_reply(struct primary *p, const uint8_t *payload,
+			     uint32_t len);
+int primary_checkpoint_received(struct primary *p, const uint8_t *payload,
+				uint32_t len);
+int primary_checkpoint_loaded(struct primary *p, const uint8_t *payload,
+			      uint32_t len);
+
+/* At each tick of a checkpoint: drop a secondary past its deadline,
+ * which moves by late (our own stall, peer_watch_tick()). */
+void primary_checkpoint_deadline(struct primary *p, int64_t now, int64_t late);
+
+/* The secondary is gone with a checkpoint in progress, or asked for:
+ * the aborted one counts in the figures; whoever waits hears. */
+void primary_checkpoint_abort(struct primary *p);
+
+/* We stop: the checkpoint in progress, or asked for, never completes. */
+void primary_checkpoint_give_up(struct primary *p);
 
 #endif /* COLO_PRIMARY_INT_H */

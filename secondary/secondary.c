@@ -10,24 +10,16 @@
  * one the primary, and a peer that says nothing valid within the
  * handshake timeout is dropped, alone.
  *
- * Pages go into the RAM cache, never into the running guest. At a
- * checkpoint: stop the guest (CHECKPOINT_REQUEST / CHECKPOINT_REPLY), take
- * the final pages and the layout, and once VMSTATE_SIZE says all of it
- * arrived, commit the cache, mirror the layout, flush (received | own
- * dirty) into the guest, re-arm its dirty log lazily, and resume it
- * (VMSTATE_LOADED). A checkpoint cut short is never applied: when the
- * primary is lost, the guest is put back to the last complete checkpoint
- * and kept stopped there. See load_checkpoint() for the commit rule.
+ * The primary's records go to their handlers through one table of the
+ * states each may come in; the checkpoint transaction, the commit rule
+ * and the fall back to the last complete checkpoint are
+ * secondary_checkpoint.c's.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,26 +30,21 @@
 #include "secondary.h"
 #include "secondary_int.h"
 
-static const char *const state_names[] = {
-	[S_WAITING] = "waiting", [S_SYNC] = "initial-sync", [S_COLO] = "colo",
-	[S_CHECKPOINT] = "checkpoint", [S_HELD] = "held",
-	[S_PEER_LOST] = "peer-lost", [S_UNRESTORABLE] = "unrestorable",
-	[S_STOPPING] = "stopping",
-};
+const char *secondary_state_name(enum secondary_state state)
+{
+	static const char *const names[] = {
+		[S_WAITING] = "waiting", [S_SYNC] = "initial-sync",
+		[S_COLO] = "colo", [S_CHECKPOINT] = "checkpoint",
+		[S_HELD] = "held", [S_PEER_LOST] = "peer-lost",
+		[S_UNRESTORABLE] = "unrestorable", [S_STOPPING] = "stopping",
+	};
+
+	return names[state];
+}
 
 static void bury(struct secondary *s, struct channel *ch);
 static void forget_pending(struct secondary *s, struct channel *ch);
 static void drop_pending(struct secondary *s, const char *why);
-
-/* How long our guest may take to stop for a checkpoint: the primary's
- * guest is stopped meanwhile, and it waits about a heartbeat timeout. */
-static int64_t stop_budget_ms(const struct secondary *s)
-{
-	int64_t half = s->cfg.ha.heartbeat_timeout_ms / 2;
-
-	return s->cfg.guest.stop_timeout_ms < half ?
-	       s->cfg.guest.stop_timeout_ms : half;
-}
 
 static int handshake_timeout_ms(const struct secondary *s)
 {
@@ -90,110 +77,20 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 		return;
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
 	pr_warn("lost the primary: %s", why);
-	if (s->state == S_CHECKPOINT && !s->stopping_guest) {
-		s->ckpt_aborted++;
-		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
-	}
-	s->stopping_guest = false;
-	s->in_vmstate = false;
-	if (s->state == S_UNRESTORABLE)
-		return;		/* nothing to put back: it stays stopped */
-	secondary_fall_back(s);
-}
-
-/* --- a checkpoint, applied ----------------------------------------------- */
-
-static int send_id(struct secondary *s, uint16_t type)
-{
-	struct colo_id m = { .id = s->ckpt_id };
-	uint8_t b[COLO_ID_LEN];
-
-	colo_id_encode(&m, b);
-	return channel_send(s->ch, type, b, sizeof(b));
-}
-
-/*
- * Stop our guest for checkpoint ckpt_id: STOP_SLICE_MS now, more at the
- * next ticks, until the stop deadline (the stop timeout, at most half the
- * heartbeat timeout: the primary waits with its guest stopped). Then
- * CHECKPOINT_REPLY. 0 while trying; a negative errno ends the pair.
- */
-static int try_stop_guest(struct secondary *s)
-{
-	int64_t now = daemon_now_ms();
-	int ret = guest_stop(&s->g, STOP_SLICE_MS);
-
-	if (ret == -ETIMEDOUT) {
-		/* each try queues a PAUSE and a CANCEL: not every tick */
-		s->next_stop_ms = now + STOP_RETRY_MS;
-		if (now < s->stop_deadline_ms)
-			return 0;
-		pr_err("our guest did not reach a pause point within %" PRId64
-		       " ms for checkpoint %" PRIu64, now - s->stop_begin_ms,
-		       s->ckpt_id);
-		return ret;
-	}
-	if (ret)
-		return ret;
-	s->stopping_guest = false;
-	s->stop_ms = now;
-	return send_id(s, COLO_CHECKPOINT_REPLY);
+	secondary_checkpoint_lost(s);
 }
 
 /* --- records from the primary --------------------------------------------- */
 
-/* A HELLO from a peer: is it the primary we can pair with? Then ours
- * goes back. */
-static int check_hello(struct secondary *s, struct channel *ch,
-		       const uint8_t *payload, uint32_t len)
-{
-	struct colo_hello h, mine = {
-		.magic = COLO_PROTO_MAGIC,
-		.version = COLO_PROTO_VERSION,
-		.page_size = (uint32_t)s->dl->ram.page_size,
-		.role = COLO_ROLE_SECONDARY,
-	};
-	uint8_t out[COLO_HELLO_LEN];
-	int ret;
-
-	ret = colo_hello_decode(payload, len, &h);
-	if (ret)
-		return ret;
-	if (h.role != COLO_ROLE_PRIMARY) {
-		pr_err("the peer is not a colo primary: its HELLO says role %u, "
-		       "expected %d", h.role, COLO_ROLE_PRIMARY);
-		return -EPROTO;
-	}
-	if (h.version != COLO_PROTO_VERSION) {
-		pr_err("the primary speaks protocol %u, we speak %u: run the "
-		       "same colo on both hosts", h.version, COLO_PROTO_VERSION);
-		return -EPROTO;
-	}
-	if (h.page_size != mine.page_size) {
-		pr_err("the primary's page size is %u, ours %u", h.page_size,
-		       mine.page_size);
-		return -EPROTO;
-	}
-	ret = daemon_guest_hash(&s->g, &mine.guest_hash);
-	if (ret)
-		return ret;
-	if (h.guest_hash != mine.guest_hash) {
-		pr_err("the primary's guest (binary and libraries) hashes to "
-		       "%08x, ours to %08x: install the same guest binary and "
-		       "libraries on both hosts", h.guest_hash, mine.guest_hash);
-		return -EPROTO;
-	}
-	colo_hello_encode(&mine, out);
-	return channel_send(ch, COLO_HELLO, out, sizeof(out));
-}
-
 /*
  * A connection that has not said HELLO yet. Only a valid HELLO makes its
- * peer the primary; anything else drops this connection alone.
+ * peer the primary, and ours goes back; anything else drops this
+ * connection alone.
  */
 static int on_pending_record(struct secondary *s, struct channel *ch,
 			     uint16_t type, const uint8_t *payload, uint32_t len)
 {
+	struct colo_hello mine;
 	int ret;
 
 	if (type != COLO_HELLO) {
@@ -203,15 +100,20 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 	}
 	if (s->ch || s->state != S_WAITING) {
 		pr_warn("%s said HELLO, but the pair is %s", channel_peer(ch),
-			state_names[s->state]);
+			secondary_state_name(s->state));
 		return -EBUSY;
 	}
-	ret = check_hello(s, ch, payload, len);
+	ret = peer_hello_ours(&mine, COLO_ROLE_SECONDARY, s->dl->ram.page_size,
+			      &s->g, 0);
+	if (!ret)
+		ret = peer_hello_check(&mine, payload, len);
+	if (!ret)
+		ret = peer_hello_send(ch, &mine);
 	if (ret)
 		return ret;
 	forget_pending(s, ch);
 	s->ch = ch;
-	s->last_rx_ms = s->last_hb_ms = daemon_now_ms();
+	peer_watch_start(&s->watch, daemon_now_ms());
 	channel_set_timeouts(ch, s->cfg.ha.heartbeat_timeout_ms);
 	drop_pending(s, "another peer is the primary now");
 	pr_info("%s is the primary: receiving the initial image",
@@ -220,128 +122,89 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 	return 0;
 }
 
-/* -EAGAIN: not the checkpoint in progress (the caller says unexpected). */
-static int on_vmstate_size(struct secondary *s, const uint8_t *payload,
-			   uint32_t len)
+static int on_heartbeat(struct secondary *s, const uint8_t *payload,
+			uint32_t len)
 {
-	struct colo_vmstate_size vs;
-	int ret;
+	struct colo_heartbeat hb;
 
-	ret = colo_vmstate_size_decode(payload, len, &vs);
-	if (ret)
-		return ret;
-	if (!s->in_vmstate || vs.id != s->ckpt_id)
-		return -EAGAIN;
-	if (vs.pages != s->vm_pages || vs.bytes != s->vm_bytes ||
-	    !s->have_layout) {
-		pr_err("checkpoint %" PRIu64 " is incomplete: %" PRIu64
-		       " pages and %" PRIu64 " bytes announced, %" PRIu64
-		       " and %" PRIu64 " arrived%s; it is not applied",
-		       vs.id, vs.pages, vs.bytes, s->vm_pages, s->vm_bytes,
-		       s->have_layout ? "" : ", no layout");
+	(void)s;
+	return colo_heartbeat_decode(payload, len, &hb);
+}
+
+static int on_guest_shutdown(struct secondary *s, const uint8_t *payload,
+			     uint32_t len)
+{
+	(void)payload;
+	if (colo_empty_decode(COLO_GUEST_SHUTDOWN, len))
 		return -EPROTO;
+	pr_info("the primary shuts the pair down");
+	secondary_stop(s, 0);
+	return 0;
+}
+
+#define IN(state)	(1u << (state))
+#define ANY_STATE	(~0u)
+
+/*
+ * What the primary may send, in which of our states, and who takes it
+ * (in the order of the protocol). A record not listed for the state we
+ * are in is unexpected: the primary is broken, and dropped.
+ */
+static const struct secondary_record {
+	unsigned states;		/* IN() of every state it may come in */
+	uint16_t type;			/* enum colo_record_type */
+	int (*handle)(struct secondary *s, const uint8_t *payload,
+		      uint32_t len);
+} secondary_records[] = {
+	{ ANY_STATE, COLO_HEARTBEAT, on_heartbeat },
+	{ ANY_STATE, COLO_RAM_BLOCKS, secondary_checkpoint_ram_blocks },
+	{ ANY_STATE, COLO_PAGES, secondary_checkpoint_pages },
+	{ IN(S_SYNC) | IN(S_COLO), COLO_CHECKPOINT_REQUEST,
+	  secondary_checkpoint_request },
+	{ IN(S_CHECKPOINT), COLO_VMSTATE_SEND, secondary_checkpoint_vmstate_send },
+	{ IN(S_CHECKPOINT), COLO_LAYOUT, secondary_checkpoint_layout },
+	{ IN(S_CHECKPOINT), COLO_MEMHASH, secondary_checkpoint_memhash },
+	{ IN(S_CHECKPOINT), COLO_VMSTATE_SIZE, secondary_checkpoint_vmstate_size },
+	{ ANY_STATE, COLO_GUEST_SHUTDOWN, on_guest_shutdown },
+};
+
+int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len)
+{
+	pr_err("unexpected %s (%u bytes) from the primary in state %s",
+	       colo_record_name(type), len, secondary_state_name(s->state));
+	return -EPROTO;
+}
+
+static const struct secondary_record *record_for(enum secondary_state state,
+						 uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(secondary_records) /
+			       sizeof(secondary_records[0]); i++) {
+		const struct secondary_record *r = &secondary_records[i];
+
+		if (r->type == type && (r->states & IN(state)))
+			return r;
 	}
-	s->in_vmstate = false;
-	ret = send_id(s, COLO_VMSTATE_RECEIVED);
-	if (!ret)
-		ret = secondary_load_checkpoint(s, vs.flags, vs.clock_ms);
-	if (ret)
-		pr_err("loading checkpoint %" PRIu64 " failed: %s", vs.id,
-		       strerror(-ret));
-	return ret;
+	return NULL;
 }
 
 /*
- * Every record is decoded first (a malformed one is refused there, with
- * its reason logged), then judged against our state: a record we do not
- * expect now, or for another checkpoint, is refused here.
+ * A record from the primary, to its handler for our state; from a
+ * connection still in its handshake, to on_pending_record(). A refusal
+ * is logged where it is found (the decoder, the handler, here for a
+ * record out of place) and drops the connection.
  */
 static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 		     uint32_t len, void *opaque)
 {
 	struct secondary *s = opaque;
-	struct colo_heartbeat hb;
-	struct colo_memhash mh;
-	struct colo_id m;
-	int ret;
+	const struct secondary_record *r;
 
 	if (ch != s->ch)
 		return on_pending_record(s, ch, type, payload, len);
-	s->last_rx_ms = daemon_now_ms();
-	switch (type) {
-	case COLO_HEARTBEAT:
-		return colo_heartbeat_decode(payload, len, &hb);
-	case COLO_RAM_BLOCKS:
-		return ram_cache_set_blocks(&s->cache, payload, len);
-	case COLO_PAGES: {
-		uint64_t pages = 0;
-
-		ret = ram_cache_load_pages(&s->cache, payload, len, &pages);
-		if (s->in_vmstate) {
-			s->vm_pages += pages;
-			s->vm_bytes += len;
-		}
-		return ret;
-	}
-	case COLO_CHECKPOINT_REQUEST:
-		ret = colo_id_decode(type, payload, len, &m);
-		if (ret)
-			return ret;
-		if ((s->state != S_SYNC && s->state != S_COLO) ||
-		    m.id != s->ckpt_done + 1)
-			break;
-		s->ckpt_id = m.id;
-		s->state = S_CHECKPOINT;
-		s->stopping_guest = true;
-		s->stop_begin_ms = daemon_now_ms();
-		s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
-		return try_stop_guest(s);
-	case COLO_VMSTATE_SEND:
-		ret = colo_id_decode(type, payload, len, &m);
-		if (ret)
-			return ret;
-		if (s->state != S_CHECKPOINT || s->stopping_guest ||
-		    m.id != s->ckpt_id || s->in_vmstate)
-			break;
-		s->in_vmstate = true;
-		s->have_layout = s->have_memhash = false;
-		s->vm_pages = s->vm_bytes = 0;
-		return 0;
-	case COLO_LAYOUT:
-		if (!s->in_vmstate || s->have_layout)
-			break;
-		layout_free(&s->layout);
-		ret = layout_decode(payload, len, &s->layout, &s->layout_brk);
-		s->have_layout = !ret;
-		return ret;
-	case COLO_MEMHASH:
-		ret = colo_memhash_decode(payload, len, &mh);
-		if (ret)
-			return ret;
-		if (!s->in_vmstate)
-			break;
-		s->expect_crc = mh.crc;
-		s->expect_bytes = mh.bytes;
-		s->have_memhash = true;
-		return 0;
-	case COLO_VMSTATE_SIZE:
-		ret = on_vmstate_size(s, payload, len);
-		if (ret != -EAGAIN)
-			return ret;
-		break;
-	case COLO_GUEST_SHUTDOWN:
-		ret = colo_empty_decode(type, len);
-		if (ret)
-			return ret;
-		pr_info("the primary shuts the pair down");
-		secondary_stop(s, 0);
-		return 0;
-	default:
-		break;
-	}
-	pr_err("unexpected %s (%u bytes) from the primary in state %s",
-	       colo_record_name(type), len, state_names[s->state]);
-	return -EPROTO;
+	peer_watch_heard(&s->watch, daemon_now_ms());
+	r = record_for(s->state, type);
+	return r ? r->handle(s, payload, len) : secondary_unexpected(s, type, len);
 }
 
 static const struct channel_ops channel_ops = {
@@ -388,14 +251,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int socklen, void *arg)
 {
 	struct secondary *s = arg;
-	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
 	struct pending_peer *slot = NULL;
 	char peer[64];
 
 	(void)l;
 	(void)socklen;
-	snprintf(peer, sizeof(peer), "%s:%u", inet_ntoa(sin->sin_addr),
-		 ntohs(sin->sin_port));
+	peer_name(sa, peer, sizeof(peer));
 	for (int i = 0; i < MAX_PENDING && !slot; i++)
 		if (!s->pending[i].ch)
 			slot = &s->pending[i];
@@ -435,51 +296,15 @@ static void expire_pending(struct secondary *s, int64_t now)
 	}
 }
 
-/*
- * A tick much later than due: this daemon did not run (stopped, or the
- * host starved it), so the primary's silence is ours to excuse; what it
- * sent is queued and read next. It gets a fresh heartbeat window.
- */
-static void excuse_own_stall(struct secondary *s, int64_t now)
-{
-	int64_t late = now - s->last_tick_ms;
-
-	if (s->last_tick_ms && late > s->cfg.ha.heartbeat_timeout_ms / 2) {
-		pr_warn("our loop did not run for %" PRId64 " ms (stopped or "
-			"starved); the primary gets a fresh heartbeat window",
-			late);
-		s->last_rx_ms = now;
-	}
-	s->last_tick_ms = now;
-}
-
-static void heartbeat(struct secondary *s, int64_t now)
-{
-	if (now - s->last_hb_ms >= s->cfg.ha.heartbeat_timeout_ms / 4) {
-		struct colo_heartbeat hb = { .ms = (uint64_t)now };
-		uint8_t b[COLO_HEARTBEAT_LEN];
-
-		colo_heartbeat_encode(&hb, b);
-		channel_send(s->ch, COLO_HEARTBEAT, b, sizeof(b));
-		s->last_hb_ms = now;
-	}
-	if (now - s->last_rx_ms > s->cfg.ha.heartbeat_timeout_ms) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "no word from the primary for %" PRId64
-			 " ms", now - s->last_rx_ms);
-		channel_drop(s->ch, why);
-	}
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct secondary *s = arg;
 	int64_t now = daemon_now_ms();
+	char why[128];
 
 	(void)fd;
 	(void)what;
-	excuse_own_stall(s, now);
+	peer_watch_tick(&s->watch, now, "the primary");
 	for (int i = 0; i < MAX_DEAD; i++) {
 		channel_free(s->dead[i]);
 		s->dead[i] = NULL;
@@ -491,15 +316,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (s->restore_retry_ms > RESTORE_RETRY_MAX_MS)
 			s->restore_retry_ms = RESTORE_RETRY_MAX_MS;
 		s->next_restore_ms = now + s->restore_retry_ms;
-		secondary_fall_back(s);
+		secondary_checkpoint_fall_back(s);
 	}
 	if (!s->ch || !channel_is_open(s->ch))
 		return;
-	if (s->stopping_guest && now >= s->next_stop_ms && try_stop_guest(s)) {
-		channel_drop(s->ch, "our guest did not stop for the checkpoint");
-		return;
-	}
-	heartbeat(s, now);
+	secondary_checkpoint_tick(s, now);
+	if (!s->ch)
+		return;		/* dropped: our guest would not stop */
+	peer_watch_beat(&s->watch, s->ch, now);
+	if (peer_watch_lost(&s->watch, now, "the primary", why, sizeof(why)))
+		channel_drop(s->ch, why);
 }
 
 static void on_guest(evutil_socket_t fd, short what, void *arg)
@@ -524,7 +350,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	secondary_stop(s, 0);
 }
 
-/* --- control ---------------------------------------------------------------- */
+/* --- control -------------------------------------------------------------- */
 
 static void status(struct secondary *s, bool json, struct evbuffer *reply)
 {
@@ -533,7 +359,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 
 	status_begin(&so, reply, json);
 	status_str(&so, "role", "secondary");
-	status_str(&so, "state", state_names[s->state]);
+	status_str(&so, "state", secondary_state_name(s->state));
 	status_num(&so, "pid", getpid(), 0);
 	status_num(&so, "guest_pid", s->g.pid, 0);
 	status_str(&so, "listen", s->cfg.checkpoint.listen);
@@ -555,8 +381,8 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_num(&so, "pages_own_dirty_last",
 		   (double)s->cache.stats.pages_own_dirty, 0);
 	status_str(&so, "dirty_log", dirty_log_backend(s->dl));
-	status_num(&so, "heartbeat_age_ms", s->ch ?
-		   (double)(daemon_now_ms() - s->last_rx_ms) : -1, 0);
+	status_num(&so, "heartbeat_age_ms", s->ch ? (double)
+		   peer_watch_silence_ms(&s->watch, daemon_now_ms()) : -1, 0);
 	status_str(&so, "last_verify", verify_names[s->last_verify]);
 	status_end(&so);
 }
@@ -580,32 +406,8 @@ static int on_control(void *opaque, int argc, char **argv,
 			    "primary)\n", argv[0]);
 	return -EINVAL;
 }
-/* --- setup and teardown ----------------------------------------------------- */
 
-static int listen_tcp(struct secondary *s)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	char host[64];
-	unsigned port;
-
-	if (config_split_address(s->cfg.checkpoint.listen, host, sizeof(host),
-				 &port) || inet_pton(AF_INET, host, &sin.sin_addr) != 1)
-		return -EINVAL;
-	sin.sin_port = htons((uint16_t)port);
-	s->listener = evconnlistener_new_bind(s->base, on_accept, s,
-			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-			LEV_OPT_CLOSE_ON_EXEC, 4, (struct sockaddr *)&sin,
-			sizeof(sin));
-	if (!s->listener) {
-		int ret = -errno;
-
-		pr_err("cannot listen on %s: %s; is another secondary there? "
-		       "set [checkpoint] listen", s->cfg.checkpoint.listen,
-		       strerror(errno));
-		return ret ? ret : -EADDRINUSE;
-	}
-	return 0;
-}
+/* --- setup and teardown --------------------------------------------------- */
 
 static int setup(struct secondary *s, int *ready_fd)
 {
@@ -620,7 +422,8 @@ static int setup(struct secondary *s, int *ready_fd)
 
 	ret = control_open(&s->ctl, s->base, s->cfg.control.socket, on_control, s);
 	if (!ret)
-		ret = listen_tcp(s);
+		ret = peer_listen(s->base, s->cfg.checkpoint.listen, on_accept, s,
+				  &s->listener);
 	if (!ret)
 		ret = daemon_launch_guest(&s->cfg, "B", &s->g, NULL, NULL);
 	if (!ret)
@@ -686,12 +489,16 @@ int secondary_run(const struct colo_config *cfg, int ready_fd)
 	struct secondary *s = calloc(1, sizeof(*s));
 	int ret, code;
 
+	/* a peer or a control client that resets its connection is an
+	 * error to handle where it happens, never a signal that kills us */
+	signal(SIGPIPE, SIG_IGN);
 	if (!s) {
 		daemon_ready(&ready_fd, -ENOMEM, "out of memory");
 		return 1;
 	}
 	s->cfg = *cfg;
 	s->g.chan = -1;
+	peer_watch_init(&s->watch, s->cfg.ha.heartbeat_timeout_ms);
 	s->base = event_base_new();
 	if (!s->base) {
 		free(s);

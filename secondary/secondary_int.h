@@ -1,7 +1,7 @@
 /*
  * secondary_int.h - the secondary daemon's state, shared by its link and
- * records (secondary.c) and its side of the checkpoint transaction
- * (secondary_load.c).
+ * record table (secondary.c) and its side of the checkpoint transaction
+ * (secondary_checkpoint.c).
  */
 #ifndef COLO_SECONDARY_INT_H
 #define COLO_SECONDARY_INT_H
@@ -18,6 +18,7 @@
 #include "dirty_log.h"
 #include "guest_writer.h"
 #include "layout.h"
+#include "peer_link.h"
 #include "ram_cache.h"
 
 #define TICK_MS			20
@@ -57,8 +58,7 @@ struct secondary {
 	struct channel *ch;		/* the primary's, once it said HELLO */
 	struct pending_peer pending[MAX_PENDING];
 	struct channel *dead[MAX_DEAD];	/* closed, freed at the next tick */
-	int64_t last_rx_ms, last_hb_ms;
-	int64_t last_tick_ms;		/* our loop's last tick */
+	struct peer_watch watch;	/* the primary's heartbeats */
 	char lost_why[256];
 
 	uint64_t ckpt_id;		/* in progress */
@@ -82,13 +82,43 @@ struct secondary {
 	double last_load_ms;
 };
 
+const char *secondary_state_name(enum secondary_state state);
+
+/* A record the primary must not send now: logged, -EPROTO. */
+int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len);
+
+/* --- the checkpoint transaction (secondary_checkpoint.c) ------------------ */
+
+/*
+ * The primary's records of the transaction, in the order they come:
+ * decoded and checked here against the checkpoint in progress. 0, or a
+ * negative errno (logged) that drops the primary.
+ */
+int secondary_checkpoint_ram_blocks(struct secondary *s, const uint8_t *payload,
+				    uint32_t len);
+int secondary_checkpoint_pages(struct secondary *s, const uint8_t *payload,
+			       uint32_t len);
+int secondary_checkpoint_request(struct secondary *s, const uint8_t *payload,
+				 uint32_t len);
+int secondary_checkpoint_vmstate_send(struct secondary *s,
+				      const uint8_t *payload, uint32_t len);
+int secondary_checkpoint_layout(struct secondary *s, const uint8_t *payload,
+				uint32_t len);
+int secondary_checkpoint_memhash(struct secondary *s, const uint8_t *payload,
+				 uint32_t len);
+int secondary_checkpoint_vmstate_size(struct secondary *s,
+				      const uint8_t *payload, uint32_t len);
+
+/* At each tick with the primary connected: go on stopping our guest for
+ * the checkpoint requested; drops the primary when it will not stop. */
+void secondary_checkpoint_tick(struct secondary *s, int64_t now);
+
+/* The primary is gone: a checkpoint in progress is dropped, and our guest
+ * falls back to the last complete one. */
+void secondary_checkpoint_lost(struct secondary *s);
+
 /* Our guest back to the last complete checkpoint, kept stopped there
  * (the primary is lost). Tried again at the ticks while it will not stop. */
-void secondary_fall_back(struct secondary *s);
-
-/* Apply checkpoint ckpt_id, which arrived whole; see the commit rule in
- * secondary_load.c. 0, or a negative errno (logged) that ends the pair. */
-int secondary_load_checkpoint(struct secondary *s, uint64_t flags,
-			      uint64_t clock_ms);
+void secondary_checkpoint_fall_back(struct secondary *s);
 
 #endif /* COLO_SECONDARY_INT_H */

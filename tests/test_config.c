@@ -317,6 +317,106 @@ static void test_syntax(void **state)
 	expect_error(2, "line longer than", NULL);
 }
 
+/*
+ * coloctl set goes through config_set_key(): a value is taken, clamped or
+ * refused exactly as on a line of colo.conf, with the same words (the
+ * file's message is "path:line: " and then the same text). Before set
+ * used the table, clear_bitmap_shift 3 was clamped by the file and
+ * refused by set, and set's messages named no section and no default.
+ */
+static void test_set_key_as_file(void **state)
+{
+	static const struct {
+		const char *section, *key, *value;
+		int ret;		/* config_set_key's: 0, 1 clamped, < 0 */
+	} cases[] = {
+		{ "ram", "clear_bitmap_shift", "3", 1 },
+		{ "ram", "clear_bitmap_shift", "99999999999999999999999", 1 },
+		{ "ram", "clear_bitmap_shift", "12", 0 },
+		{ "ram", "clear_bitmap_shift", "1O", -EINVAL },
+		{ "ram", "clear_mode", "monolithic", 0 },
+		{ "ram", "clear_mode", "eager", -EINVAL },
+		{ "checkpoint", "compress_level", "12", -EINVAL },
+		{ "checkpoint", "compress_level", "-1", -EINVAL },
+		{ "checkpoint", "compress_level", "6", 0 },
+		{ "checkpoint", "checkpoint_delay_ms", "0", -EINVAL },
+		{ "guest", "stop_timeout_ms", "600001", -EINVAL },
+		{ "checkpoint", "peer", "localhost:99999", -EINVAL },
+	};
+	struct colo_config by_file, by_set;
+	char text[640], key[64], msg[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret;
+
+		errors[0] = warnings[0] = '\0';
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", cases[i].section,
+			 cases[i].key, cases[i].value);
+		ret = load(text, &by_file);
+		config_defaults(&by_set);	/* where a file starts from */
+		/* both spellings of the key: KEY and SECTION.KEY */
+		snprintf(key, sizeof(key), "%s%s%s", i % 2 ? cases[i].section : "",
+			 i % 2 ? "." : "", cases[i].key);
+		assert_int_equal(config_set_key(&by_set, key, cases[i].value,
+						msg, sizeof(msg)), cases[i].ret);
+		if (cases[i].ret < 0) {
+			assert_int_equal(ret, -EINVAL);
+			expect_error(2, msg, NULL);
+			continue;
+		}
+		assert_int_equal(ret, 0);
+		snprintf(by_set.path, sizeof(by_set.path), "%s", by_file.path);
+		assert_memory_equal(&by_file, &by_set, sizeof(by_set));
+		if (cases[i].ret > 0) {
+			snprintf(text, sizeof(text), "%s:2: %s", path, msg);
+			if (!strstr(warnings, text))
+				fail_msg("the file warned '%s', set said '%s'",
+					 warnings, msg);
+		} else {
+			assert_string_equal(warnings, "");
+		}
+	}
+}
+
+/* What a running daemon lets set change: the table's live keys, listed
+ * in one place; another key is refused with what to do instead. */
+static void test_set_live(void **state)
+{
+	struct colo_config cfg, before;
+	char msg[512], keys[256];
+
+	(void)state;
+	config_defaults(&cfg);
+	before = cfg;
+	config_live_keys(keys, sizeof(keys));
+	assert_string_equal(keys, "clear_bitmap_shift, clear_mode, "
+			    "checkpoint_delay_ms, compress_level");
+	assert_int_equal(config_set_live(&cfg, "program", "/bin/true", msg,
+					 sizeof(msg)), -EPERM);
+	assert_non_null(strstr(msg, "[guest] program cannot be changed on a "
+			       "running daemon"));
+	assert_non_null(strstr(msg, "set takes clear_bitmap_shift, clear_mode"));
+	assert_int_equal(config_set_live(&cfg, "nope", "1", msg, sizeof(msg)),
+			 -ENOENT);
+	assert_string_equal(msg, "unknown key 'nope'; set takes "
+			    "clear_bitmap_shift, clear_mode, checkpoint_delay_ms, "
+			    "compress_level");
+	assert_int_equal(config_set_live(&cfg, "ram.nope", "1", msg, sizeof(msg)),
+			 -ENOENT);
+	assert_non_null(strstr(msg, "unknown key 'nope' in [ram]; known keys "
+			       "there: clear_bitmap_shift, dirty_log"));
+	assert_int_equal(config_set_live(&cfg, "rma.clear_mode", "lazy", msg,
+					 sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "unknown section [rma]"));
+	assert_memory_equal(&cfg, &before, sizeof(cfg));	/* all refused */
+	assert_int_equal(config_set_live(&cfg, "checkpoint_delay_ms", "250", msg,
+					 sizeof(msg)), 0);
+	assert_string_equal(msg, "[checkpoint] checkpoint_delay_ms = 250");
+	assert_int_equal(cfg.checkpoint.checkpoint_delay_ms, 250);
+	assert_string_equal(errors, "");	/* the caller logs, not config */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +433,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_indented, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_key_as_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_live, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

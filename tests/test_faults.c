@@ -27,10 +27,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
+#include "channel.h"
 #include "colo_proto.h"
 #include "guest_abi.h"
 #include "layout.h"
+#include "log.h"
 #include "fake_peer.h"
 #include "pair_lib.h"
 
@@ -715,7 +718,7 @@ static void test_clock_skew(void **state)
 
 /* --- F16: a checkpoint's deadline, not the heartbeats, bounds its load ------ */
 
-/* What the primary allows a secondary for loading a page (primary.c). */
+/* What the primary allows a secondary for loading a page (primary_checkpoint.c). */
 #define LOAD_US_PER_PAGE	50
 
 /*
@@ -1169,9 +1172,15 @@ static void test_secondary_stop_budget(void **state)
 	pair_must(pair_configs_roles(GUEST_ARGS, &pri, &sec));
 	pair_must(pair_start());
 	assert_pair_protects(5);
+	/* stop B while it runs, not while it is paused in a checkpoint
+	 * (a paused B answers nothing either, but that is another fault):
+	 * long gaps make the pause a rare moment, and we wait for one */
+	assert_int_equal(pair_run("$C -c $D/pri set checkpoint_delay_ms 1500"), 0);
+	pair_sleep_ms(300);
+	pair_must(pair_wait_state("sec", "colo", 3000));
 	pair_must(pair_sigstop(pid_of("sec", "guest_pid")));
 	pair_must(pair_wait_log("sec", "our guest did not reach a pause point "
-				"within", 3000));
+				"within", 5000));
 	pair_must(pair_wait_state("sec", "peer-lost", 3000));
 }
 
@@ -1248,6 +1257,141 @@ static void test_link_timeouts(void **state)
 	}
 }
 
+/* --- F23: a link without TCP_NODELAY is refused ------------------------------ */
+
+static char nodelay_err[512];		/* the error channel_new logged */
+
+static void nodelay_hook(enum log_level level, const char *line, void *opaque)
+{
+	(void)opaque;
+	if (level == LOG_ERROR)
+		snprintf(nodelay_err, sizeof(nodelay_err), "%s", line);
+}
+
+static int nodelay_record(struct channel *ch, uint16_t type,
+			  const uint8_t *payload, uint32_t len, void *opaque)
+{
+	(void)ch;
+	(void)type;
+	(void)payload;
+	(void)len;
+	(void)opaque;
+	return 0;
+}
+
+static void nodelay_closed(struct channel *ch, const char *why, void *opaque)
+{
+	(void)ch;
+	(void)why;
+	(void)opaque;
+}
+
+/*
+ * Without TCP_NODELAY every small record of a checkpoint waits for a
+ * delayed ACK (~40 ms a pause): a socket that refuses it makes no
+ * channel, and the log says why. A TCP socket never refuses it, so a
+ * connected UDP socket stands in for one that does; a socketpair (the
+ * stream tests' link) has no Nagle to turn off and is taken.
+ */
+static void test_channel_needs_nodelay(void **state)
+{
+	static const struct channel_ops ops = {
+		.record = nodelay_record,
+		.closed = nodelay_closed,
+	};
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(9),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct event_base *base = event_base_new();
+	struct channel *ch;
+	int fd, sv[2];
+
+	(void)state;
+	assert_non_null(base);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	nodelay_err[0] = '\0';
+	log_set_quiet(1);
+	log_set_hook(nodelay_hook, NULL);
+	ch = channel_new(base, fd, &ops, NULL, "a UDP peer");
+	log_set_hook(NULL, NULL);
+	log_set_quiet(0);
+	print_message("channel_new on a UDP socket: %s; logged '%s'\n",
+		      ch ? "a channel" : "refused", nodelay_err);
+	if (ch) {
+		channel_free(ch);	/* closes fd */
+		fail_msg("channel_new took a socket that refuses TCP_NODELAY");
+	}
+	close(fd);
+	assert_non_null(strstr(nodelay_err, "TCP_NODELAY"));
+	assert_non_null(strstr(nodelay_err, strerror(ENOPROTOOPT)));
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ch = channel_new(base, sv[0], &ops, NULL, "a socketpair");
+	assert_non_null(ch);
+	channel_free(ch);
+	close(sv[1]);
+	event_base_free(base);
+}
+
+/* --- F24: a primary that cannot connect says why, once a reason ------------- */
+
+/* Wait up to ms for the role's log to hold phrase on n lines: the count. */
+static int wait_log_lines(const char *role, const char *phrase, int n, int ms)
+{
+	int64_t end = pair_now_ms() + ms;
+	int lines;
+
+	while ((lines = pair_log_count(role, phrase, (const char *)NULL)) < n &&
+	       pair_now_ms() < end)
+		pair_sleep_ms(50);
+	return lines;
+}
+
+/*
+ * The primary alone: its attempts every 500 ms are refused, and it says
+ * so once, not once a try, and its status names the reason. A secondary
+ * that came and went in between makes the next refusal news again.
+ */
+static void test_connect_refusal_reported(void **state)
+{
+	char phrase[160], because[256] = "";
+	struct fake_peer *f;
+	int first, again;
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	pair_must(pair_start_role("pri"));
+	snprintf(phrase, sizeof(phrase), "cannot connect to the secondary at "
+		 "127.0.0.1:%d: %s", pair_port, strerror(ECONNREFUSED));
+	if (wait_log_lines("pri", phrase, 1, 3000) < 1) {
+		pair_log_has("pri", phrase);	/* the log's tail in pair_why */
+		fail_msg("the primary never said '%s': %s", phrase, pair_why);
+	}
+	pair_sleep_ms(1500);		/* three more refused attempts */
+	first = pair_log_count("pri", phrase, (const char *)NULL);
+	pair_must(pair_status_str("pri", "connecting_because", because,
+				  sizeof(because)));
+	print_message("alone for 1.5 s after its first refusal: %d log line(s) "
+		      "about it; connecting_because '%s'\n", first, because);
+	assert_int_equal(first, 1);
+	assert_string_equal(because, phrase);
+
+	f = fake_secondary(pair_port);
+	if (!f)
+		fail_msg("%s", pair_why);
+	pair_must(fake_accept(f, 5000));
+	fake_close(f);
+	pair_must(pair_wait_log("pri", "lost the secondary before the guest "
+				"was protected", 3000));
+	again = wait_log_lines("pri", phrase, 2, 5000);
+	print_message("after a secondary came and went: %d line(s)\n", again);
+	assert_int_equal(again, 2);
+}
+
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those. */
 int main(int argc, char **argv)
 {
@@ -1280,6 +1424,8 @@ int main(int argc, char **argv)
 		T(test_handshake_limits),
 		T(test_secondary_stop_budget),
 		T(test_link_timeouts),
+		cmocka_unit_test(test_channel_needs_nodelay),
+		T(test_connect_refusal_reported),
 	};
 #undef T
 

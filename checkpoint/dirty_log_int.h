@@ -1,12 +1,12 @@
 /*
- * dirty_log_backend.h - the table every dirty-log backend fills in.
+ * dirty_log_int.h - the table every dirty-log backend fills in.
  *
  * Private to checkpoint/dirty_log*.c. A backend records writes; the rules
  * about when to clear and what (clear_bmap, bmap runs) live in dirty_log.c
  * and ram_save.c, so every backend obeys them the same way.
  */
-#ifndef COLO_DIRTY_LOG_BACKEND_H
-#define COLO_DIRTY_LOG_BACKEND_H
+#ifndef COLO_DIRTY_LOG_INT_H
+#define COLO_DIRTY_LOG_INT_H
 
 #include "dirty_log.h"
 
@@ -43,4 +43,4 @@ struct dirty_log_ops {
 extern const struct dirty_log_ops dirty_log_uffd_ops;
 extern const struct dirty_log_ops dirty_log_full_ops;
 
-#endif /* COLO_DIRTY_LOG_BACKEND_H */
+#endif /* COLO_DIRTY_LOG_INT_H */

@@ -1,5 +1,5 @@
 /*
- * runtime_private.h - the runtime's own state, in its private mapping.
+ * runtime_int.h - the runtime's own state, in its private mapping.
  *
  * It sits at COLO_GUEST_PRIVATE_BASE in every guest, is never tracked nor
  * copied, and so stays this process's own while a checkpoint overwrites
@@ -7,8 +7,8 @@
  * mapping. Everything a copy must carry (the saved context, the started
  * flag) lives in guest memory instead.
  */
-#ifndef COLO_GUEST_RUNTIME_PRIVATE_H
-#define COLO_GUEST_RUNTIME_PRIVATE_H
+#ifndef COLO_GUEST_RUNTIME_INT_H
+#define COLO_GUEST_RUNTIME_INT_H
 
 #include <stdint.h>
 
@@ -44,4 +44,4 @@ static inline int64_t colo_rt_guest_ns(int64_t host_ns)
 /* The pause path: runs on the private stack, never returns. */
 void colo_pause_loop(void) __attribute__((noreturn));
 
-#endif /* COLO_GUEST_RUNTIME_PRIVATE_H */
+#endif /* COLO_GUEST_RUNTIME_INT_H */

@@ -1,0 +1,468 @@
+/*
+ * secondary_checkpoint.c - the secondary's side of the checkpoint
+ * transaction, in the order of the protocol (QEMU's
+ * colo_process_incoming_thread and its colo_incoming_process_checkpoint):
+ *
+ *   primary (A)                                        secondary (B)
+ *   RAM_BLOCKS, PAGES ... (A runs) -------------------> RAM cache, staged
+ *   CHECKPOINT_REQUEST(id) ---------------------------> stop B (bounded)
+ *          <------------------------------------------- CHECKPOINT_REPLY(id)
+ *   VMSTATE_SEND(id) ---------------------------------> count from here
+ *   RAM_BLOCKS?, PAGES ... (A's last dirty pages) ----> staged, counted
+ *   LAYOUT -------------------------------------------> kept for the commit
+ *   MEMHASH (checkpoint --verify) --------------------> kept for the check
+ *   VMSTATE_SIZE(id, pages, bytes, flags, A's clock) -> all of it arrived?
+ *          <------------------------------------------- VMSTATE_RECEIVED(id)
+ *                                                       load: the commit rule
+ *          <------------------------------------------- VMSTATE_LOADED(id)
+ *          <------------------------------------------- CHECKPOINT_READY (1st)
+ *
+ * Nothing of a checkpoint reaches our guest before VMSTATE_SIZE said all
+ * of it arrived. The primary lost at any point: the fall back puts our
+ * guest to the last complete checkpoint, kept stopped there.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#define LOG_PREFIX "secondary: "
+#include "log.h"
+#include "guest_compare.h"
+#include "fault.h"
+#include "secondary_int.h"
+
+static int send_id(struct secondary *s, uint16_t type)
+{
+	struct colo_id m = { .id = s->ckpt_id };
+	uint8_t b[COLO_ID_LEN];
+
+	colo_id_encode(&m, b);
+	return channel_send(s->ch, type, b, sizeof(b));
+}
+
+/* A record that names a checkpoint: it must be the one we expect. */
+static int expect_id(uint16_t type, uint64_t id, uint64_t want)
+{
+	if (id == want)
+		return 0;
+	pr_err("unexpected %s for checkpoint %" PRIu64 " from the primary: "
+	       "expected checkpoint %" PRIu64, colo_record_name(type), id, want);
+	return -EPROTO;
+}
+
+/* --- RAM_BLOCKS, PAGES: into the RAM cache, never into our guest ---------- */
+
+int secondary_checkpoint_ram_blocks(struct secondary *s, const uint8_t *payload,
+				    uint32_t len)
+{
+	return ram_cache_set_blocks(&s->cache, payload, len);
+}
+
+/* Staged; counted between VMSTATE_SEND and VMSTATE_SIZE. */
+int secondary_checkpoint_pages(struct secondary *s, const uint8_t *payload,
+			       uint32_t len)
+{
+	uint64_t pages = 0;
+	int ret;
+
+	ret = ram_cache_load_pages(&s->cache, payload, len, &pages);
+	if (s->in_vmstate) {
+		s->vm_pages += pages;
+		s->vm_bytes += len;
+	}
+	return ret;
+}
+
+/* --- CHECKPOINT_REQUEST -> stop our guest -> CHECKPOINT_REPLY ------------- */
+
+/* How long our guest may take to stop for a checkpoint: the primary's
+ * guest is stopped meanwhile, and it waits about a heartbeat timeout. */
+static int64_t stop_budget_ms(const struct secondary *s)
+{
+	int64_t half = s->cfg.ha.heartbeat_timeout_ms / 2;
+
+	return s->cfg.guest.stop_timeout_ms < half ?
+	       s->cfg.guest.stop_timeout_ms : half;
+}
+
+/*
+ * Stop our guest for checkpoint ckpt_id: STOP_SLICE_MS now, more at the
+ * next ticks, until the stop deadline (the stop timeout, at most half the
+ * heartbeat timeout: the primary waits with its guest stopped). Then
+ * CHECKPOINT_REPLY. 0 while trying; a negative errno ends the pair.
+ */
+static int try_stop_guest(struct secondary *s)
+{
+	int64_t now = daemon_now_ms();
+	int ret = guest_stop(&s->g, STOP_SLICE_MS);
+
+	if (ret == -ETIMEDOUT) {
+		/* each try queues a PAUSE and a CANCEL: not every tick */
+		s->next_stop_ms = now + STOP_RETRY_MS;
+		if (now < s->stop_deadline_ms)
+			return 0;
+		pr_err("our guest did not reach a pause point within %" PRId64
+		       " ms for checkpoint %" PRIu64, now - s->stop_begin_ms,
+		       s->ckpt_id);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	s->stopping_guest = false;
+	s->stop_ms = now;
+	return send_id(s, COLO_CHECKPOINT_REPLY);
+}
+
+/* The next checkpoint, and only that one, begins. */
+int secondary_checkpoint_request(struct secondary *s, const uint8_t *payload,
+				 uint32_t len)
+{
+	struct colo_id m;
+	int ret;
+
+	ret = colo_id_decode(COLO_CHECKPOINT_REQUEST, payload, len, &m);
+	if (!ret)
+		ret = expect_id(COLO_CHECKPOINT_REQUEST, m.id, s->ckpt_done + 1);
+	if (ret)
+		return ret;
+	s->ckpt_id = m.id;
+	s->state = S_CHECKPOINT;
+	s->stopping_guest = true;
+	s->stop_begin_ms = daemon_now_ms();
+	s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
+	return try_stop_guest(s);
+}
+
+void secondary_checkpoint_tick(struct secondary *s, int64_t now)
+{
+	if (s->stopping_guest && now >= s->next_stop_ms && try_stop_guest(s))
+		channel_drop(s->ch, "our guest did not stop for the checkpoint");
+}
+
+/* --- VMSTATE_SEND .. VMSTATE_SIZE -> VMSTATE_RECEIVED --------------------- */
+
+/* Our guest is stopped: what comes from here on is checkpoint ckpt_id. */
+int secondary_checkpoint_vmstate_send(struct secondary *s,
+				      const uint8_t *payload, uint32_t len)
+{
+	struct colo_id m;
+	int ret;
+
+	ret = colo_id_decode(COLO_VMSTATE_SEND, payload, len, &m);
+	if (ret)
+		return ret;
+	if (s->stopping_guest || s->in_vmstate)
+		return secondary_unexpected(s, COLO_VMSTATE_SEND, len);
+	ret = expect_id(COLO_VMSTATE_SEND, m.id, s->ckpt_id);
+	if (ret)
+		return ret;
+	s->in_vmstate = true;
+	s->have_layout = s->have_memhash = false;
+	s->vm_pages = s->vm_bytes = 0;
+	return 0;
+}
+
+/* A's mappings and brk, one LAYOUT a checkpoint, kept for the commit. */
+int secondary_checkpoint_layout(struct secondary *s, const uint8_t *payload,
+				uint32_t len)
+{
+	int ret;
+
+	if (!s->in_vmstate || s->have_layout)
+		return secondary_unexpected(s, COLO_LAYOUT, len);
+	layout_free(&s->layout);
+	ret = layout_decode(payload, len, &s->layout, &s->layout_brk);
+	s->have_layout = !ret;
+	return ret;
+}
+
+/* What A's memory hashed to, for checkpoint --verify. */
+int secondary_checkpoint_memhash(struct secondary *s, const uint8_t *payload,
+				 uint32_t len)
+{
+	struct colo_memhash mh;
+	int ret;
+
+	ret = colo_memhash_decode(payload, len, &mh);
+	if (ret)
+		return ret;
+	if (!s->in_vmstate)
+		return secondary_unexpected(s, COLO_MEMHASH, len);
+	s->expect_crc = mh.crc;
+	s->expect_bytes = mh.bytes;
+	s->have_memhash = true;
+	return 0;
+}
+
+static int load_checkpoint(struct secondary *s, uint64_t flags,
+			   uint64_t clock_ms);
+
+/*
+ * The checkpoint is whole only if what arrived is what VMSTATE_SIZE
+ * announces, layout included; then VMSTATE_RECEIVED, and it is loaded.
+ */
+int secondary_checkpoint_vmstate_size(struct secondary *s,
+				      const uint8_t *payload, uint32_t len)
+{
+	struct colo_vmstate_size vs;
+	int ret;
+
+	ret = colo_vmstate_size_decode(payload, len, &vs);
+	if (ret)
+		return ret;
+	if (!s->in_vmstate)
+		return secondary_unexpected(s, COLO_VMSTATE_SIZE, len);
+	ret = expect_id(COLO_VMSTATE_SIZE, vs.id, s->ckpt_id);
+	if (ret)
+		return ret;
+	if (vs.pages != s->vm_pages || vs.bytes != s->vm_bytes ||
+	    !s->have_layout) {
+		pr_err("checkpoint %" PRIu64 " is incomplete: %" PRIu64
+		       " pages and %" PRIu64 " bytes announced, %" PRIu64
+		       " and %" PRIu64 " arrived%s; it is not applied",
+		       vs.id, vs.pages, vs.bytes, s->vm_pages, s->vm_bytes,
+		       s->have_layout ? "" : ", no layout");
+		return -EPROTO;
+	}
+	s->in_vmstate = false;
+	ret = send_id(s, COLO_VMSTATE_RECEIVED);
+	if (!ret)
+		ret = load_checkpoint(s, vs.flags, vs.clock_ms);
+	if (ret)
+		pr_err("loading checkpoint %" PRIu64 " failed: %s", vs.id,
+		       strerror(-ret));
+	return ret;
+}
+
+/* --- load: the commit rule -> VMSTATE_LOADED ------------------------------ */
+
+/*
+ * Our guest, stopped, becomes the image again: its layout to the image's,
+ * then every page it dirtied (and, after a commit, every page received)
+ * from the image. rollback drops what arrived of a newer checkpoint
+ * first. Retried once, from the same image, before our guest is declared
+ * unrestorable: a half-flushed guest is never resumed or taken for a
+ * checkpoint.
+ */
+static int restore_image(struct secondary *s, bool rollback)
+{
+	struct ram_cache *rc = &s->cache;
+	unsigned commands = 0;
+	int ret = 0;
+
+	for (int attempt = 0; attempt < RESTORE_TRIES; attempt++) {
+		if (attempt)
+			pr_warn("retrying the flush of checkpoint %" PRIu64
+				" from the image", rc->image_id);
+		ret = layout_mirror(&rc->image_layout, rc->image_brk, &s->g,
+				    &commands);
+		if (!ret)
+			ret = dirty_log_sync(s->dl);
+		if (!ret)
+			ret = rollback ? ram_cache_rollback(rc, s->dl, &s->w) :
+					 ram_cache_flush(rc, s->dl, &s->w);
+		if (!ret)
+			return 0;
+	}
+	pr_err("our guest is not restorable: it could not be put back to "
+	       "checkpoint %" PRIu64 " (%s); it stays stopped and must not be "
+	       "taken over", rc->image_id, strerror(-ret));
+	s->state = S_UNRESTORABLE;
+	return ret;
+}
+
+static int verify_image(struct secondary *s, uint64_t flags)
+{
+	uint32_t crc;
+	uint64_t bytes;
+	int ret;
+
+	if (!(flags & COLO_VMSTATE_VERIFY) && !s->cfg.debug.record_hashes[0])
+		return COLO_VERIFY_NONE;
+	ret = guest_memory_crc(s->g.pid, &crc, &bytes);
+	if (ret)
+		return ret;
+	daemon_record_hash(s->cfg.debug.record_hashes, s->ckpt_id, crc, bytes);
+	if (!(flags & COLO_VMSTATE_VERIFY))
+		return COLO_VERIFY_NONE;
+	if (s->have_memhash && crc == s->expect_crc && bytes == s->expect_bytes) {
+		pr_info("checkpoint %" PRIu64 ": verified, our guest is "
+			"identical (%" PRIu64 " bytes)", s->ckpt_id, bytes);
+		return COLO_VERIFY_SAME;
+	}
+	pr_err("checkpoint %" PRIu64 ": our guest's memory hashes to %08x over "
+	       "%" PRIu64 " bytes, the primary's to %08x over %" PRIu64,
+	       s->ckpt_id, crc, bytes, s->expect_crc, s->expect_bytes);
+	return COLO_VERIFY_DIFFERS;
+}
+
+/* Our guest runs again (unless held), at the primary guest's clock. */
+static int resume_guest(struct secondary *s, uint64_t flags, uint64_t clock_ms)
+{
+	int ret;
+
+	if (flags & COLO_VMSTATE_HOLD) {
+		s->state = S_HELD;
+		return 0;
+	}
+	ret = guest_cmd(&s->g, GUEST_CMD_SET_TID, NULL, NULL, NULL, 0);
+	if (!ret)
+		ret = guest_continue_at(&s->g, clock_ms);
+	if (ret == -ETIMEDOUT) {
+		pr_warn("our guest did not confirm it resumed after checkpoint %"
+			PRIu64 "; taken as running", s->ckpt_id);
+		ret = 0;
+	}
+	if (!ret)
+		s->state = S_COLO;
+	return ret;
+}
+
+/*
+ * The commit rule: nothing that can fail comes between the commit and the
+ * record of which checkpoint the image is -- they are one step. Before
+ * it, a failure leaves the last complete checkpoint as it was; after it,
+ * this checkpoint is the last complete one, and a failure to put our
+ * guest there is retried from it or reported, never mixed with another.
+ *
+ * Step 1 -- check, changing nothing: our layout, compatible with A's;
+ * Step 2 -- commit: the image becomes checkpoint id, content, layout and
+ *           brk at once (-ENOMEM leaves the old image whole);
+ * Step 3 -- restore: mirror the layout, flush (received | own dirty);
+ * Step 4 -- verify, when asked (and record the hash, when debugging);
+ * Step 5 -- re-arm our log, our TID back, resume at A's clock;
+ * Step 6 -- VMSTATE_LOADED (and CHECKPOINT_READY after the first).
+ */
+static int load_checkpoint(struct secondary *s, uint64_t flags,
+			   uint64_t clock_ms)
+{
+	int64_t t0 = daemon_now_ms(), t_commit, t_flush, t_rearm;
+	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
+	struct colo_vmstate_loaded vl;
+	struct layout mine;
+	int verify, ret;
+
+	/* Step 1 */
+	if (fault_injected(FI_LOAD_MAPS_EIO) && s->ckpt_id == fault_at()) {
+		pr_warn("fault injected: reading our guest's maps fails in "
+			"checkpoint %" PRIu64, s->ckpt_id);
+		return -EIO;
+	}
+	ret = layout_read(s->g.pid, &mine);
+	if (ret)
+		return ret;
+	ret = layout_compatible("the primary's guest", &s->layout, "ours", &mine);
+	layout_free(&mine);
+	if (ret)
+		return ret;
+	/* Step 2 */
+	ret = ram_cache_commit(&s->cache, s->ckpt_id, &s->layout, s->layout_brk);
+	if (ret)
+		return ret;
+	s->ckpt_done = s->cache.image_id;
+	t_commit = daemon_now_ms();
+	/* Step 3 */
+	ret = restore_image(s, false);
+	if (ret)
+		return ret;
+	t_flush = daemon_now_ms();
+	/* Step 4 */
+	verify = verify_image(s, flags);
+	if (verify < 0)
+		return verify;
+	if (flags & COLO_VMSTATE_VERIFY)
+		s->last_verify = verify;
+	/* Step 5 */
+	t_rearm = daemon_now_ms();
+	ret = dirty_log_sync(s->dl);
+	if (!ret)
+		ret = dirty_log_forget(s->dl);
+	if (!ret)
+		ret = resume_guest(s, flags, clock_ms);
+	if (ret)
+		return ret;
+	pr_debug("checkpoint %" PRIu64 " loaded: commit %" PRId64 " ms, layout "
+		 "and flush of %" PRIu64 " pages %" PRId64 " ms, re-arm %" PRId64
+		 " ms", s->ckpt_id, t_commit - t0, s->cache.stats.pages_flushed,
+		 t_flush - t_commit, daemon_now_ms() - t_rearm);
+	s->last_load_ms = (double)(daemon_now_ms() - t0);
+	/* the initial sync's stop-and-copy is not a COLO checkpoint */
+	if (s->ckpt_done > 1)
+		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+	/* Step 6 */
+	vl = (struct colo_vmstate_loaded){
+		.id = s->ckpt_id, .verify = (uint32_t)verify,
+	};
+	colo_vmstate_loaded_encode(&vl, loaded);
+	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));
+	if (!ret && s->ckpt_done == 1) {
+		pr_info("initial sync done: our guest is a copy of the "
+			"primary's (%" PRIu64 " pages written into it in %.0f ms)",
+			s->cache.stats.pages_flushed, s->last_load_ms);
+		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
+	}
+	return ret;
+}
+
+/* --- the fall back -------------------------------------------------------- */
+
+void secondary_checkpoint_lost(struct secondary *s)
+{
+	if (s->state == S_CHECKPOINT && !s->stopping_guest) {
+		s->ckpt_aborted++;
+		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+	}
+	s->stopping_guest = false;
+	s->in_vmstate = false;
+	if (s->state == S_UNRESTORABLE)
+		return;		/* nothing to put back: it stays stopped */
+	secondary_checkpoint_fall_back(s);
+}
+
+/*
+ * Put our guest back to the last complete checkpoint and keep it
+ * stopped. What arrived of a newer checkpoint is dropped. A guest that
+ * does not stop now (busy, or stopped by someone) is tried again at the
+ * ticks.
+ */
+void secondary_checkpoint_fall_back(struct secondary *s)
+{
+	int ret;
+
+	s->state = S_PEER_LOST;
+	if (!s->cache.committed) {
+		pr_warn("no checkpoint was complete yet: our guest was never "
+			"loaded; waiting for a primary");
+		if (s->g.paused)
+			guest_continue(&s->g);
+		s->state = S_WAITING;
+		return;
+	}
+	ret = guest_stop(&s->g, STOP_SLICE_MS);
+	if (ret == -ETIMEDOUT) {
+		if (!s->restore_pending)
+			pr_warn("our guest does not stop; putting it back to "
+				"checkpoint %" PRIu64 " as soon as it does",
+				s->cache.image_id);
+		s->restore_pending = true;
+		return;
+	}
+	s->restore_pending = false;
+	s->restore_retry_ms = 0;
+	if (!ret)
+		ret = restore_image(s, true);
+	if (!ret)
+		ret = dirty_log_sync(s->dl);
+	if (!ret)
+		ret = dirty_log_forget(s->dl);
+	if (ret) {
+		if (s->state != S_UNRESTORABLE)
+			pr_err("could not put the guest back to checkpoint %"
+			       PRIu64 ": %s", s->cache.image_id, strerror(-ret));
+		s->state = S_UNRESTORABLE;
+		return;
+	}
+	pr_warn("the guest is stopped at checkpoint %" PRIu64 ", the last "
+		"complete one (take over: coloctl failover, when it exists)",
+		s->cache.image_id);
+}
