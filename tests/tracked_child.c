@@ -1,9 +1,10 @@
 /*
  * tracked_child.c - a process whose memory tests and benchmarks track.
  *
- * It stands in for a guest until the guest runtime exists: it creates its
- * userfaultfd (guest/guest_uffd.c), then obeys one command per line on
- * stdin and answers one line on stdout ("ok ..." or "error ...").
+ * A plain process, not a colo guest, for the dirty log's own tests: it
+ * creates its userfaultfd (guest/guest_uffd.c), then obeys one command
+ * per line on stdin and answers one line on stdout ("ok ..." or
+ * "error ...").
  *
  *   region BYTES             map and populate the working region
  *   dirty N SEED rand|seq    write N pages of the region, then answer
