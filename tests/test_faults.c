@@ -66,6 +66,22 @@ static uint32_t running_crc(pid_t pid)
 	return 0;
 }
 
+/* A last checkpoint holds both guests; they are compared byte for byte. */
+static void assert_held_identical(void)
+{
+	pid_t a, b;
+	int ret;
+
+	assert_int_equal(pair_run("$C -c $D/pri checkpoint --hold"), 0);
+	pair_must(pair_wait_state("pri", "held", 5000));
+	a = pid_of("pri", "guest_pid");
+	b = pid_of("sec", "guest_pid");
+	ret = pair_run("$C guest compare %d %d", (int)a, (int)b);
+	print_message("held, guest compare exits %d: %s", ret, pair_out);
+	assert_int_equal(ret, 0);
+	pair_must(pair_expect("byte-identical"));
+}
+
 /* "[debug] record_hashes = pair_dir/name" */
 static void hashes_conf(char *buf, size_t len, const char *name)
 {
@@ -218,23 +234,15 @@ static void test_flush_retried(void **state)
 		.prefix = "COLO_FAULT=guest-writer-eio COLO_FAULT_AT=10",
 	};
 	double ckpts;
-	pid_t a, b;
-	int ret;
 
 	(void)state;
 	pair_must(pair_configs_roles(GUEST_ARGS, NULL, &sec));
 	pair_must(pair_start());
 	assert_pair_protects(20);
 	pair_must(pair_log_has("sec", "retrying the flush"));
-	assert_int_equal(pair_run("$C -c $D/pri checkpoint --hold"), 0);
-	a = pid_of("pri", "guest_pid");
-	b = pid_of("sec", "guest_pid");
 	ckpts = pair_status_num("pri", "checkpoints");
-	ret = pair_run("$C guest compare %d %d", (int)a, (int)b);
-	print_message("after the failed flush, %.0f checkpoints; guest compare "
-		      "exits %d: %s", ckpts, ret, pair_out);
-	assert_int_equal(ret, 0);
-	pair_must(pair_expect("byte-identical"));
+	print_message("after the failed flush, %.0f checkpoints\n", ckpts);
+	assert_held_identical();
 }
 
 /* --- F4: a stopped secondary daemon --------------------------------------- */
@@ -829,8 +837,6 @@ static void test_link_lost_mid_sync(void **state)
 	struct fake_peer *f;
 	uint32_t hash;
 	unsigned n = 0;
-	pid_t a, b;
-	int ret;
 
 	(void)state;
 	pair_must(pair_configs("--ram 32 --rate 1 --tick 100", NULL));
@@ -849,15 +855,8 @@ static void test_link_lost_mid_sync(void **state)
 	pair_must(pair_wait_state("pri", "connecting", PAIR_HEARTBEAT_MS));
 	pair_must(pair_start_role("sec"));
 	pair_must(pair_wait_num("pri", "checkpoints", 3, FORM_SECS));
-	assert_int_equal(pair_run("$C -c $D/pri checkpoint --hold"), 0);
-	pair_must(pair_wait_state("pri", "held", 5000));
-	a = pid_of("pri", "guest_pid");
-	b = pid_of("sec", "guest_pid");
-	ret = pair_run("$C guest compare %d %d", (int)a, (int)b);
-	print_message("the first secondary took %u PAGES records; with the "
-		      "next, guest compare exits %d: %s", n, ret, pair_out);
-	assert_int_equal(ret, 0);
-	pair_must(pair_expect("byte-identical"));
+	print_message("the first secondary took %u PAGES records\n", n);
+	assert_held_identical();
 }
 
 /* --- F17: the primary daemon stopped in a checkpoint -------------------------- */
