@@ -86,13 +86,13 @@ GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Ivmm
 
 # Unit and integration tests (cmocka), one binary per concern.
 TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache test_proto \
-	test_dirty_log test_dirty_log_open test_guest_writer \
+	test_dirty_log test_dirty_log_open test_guest_writer test_guest_channel \
 	test_local_checkpoint test_coloctl test_stream test_pair \
 	test_context test_faults test_includes
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := tests/lib/child.c tests/lib/image.c tests/lib/guests.c tests/lib/shell.c \
-	tests/lib/pair_lib.c tests/lib/fake_peer.c tests/lib/paths.c
+	tests/lib/pair_lib.c tests/lib/fake_peer.c tests/lib/paths.c tests/lib/log_capture.c
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is

@@ -38,6 +38,7 @@
 #include "layout.h"
 #include "local_checkpoint.h"
 #include "log.h"
+#include "log_capture.h"
 
 static struct test_guest ga, gb;
 static struct local_checkpoint lc;
@@ -262,17 +263,6 @@ static void test_missing_b_pages_detected(void **state)
 
 /* --- refusals and timeouts ---------------------------------------------- */
 
-static char errors[2048];
-
-static void keep_errors(enum log_level level, const char *line, void *opaque)
-{
-	(void)opaque;
-	if (level <= LOG_WARN && strlen(errors) + strlen(line) + 2 < sizeof(errors)) {
-		strcat(errors, line);
-		strcat(errors, "\n");
-	}
-}
-
 /* A guest started with a longer argv has its argv, environment and stack
  * elsewhere: it is refused, nothing is copied, both run on. */
 static void test_layout_refused(void **state)
@@ -287,15 +277,14 @@ static void test_layout_refused(void **state)
 
 	(void)state;
 	launch_pair(args_a, args_b, &p);
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	assert_int_equal(local_checkpoint_run(&lc), -EINVAL);
 	log_set_quiet(0);
-	assert_non_null(strstr(errors, "guest layouts differ"));
-	if (!strstr(errors, "arg_") && !strstr(errors, "start_stack"))
-		fail_msg("the refusal does not name the argv difference: %s", errors);
-	assert_non_null(strstr(errors, "same argv"));
+	assert_non_null(strstr(log_captured(), "guest layouts differ"));
+	if (!strstr(log_captured(), "arg_") && !strstr(log_captured(), "start_stack"))
+		fail_msg("the refusal does not name the argv difference: %s", log_captured());
+	assert_non_null(strstr(log_captured(), "same argv"));
 	assert_int_equal(lc.stats.pages_copied, 0);
 	assert_false(ga.g.paused);
 	assert_false(gb.g.paused);
@@ -325,13 +314,12 @@ static void test_new_file_mapping_refused(void **state)
 	checkpoint_and_compare(&cmp);
 	assert_int_equal(tg_ask(&gb, "step 60000", NULL, 0), 0);	/* B's heap grows */
 	assert_int_equal(tg_ask(&ga, "bt", r, sizeof(r)), 0);
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	assert_int_equal(local_checkpoint_run(&lc), -EINVAL);
 	log_set_quiet(0);
-	assert_non_null(strstr(errors, "guest layouts differ"));
-	assert_non_null(strstr(errors, "libgcc_s"));
+	assert_non_null(strstr(log_captured(), "guest layouts differ"));
+	assert_non_null(strstr(log_captured(), "libgcc_s"));
 	assert_false(lc.b_lost);
 	assert_int_equal(lc.stats.layout_commands, 0);
 	/* both run on, B as itself */
@@ -387,12 +375,11 @@ static void test_stop_timeout(void **state)
 	(void)state;
 	launch_pair(args, args, &p);
 	assert_int_equal(tg_send(&ga, "busy 1500"), 0);
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	assert_int_equal(local_checkpoint_run(&lc), -ETIMEDOUT);
 	log_set_quiet(0);
-	assert_non_null(strstr(errors, "did not reach a pause point within 300 ms"));
+	assert_non_null(strstr(log_captured(), "did not reach a pause point within 300 ms"));
 	assert_false(ga.g.paused);
 	assert_false(gb.g.paused);
 	/* A finishes its handler and goes on serving; it did not stay stopped */
@@ -405,24 +392,6 @@ static void test_stop_timeout(void **state)
 	same_answer("digest");
 }
 
-/* A command reaching a running guest is answered "busy" at once, so a
- * daemon that lost track of the guest's state does not hang. */
-static void test_command_while_running(void **state)
-{
-	const char *args[] = { "--ram", "8", NULL };
-	const uint64_t arg[4] = { 0 };
-	int64_t res = 0;
-
-	(void)state;
-	assert_int_equal(tg_launch(&ga, "A", "memstress", args, 0), 0);
-	assert_int_equal(guest_start(&ga.g), 0);
-	ga.g.paused = true;		/* what a confused daemon might think */
-	assert_int_equal(guest_cmd(&ga.g, GUEST_CMD_BRK, arg, &res, NULL, 0), 0);
-	assert_int_equal(res, -EBUSY);
-	ga.g.paused = false;
-	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
-}
-
 /* What the launcher and the runtime refuse, and how they say it. */
 static void test_launch_refusals(void **state)
 {
@@ -432,26 +401,25 @@ static void test_launch_refusals(void **state)
 	struct guest g;
 
 	(void)state;
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	/* an unlimited stack would give the legacy layout */
 	assert_int_equal(tg_launch(&ga, "A", "memstress", args, RLIM_INFINITY), -EINVAL);
-	assert_non_null(strstr(errors, "unlimited RLIMIT_STACK"));
+	assert_non_null(strstr(log_captured(), "unlimited RLIMIT_STACK"));
 	/* a program that is not a colo guest */
 	p.path = "/bin/true";
 	p.argv = argv;
 	assert_int_equal(guest_launch(&g, &p), -EPROTO);
-	assert_non_null(strstr(errors, "exited before its runtime said hello"));
+	assert_non_null(strstr(log_captured(), "exited before its runtime said hello"));
 	/* a relative path */
 	p.path = "bin/true";
 	assert_int_equal(guest_launch(&g, &p), -EINVAL);
-	assert_non_null(strstr(errors, "must be absolute"));
+	assert_non_null(strstr(log_captured(), "must be absolute"));
 	/* a command timeout below zero */
 	p.path = "/bin/true";
 	p.cmd_timeout_ms = -1;
 	assert_int_equal(guest_launch(&g, &p), -EINVAL);
-	assert_non_null(strstr(errors, "command timeout of -1 ms"));
+	assert_non_null(strstr(log_captured(), "command timeout of -1 ms"));
 	p.cmd_timeout_ms = 0;
 	/* a bad MAC is refused by the runtime itself, with its reason */
 	{
@@ -462,8 +430,8 @@ static void test_launch_refusals(void **state)
 		p.argv = mav;
 		p.mac = "52:54:zz";
 		assert_true(guest_launch(&g, &p) < 0);
-		assert_non_null(strstr(errors, "refused to start"));
-		assert_non_null(strstr(errors, "is not a MAC address"));
+		assert_non_null(strstr(log_captured(), "refused to start"));
+		assert_non_null(strstr(log_captured(), "is not a MAC address"));
 	}
 	log_set_quiet(0);
 }
@@ -626,13 +594,12 @@ static void test_clock_stands_still_while_paused(void **state)
 		fail_msg("continued at %llu ms, it reads %llu ms",
 			 (unsigned long long)at, (unsigned long long)c2);
 
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	assert_int_equal(guest_stop(&ga.g, 2000), 0);
 	assert_int_equal(guest_continue_at(&ga.g, UINT64_MAX), -EINVAL);
 	log_set_quiet(0);
-	assert_non_null(strstr(errors, "refused to continue at guest clock"));
+	assert_non_null(strstr(log_captured(), "refused to continue at guest clock"));
 	assert_true(ga.g.paused);
 	assert_int_equal(guest_continue(&ga.g), 0);
 	assert_true(clock_of(&ga) >= c2);
@@ -759,17 +726,16 @@ static int shstk_launches(void)
 	if (sup == 0)
 		shstk_supervisor(listener, features, 2);
 	close(listener);
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
+	log_capture_start();
 	log_set_quiet(1);
 	/* with a shadow stack on: refused, saying why and what to do */
 	ret = tg_launch(&ga, "A", "memstress", args, 0);
 	if (ret != -EINVAL)
 		status = 1;
-	else if (!strstr(errors, "refused to start") ||
-		 !strstr(errors, "shadow stack") ||
-		 !strstr(errors, "GLIBC_TUNABLES=glibc.cpu.x86_shstk=off") ||
-		 !strstr(errors, "-fcf-protection=return"))
+	else if (!strstr(log_captured(), "refused to start") ||
+		 !strstr(log_captured(), "shadow stack") ||
+		 !strstr(log_captured(), "GLIBC_TUNABLES=glibc.cpu.x86_shstk=off") ||
+		 !strstr(log_captured(), "-fcf-protection=return"))
 		status = 2;
 	/* with it off: it starts */
 	else if (tg_launch(&ga, "A", "memstress", args, 0) ||
@@ -779,7 +745,7 @@ static int shstk_launches(void)
 	kill(sup, SIGKILL);
 	waitpid(sup, NULL, 0);
 	if (status)
-		fprintf(stderr, "launch returned %d; the log said:\n%s", ret, errors);
+		fprintf(stderr, "launch returned %d; the log said:\n%s", ret, log_captured());
 	return status;
 }
 
@@ -872,91 +838,6 @@ static void test_extra_mapping_below_stack(void **state)
 
 /* --- command timeouts and late replies ----------------------------------- */
 
-/*
- * A command is bounded by the guest's cmd_timeout_ms, not the 5 s
- * default; the reply that comes after that is dropped quietly and the
- * next command gets its own.
- */
-static void test_command_timeout(void **state)
-{
-	const char *args[] = { "--ram", "8", NULL };
-	const struct guest_params gp = { .cmd_timeout_ms = 300 };
-	struct colo_guest_layout l;
-	long long t0, waited;
-	int ret;
-
-	(void)state;
-	assert_int_equal(tg_launch_params(&ga, "A", "memstress", args, &gp), 0);
-	assert_int_equal(guest_start(&ga.g), 0);
-	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
-	assert_int_equal(guest_stop(&ga.g, 2000), 0);
-	assert_int_equal(kill(ga.g.pid, SIGSTOP), 0);	/* it cannot answer */
-	log_set_quiet(1);
-	t0 = colo_now_ms();
-	ret = guest_layout(&ga.g, &l);
-	waited = colo_now_ms() - t0;
-	log_set_quiet(0);
-	assert_int_equal(kill(ga.g.pid, SIGCONT), 0);
-	assert_int_equal(ret, -ETIMEDOUT);
-	if (waited < 250 || waited > 2000)
-		fail_msg("a command with a 300 ms timeout waited %lld ms", waited);
-
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
-	assert_int_equal(guest_layout(&ga.g, &l), 0);	/* the late one first */
-	assert_int_equal(l.tid, ga.g.pid);
-	assert_int_equal(guest_continue(&ga.g), 0);
-	assert_int_equal(tg_ask(&ga, "step 10", NULL, 0), 0);
-	if (errors[0])
-		fail_msg("the late reply was not dropped quietly: %s", errors);
-}
-
-/*
- * FI_GUEST_LATE_REPLY: the COLO_FAULT_AT-th CONTINUE waits out the whole
- * command timeout and fails with -ETIMEDOUT; the guest is taken as
- * running (it is), and the reply that comes later is dropped quietly
- * wherever it turns up.
- */
-static void test_late_continue_reply(void **state)
-{
-	const char *args[] = { "--ram", "8", NULL };
-	const struct guest_params gp = { .cmd_timeout_ms = 300 };
-	long long t0, waited;
-	char r[256];
-	int ret;
-
-	(void)state;
-	assert_int_equal(tg_launch_params(&ga, "A", "memstress", args, &gp), 0);
-	assert_int_equal(guest_start(&ga.g), 0);
-	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
-	setenv("COLO_FAULT_AT", "2", 1);
-	log_set_quiet(1);
-	fault_inject(FI_GUEST_LATE_REPLY);
-	assert_int_equal(guest_stop(&ga.g, 2000), 0);
-	assert_int_equal(guest_continue(&ga.g), 0);	/* the first is fine */
-	assert_int_equal(guest_stop(&ga.g, 2000), 0);
-	t0 = colo_now_ms();
-	ret = guest_continue(&ga.g);			/* the second is late */
-	waited = colo_now_ms() - t0;
-	fault_inject(FI_NONE);
-	log_set_quiet(0);
-	assert_int_equal(ret, -ETIMEDOUT);
-	if (waited < 250 || waited > 2000)
-		fail_msg("the late CONTINUE waited %lld ms, not its 300 ms timeout",
-			 waited);
-	assert_false(ga.g.paused);
-
-	errors[0] = '\0';
-	log_set_hook(keep_errors, NULL);
-	assert_int_equal(tg_ask(&ga, "step 10", r, sizeof(r)), 0);
-	assert_string_equal(r, "ok step 10");
-	assert_int_equal(guest_stop(&ga.g, 2000), 0);
-	assert_int_equal(guest_continue(&ga.g), 0);
-	assert_int_equal(tg_ask(&ga, "hash", NULL, 0), 0);
-	if (errors[0])
-		fail_msg("the late reply was not dropped quietly: %s", errors);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,7 +852,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_stop_timeout, teardown),
 		cmocka_unit_test_teardown(test_new_file_mapping_refused, teardown),
 		cmocka_unit_test_teardown(test_failure_after_b_changed, teardown),
-		cmocka_unit_test_teardown(test_command_while_running, teardown),
 		cmocka_unit_test_teardown(test_launch_refusals, teardown),
 		cmocka_unit_test_teardown(test_runtime_needs_launcher, teardown),
 		cmocka_unit_test_teardown(test_replica_runs_on_its_source_clock, teardown),
@@ -979,8 +859,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_far_timer_deadline_sleeps, teardown),
 		cmocka_unit_test_teardown(test_shadow_stack_refused, teardown),
 		cmocka_unit_test_teardown(test_extra_mapping_below_stack, teardown),
-		cmocka_unit_test_teardown(test_command_timeout, teardown),
-		cmocka_unit_test_teardown(test_late_continue_reply, teardown),
 	};
 
 	log_set_level(LOG_WARN);

@@ -60,7 +60,8 @@ struct guest {
 	struct colo_guest_hello hello;	/* what its runtime reported at start */
 	uint64_t next_seq;		/* seq of the last PAUSE or command sent */
 	bool paused;			/* stopped at its pause point */
-	uint64_t cancelled_seq;		/* a PAUSE we gave up waiting for */
+	uint64_t cancelled_seq;		/* the last PAUSE we gave up waiting for */
+	bool chan_full;			/* the last send found the channel full */
 	int cmd_timeout_ms;		/* bound on a command's reply */
 	int exit_status;		/* waitpid status once it is gone */
 	bool exited;			/* reaped */
@@ -86,7 +87,10 @@ int guest_poll(struct guest *g, int timeout_ms);
 /*
  * Stop the guest at its next event boundary. A guest busy in a handler
  * gets timeout_ms to finish it; after that the stop is cancelled, the
- * guest keeps running and -ETIMEDOUT is returned.
+ * guest keeps running and -ETIMEDOUT is returned. While the guest has
+ * not read the cancelled PAUSE, another stop sends nothing and gives
+ * -ETIMEDOUT at once: a stuck guest is sent one PAUSE and one CANCEL,
+ * however often it is tried. No send blocks: a full channel is -EAGAIN.
  */
 int guest_stop(struct guest *g, int timeout_ms);
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -35,14 +37,32 @@ static int send_record(struct guest *g, uint32_t type, uint64_t seq,
 		       g->name, len, COLO_GUEST_MAX_PAYLOAD);
 		return -EMSGSIZE;
 	}
-	while (sendmsg(g->chan, &mh, MSG_NOSIGNAL) < 0) {
+	/* Never blocking: a guest stuck in a handler (or stopped by a
+	 * signal) reads nothing, and the daemon's loop must go on. */
+	while (sendmsg(g->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		if (errno == EINTR)
 			continue;
-		pr_err("%s: channel write failed: %s", g->name,
-		       strerror(errno));
+		if (errno == EAGAIN && !g->chan_full)
+			pr_warn("%s: its channel is full (it reads nothing); "
+				"record type %u not sent", g->name, type);
+		else if (errno != EAGAIN)
+			pr_err("%s: channel write failed: %s", g->name,
+			       strerror(errno));
+		g->chan_full = errno == EAGAIN;
 		return -errno;
 	}
+	g->chan_full = false;
 	return 0;
+}
+
+/* Bytes we sent that the guest has not read yet. */
+static int unread_by_guest(const struct guest *g)
+{
+	int n = 0;
+
+	if (ioctl(g->chan, SIOCOUTQ, &n) < 0)
+		return 0;	/* cannot tell: as if read */
+	return n;
 }
 
 int guest_start(struct guest *g)
@@ -118,7 +138,7 @@ static int receive(struct guest *g, int timeout_ms)
 			(const char *)(g->rx + sizeof(*m)));
 		return RX_HANDLED;
 	case GUEST_MSG_PAUSED:
-		if (m->seq == g->cancelled_seq)
+		if (m->seq <= g->cancelled_seq)
 			return RX_HANDLED;	/* it continues by itself */
 		return RX_RECORD;
 	default:
@@ -212,18 +232,27 @@ static bool late_reply_fault(uint32_t cmd)
 
 int guest_stop(struct guest *g, int timeout_ms)
 {
-	uint64_t seq = ++g->next_seq;
+	uint64_t seq;
 	int ret;
 
 	if (g->paused)
 		return 0;
+	/* The PAUSE and CANCEL of the last try still unread: the guest has
+	 * not left its handler. Another pair would only fill its channel. */
+	if (g->cancelled_seq && unread_by_guest(g) > 0) {
+		ret = guest_poll(g, 0);
+		return ret ? ret : -ETIMEDOUT;
+	}
+	seq = ++g->next_seq;
 	ret = send_record(g, GUEST_MSG_PAUSE, seq, NULL, NULL, 0);
 	if (ret)
-		return ret;
+		return ret == -EAGAIN ? -ETIMEDOUT : ret; /* it reads nothing */
 	ret = wait_for(g, GUEST_MSG_PAUSED, seq, colo_now_ms() + timeout_ms);
 	if (ret == -ETIMEDOUT) {
-		g->cancelled_seq = seq;
-		send_record(g, GUEST_MSG_CANCEL, seq, NULL, NULL, 0);
+		/* without its CANCEL, the guest pauses when it reads the
+		 * PAUSE and answers the next stop's PAUSE from there */
+		if (!send_record(g, GUEST_MSG_CANCEL, seq, NULL, NULL, 0))
+			g->cancelled_seq = seq;
 		pr_warn("%s did not reach a pause point within %d ms (busy "
 			"in a handler); the stop is cancelled and it keeps "
 			"running", g->name, timeout_ms);
