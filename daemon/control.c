@@ -330,6 +330,22 @@ static int make_dir(const char *path)
 }
 
 /* Is a daemon listening on path? */
+/* The address of the socket at path, or -ENAMETOOLONG (said) if it
+ * does not fit: never a cut path, which would name another socket. */
+static int socket_address(const char *path, struct sockaddr_un *sun)
+{
+	size_t len = strlen(path);
+
+	if (len >= sizeof(sun->sun_path)) {
+		pr_err("control socket path %s is %zu bytes long, at most %zu "
+		       "fit; give a shorter -s or [control] socket", path, len,
+		       sizeof(sun->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun->sun_path, path, len + 1);
+	return 0;
+}
+
 static int socket_alive(const struct sockaddr_un *sun)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -349,11 +365,9 @@ int control_open(struct control **out, struct event_base *base,
 	struct control *c;
 	int ret;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		pr_err("control socket path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ret = socket_address(path, &sun);
+	if (ret)
+		return ret;
 	ret = make_dir(path);
 	if (ret)
 		return ret;
@@ -425,9 +439,11 @@ int control_request(const char *path, const char *line, int timeout_ms,
 	int fd, ret = 0;
 
 	*reply = NULL;
-	if (!buf)
-		return -ENOMEM;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ret = socket_address(path, &sun);
+	if (ret || !buf) {
+		free(buf);
+		return ret ? ret : -ENOMEM;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		ret = -errno;

@@ -20,6 +20,7 @@
  * the states each may come in.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +81,9 @@ void primary_stop(struct primary *p, int code)
 /* --- the secondary goes away ---------------------------------------------- */
 
 /*
- * Before the first checkpoint completed nothing was protected yet: start
- * over with a new connection, all of the guest to send again (the next
- * secondary's cache is empty).
+ * Before the first checkpoint went out whole nothing was protected yet:
+ * start over with a new connection, all of the guest to send again (the
+ * next secondary's cache is empty).
  */
 static void connect_again(struct primary *p, const char *why)
 {
@@ -127,11 +128,19 @@ static void secondary_gone(struct primary *p, const char *why)
 			       "secondary: %s", strerror(-ret));
 	}
 	primary_checkpoint_abort(p);
-	if (!p->ckpt_done && !p->refused) {
+	if (!p->ckpt_sent && !p->refused) {
 		connect_again(p, why);
 		return;
 	}
-	pr_warn("the guest runs unprotected from now on: %s", why);
+	/* Once a checkpoint went out whole the secondary may have committed
+	 * it, and then waits for a failover, not for us: solo, as after any
+	 * later checkpoint. */
+	if (!p->ckpt_done && !p->refused)
+		pr_warn("the guest runs unprotected from now on: %s; the "
+			"secondary may hold checkpoint %" PRIu64 ", sent whole "
+			"but not confirmed", why, p->ckpt_sent);
+	else
+		pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
 }
 

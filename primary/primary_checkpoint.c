@@ -210,6 +210,8 @@ static int send_vmstate_size(struct primary *p)
 	};
 	colo_vmstate_size_encode(&vs, b);
 	ret = channel_send(p->ch, COLO_VMSTATE_SIZE, b, sizeof(b));
+	if (!ret)
+		p->ckpt_sent = p->ckpt_id;
 	if (!ret && fault_injected(FI_PRIMARY_DIE_AFTER_SIZE) &&
 	    p->ckpt_id == fault_at()) {
 		/* die with the checkpoint sent whole, deaf to its answer */

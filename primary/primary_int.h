@@ -53,6 +53,8 @@ struct primary {
 
 	uint64_t ckpt_id;		/* of the last checkpoint begun */
 	uint64_t ckpt_done;		/* checkpoints completed */
+	uint64_t ckpt_sent;		/* the last whose VMSTATE_SIZE went
+					 * out: the secondary may hold it */
 	int64_t stop_ms;		/* the guest stopped for ckpt_id */
 	int64_t ckpt_deadline_ms;	/* ckpt_id must be loaded by then */
 	int64_t stop_tries_since_ms;	/* a busy guest: stops tried since */

@@ -214,7 +214,13 @@ static const struct channel_ops channel_ops = {
 
 /* --- connections: only a valid HELLO claims the primary's slot ------------ */
 
-/* Closed channels, freed at the next tick (never within a callback). */
+/*
+ * Closed channels wait in s->dead to be freed outside their callbacks:
+ * at the tick, and before a connection is accepted. Every channel is
+ * accepted, so no more can die between two such frees than were open,
+ * at most MAX_PENDING and the primary: s->dead never runs out, however
+ * fast connections come and go.
+ */
 static void bury(struct secondary *s, struct channel *ch)
 {
 	for (int i = 0; i < MAX_DEAD; i++)
@@ -225,7 +231,16 @@ static void bury(struct secondary *s, struct channel *ch)
 			s->dead[i] = ch;
 			return;
 		}
-	pr_err("no room to free a closed connection; it leaks");
+	pr_err("more than %d connections closed at once; one leaks",
+	       MAX_DEAD);
+}
+
+static void free_dead(struct secondary *s)
+{
+	for (int i = 0; i < MAX_DEAD; i++) {
+		channel_free(s->dead[i]);
+		s->dead[i] = NULL;
+	}
 }
 
 static void forget_pending(struct secondary *s, struct channel *ch)
@@ -256,6 +271,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)socklen;
+	free_dead(s);		/* room for this one when it dies */
 	peer_name(sa, peer, sizeof(peer));
 	for (int i = 0; i < MAX_PENDING && !slot; i++)
 		if (!s->pending[i].ch)
@@ -305,10 +321,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	peer_watch_tick(&s->watch, now, "the primary");
-	for (int i = 0; i < MAX_DEAD; i++) {
-		channel_free(s->dead[i]);
-		s->dead[i] = NULL;
-	}
+	free_dead(s);
 	expire_pending(s, now);
 	if (s->restore_pending && now >= s->next_restore_ms) {
 		s->restore_retry_ms = s->restore_retry_ms ?
@@ -474,8 +487,7 @@ static void teardown(struct secondary *s)
 		channel_free(s->ch);
 	for (int i = 0; i < MAX_PENDING; i++)
 		channel_free(s->pending[i].ch);
-	for (int i = 0; i < MAX_DEAD; i++)
-		channel_free(s->dead[i]);
+	free_dead(s);
 	layout_free(&s->layout);
 	guest_writer_destroy(&s->w);
 	ram_cache_destroy(&s->cache);

@@ -22,7 +22,9 @@
 
 #include <cmocka.h>
 
+#include "control.h"
 #include "guests.h"
+#include "log.h"
 #include "pair_lib.h"
 #include "shell.h"
 
@@ -348,6 +350,42 @@ static void test_checkpoint_daemon_gone(void **state)
 	assert_string_equal(got, "checkpoint wait\n");
 }
 
+/*
+ * A socket path too long for sun_path is refused, never cut: the cut
+ * path could be another daemon's socket (here, a listener at exactly the
+ * 107 bytes that fit, which the old code connected to).
+ */
+static void test_control_path_too_long(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char fits[sizeof(sun.sun_path)], longer[sizeof(fits) + 8];
+	char *reply = (char *)"untouched";
+	struct pollfd pfd;
+	int lfd;
+
+	(void)state;
+	memset(fits, 'c', sizeof(fits) - 1);
+	memcpy(fits, "/tmp/colo-ctl-", 14);
+	fits[sizeof(fits) - 1] = '\0';
+	snprintf(longer, sizeof(longer), "%s.other", fits);
+	memcpy(sun.sun_path, fits, sizeof(fits));
+	unlink(fits);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	log_set_quiet(1);
+	assert_int_equal(control_request(longer, "status", 200, &reply),
+			 -ENAMETOOLONG);
+	log_set_quiet(0);
+	assert_null(reply);
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	if (poll(&pfd, 1, 100) != 0)
+		fail_msg("a request to %s reached the socket at %s", longer, fits);
+	close(lfd);
+	unlink(fits);
+}
+
 /* Connect, send line, and go without reading the answer. */
 static void send_and_leave(const char *sock, const char *line)
 {
@@ -591,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_checkpoint_daemon_gone),
 		cmocka_unit_test(test_checkpoint_answer),
+		cmocka_unit_test(test_control_path_too_long),
 		cmocka_unit_test_setup_teardown(test_client_leaves_unanswered,
 						pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_set_as_colo_conf, pair_setup,

@@ -199,8 +199,10 @@ static int fixed_part(const struct layout *l, struct layout *out)
 			continue;
 		}
 		ret = push_map(out, m);
-		if (ret)
+		if (ret) {
+			layout_free(out);
 			return ret;
+		}
 	}
 	return 0;
 }
@@ -234,10 +236,13 @@ int layout_compatible(const char *name_a, const struct layout *a,
 		}
 	}
 	ret = fixed_part(a, &fa);
-	if (!ret)
-		ret = fixed_part(b, &fb);
 	if (ret)
 		return ret;
+	ret = fixed_part(b, &fb);
+	if (ret) {
+		layout_free(&fa);
+		return ret;
+	}
 	for (size_t i = 0; i < fa.nr || i < fb.nr; i++) {
 		const struct layout_map *x = i < fa.nr ? &fa.maps[i] : NULL;
 		const struct layout_map *y = i < fb.nr ? &fb.maps[i] : NULL;
@@ -425,8 +430,10 @@ int layout_decode(const uint8_t *p, size_t len, struct layout *l,
 			goto bad;
 		prev_end = m.end;
 		ret = push_map(l, &m);
-		if (ret)
+		if (ret) {
+			layout_free(l);	/* nothing half-read is left */
 			return ret;
+		}
 		p += MAP_WIRE + plen;
 	}
 	if (p != end)
