@@ -22,16 +22,19 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -MMD -MP
 # One folder per stage of the data flow; a folder sees only itself and the
 # folders below it, so a forbidden include does not compile (and
 # mk/check-includes.sh names the rule broken):
-#   checkpoint <- vmm <- daemon <- primary, secondary <- ctl
+#   checkpoint <- vmm <- daemon <- netcompare <- primary, secondary <- ctl
 # tests/ and bench/ see everything; the guest runtime sees only vmm's
-# guest_abi.h, its contract with the daemons.
+# guest_abi.h, its contract with the daemons (guest/net and guest/kvstore
+# see the runtime's headers and, kvstore, net's).
 INC_checkpoint := -Icheckpoint
 INC_vmm := $(INC_checkpoint) -Ivmm
 INC_daemon := $(INC_vmm) -Idaemon
-INC_primary := $(INC_daemon) -Iprimary
-INC_secondary := $(INC_daemon) -Isecondary
-INC_ctl := $(INC_daemon) -Iprimary -Isecondary -Ictl
-INC_tests := $(INC_ctl) -Iguest -Itests -Itests/lib
+INC_netcompare := $(INC_daemon) -Inetcompare
+INC_primary := $(INC_netcompare) -Iprimary
+INC_secondary := $(INC_netcompare) -Isecondary
+INC_ctl := $(INC_netcompare) -Iprimary -Isecondary -Ictl
+INC_guest := -Iguest -Iguest/net -Iguest/kvstore -Ivmm
+INC_tests := $(INC_ctl) -Iguest -Iguest/net -Iguest/kvstore -Itests -Itests/lib
 INC_bench := $(INC_tests)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
@@ -47,8 +50,13 @@ endif
 INIH_CFLAGS = $(shell pkg-config --cflags inih)
 INIH_LIBS = $(shell pkg-config --libs inih)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
-# libevent (the daemons' event loops) and zlib (CRC32, compression)
-NET_LIBS = $(shell pkg-config --libs libevent zlib)
+# libevent (the daemons' event loops), zlib (CRC32, compression) and
+# libnl-route-3 (the uplink's TAP and bridge)
+NL_CFLAGS = $(shell pkg-config --cflags libnl-route-3.0)
+NET_LIBS = $(shell pkg-config --libs libevent zlib libnl-route-3.0)
+# Debian's lwIP, inside the guests that have a network
+LWIP_CFLAGS = $(shell pkg-config --cflags lwip)
+LWIP_LIBS = $(shell pkg-config --libs lwip)
 
 ifeq ($(V),1)
 Q :=
@@ -70,10 +78,11 @@ VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c daemon/status.c daemon/quantile.c daemon/peer_link.c
 SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c
 PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c
+NETCOMPARE_SRCS := $(wildcard netcompare/*.c)
 
 LIBCOLO := $(BUILD)/libcolo.a
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(VMM_SRCS) \
-	$(DAEMON_SRCS) $(SECONDARY_SRCS) $(PRIMARY_SRCS))
+	$(DAEMON_SRCS) $(NETCOMPARE_SRCS) $(SECONDARY_SRCS) $(PRIMARY_SRCS))
 
 # The guest runtime and the guests. Guests are never built with
 # sanitizers (ASan's shadow is terabytes of writable memory that no dirty
@@ -81,18 +90,22 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(VMM_SRCS) \
 GUEST_BUILD := build/guest-$(notdir $(CC))
 LIBCOLOGUEST := $(GUEST_BUILD)/libcologuest.a
 LIBCOLOGUEST_OBJS := $(addprefix $(GUEST_BUILD)/,runtime.o pause.o context.o guest_uffd.o)
-GUESTS := $(GUEST_BUILD)/memstress
-GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Ivmm
+GUESTS := $(GUEST_BUILD)/memstress $(if $(wildcard guest/netecho.c),$(GUEST_BUILD)/netecho) \
+	$(if $(wildcard guest/kvstore/kvstore.c),$(GUEST_BUILD)/kvstore)
+GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Iguest/net -Ivmm
+# guest/net: lwIP on the runtime's NIC, linked into guests with a network
+LIBCOLONET := $(GUEST_BUILD)/libcolonet.a
+LIBCOLONET_OBJS := $(patsubst guest/net/%.c,$(GUEST_BUILD)/net/%.o,$(wildcard guest/net/*.c))
+# guest/kvstore: the RESP engine (also linked into its host-side test) and
+# kvstore.c, the guest's main on guest/net
+KV_ENGINE_SRCS := $(filter-out guest/kvstore/kvstore.c,$(wildcard guest/kvstore/*.c))
+KV_GUEST_OBJS := $(patsubst guest/kvstore/%.c,$(GUEST_BUILD)/kv/%.o,$(wildcard guest/kvstore/*.c))
 
 # Unit and integration tests (cmocka), one binary per concern.
-TESTS := test_bitmap test_clear_bmap test_config test_ram_list test_ram_cache test_proto \
-	test_dirty_log test_dirty_log_open test_guest_writer test_guest_channel \
-	test_local_checkpoint test_coloctl test_stream test_pair \
-	test_context test_faults test_includes
+TESTS := $(sort $(notdir $(basename $(wildcard tests/test_*.c))))
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
-TEST_LIB_SRCS := tests/lib/child.c tests/lib/image.c tests/lib/guests.c tests/lib/shell.c \
-	tests/lib/pair_lib.c tests/lib/fake_peer.c tests/lib/paths.c tests/lib/log_capture.c
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is
@@ -119,7 +132,7 @@ deps:
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) $(INIH_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) $(INIH_CFLAGS) $(NL_CFLAGS) -c -o $@ $<
 
 $(LIBCOLO): $(LIB_OBJS)
 	@$(if $(filter 0,$(V)),echo "  AR      $@")
@@ -132,12 +145,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 # The context switch test drives guest/context.S itself (assembly: the
 # same object with or without sanitizers).
 $(BUILD)/tests/test_context: $(GUEST_BUILD)/context.o
+# The RESP engine, tested on the host (with sanitizers when asked).
+$(BUILD)/tests/test_kvstore: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
 
 $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(TEST_LIB_OBJS) $(LIBCOLO)
+# Benchmarks link no cmocka: all the test helpers but fault_pair.c (cmocka checks).
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(filter-out %/fault_pair.o,$(TEST_LIB_OBJS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
@@ -169,6 +185,29 @@ $(GUEST_BUILD)/%: $(GUEST_BUILD)/%.o $(LIBCOLOGUEST)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^
 
+$(GUEST_BUILD)/net/%.o: guest/net/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $< (guest)")
+	$(Q)$(CC) $(GUEST_CFLAGS) $(LWIP_CFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/kv/%.o: guest/kvstore/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $< (guest)")
+	$(Q)$(CC) $(GUEST_CFLAGS) -Iguest/kvstore -c -o $@ $<
+
+$(LIBCOLONET): $(LIBCOLONET_OBJS)
+	@$(if $(filter 0,$(V)),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Guests with a network: their objects, lwIP's glue, the runtime, lwIP.
+$(GUEST_BUILD)/netecho: $(GUEST_BUILD)/netecho.o $(LIBCOLONET) $(LIBCOLOGUEST)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(LWIP_LIBS)
+
+$(GUEST_BUILD)/kvstore: $(KV_GUEST_OBJS) $(LIBCOLONET) $(LIBCOLOGUEST)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(LWIP_LIBS)
+
 $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | deps
 	@mkdir -p $(dir $@)
 	@$(if $(filter 0,$(V)),echo "  CC      $@")
@@ -180,7 +219,7 @@ tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 
 # T=test_NAME runs only that program (or several: T='test_a test_b');
 # ARGS are its arguments, split into words but not globbed, e.g.
-# make check T=test_faults ARGS='*stopped*' (a cmocka name pattern). With T
+# make check T=test_fault_stall ARGS='*stopped*' (a cmocka name pattern). With T
 # only what those programs need is built.
 check: deps check-tree $(if $(T),$(addprefix $(BUILD)/tests/,$(filter $(TESTS),$(notdir $(T)))) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL),tests)
 	$(Q)$(if $(filter-out $(TESTS),$(notdir $(T))),echo "make check: T=$(filter-out $(TESTS),$(notdir $(T))): no such test program; the programs are: $(TESTS)"; exit 2;) \

@@ -3,22 +3,27 @@
 #
 # Each folder is one stage of the data flow and may include only its own
 # headers and those of the folders below it:
-#   checkpoint <- vmm <- daemon <- primary, secondary <- ctl
+#   checkpoint <- vmm <- daemon <- netcompare <- primary, secondary <- ctl
 # guest/ (the runtime) sees only vmm's guest_abi.h, its contract with the
-# daemons. tests/ and bench/ may include anything. Exits 1, naming every
-# file and include that breaks the rule, and the rule.
+# daemons (its programs also guest/net's colo_net.h); guest/net (lwIP's
+# glue) sees the runtime, guest/kvstore the runtime and guest/net.
+# tests/ and bench/ may include anything. Exits 1, naming every file and
+# include that breaks the rule, and the rule.
 set -u
 ROOT=${1:-.}
 declare -A allowed=(
 	[checkpoint]=""
 	[vmm]="checkpoint"
 	[daemon]="checkpoint vmm"
-	[primary]="checkpoint vmm daemon"
-	[secondary]="checkpoint vmm daemon"
-	[ctl]="checkpoint vmm daemon primary secondary"
-	[guest]="vmm:guest_abi.h"
+	[netcompare]="checkpoint vmm daemon"
+	[primary]="checkpoint vmm daemon netcompare"
+	[secondary]="checkpoint vmm daemon netcompare"
+	[ctl]="checkpoint vmm daemon netcompare primary secondary"
+	[guest]="vmm:guest_abi.h guest/net:colo_net.h"
+	[guest/net]="guest vmm:guest_abi.h"
+	[guest/kvstore]="guest guest/net vmm:guest_abi.h"
 )
-folders="checkpoint vmm daemon primary secondary ctl guest"
+folders="checkpoint vmm daemon netcompare primary secondary ctl guest guest/net guest/kvstore"
 bad=0
 
 # The folder that holds header h (headers have one name in the tree).
@@ -55,7 +60,7 @@ for f in $folders; do
 	done
 done
 if [ $bad -ne 0 ]; then
-	echo "check-includes: the rule is checkpoint <- vmm <- daemon <- primary, secondary <- ctl (docs/design.md, section 2)"
+	echo "check-includes: the rule is checkpoint <- vmm <- daemon <- netcompare <- primary, secondary <- ctl (docs/design.md, section 2)"
 	exit 1
 fi
 exit 0

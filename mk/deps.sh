@@ -5,7 +5,8 @@
 set -u
 
 PKGS="make gcc pkg-config libc6-dev libevent-dev libnl-3-dev libnl-route-3-dev
-zlib1g-dev libcmocka-dev libinih-dev gnuplot-nox $*"
+zlib1g-dev libcmocka-dev libinih-dev gnuplot-nox liblwip-dev iproute2
+iputils-ping redis-server redis-tools $*"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: dpkg-query not found; colo is built on Debian 12." >&2
@@ -29,6 +30,13 @@ fi
 
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# redis-server is the tests' reference for replies, never a service of this
+# host: keep apt from starting it (and any other daemon) while installing.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 if ! apt-get install -y -q --no-install-recommends $missing; then
 	echo "deps: install failed; refreshing the package lists and retrying"
 	apt-get update -q && apt-get install -y -q --no-install-recommends $missing || {

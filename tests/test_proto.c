@@ -314,7 +314,7 @@ static void test_vmstate_loaded(void **state)
 	expect_refused(colo_vmstate_loaded_decode(b, COLO_VMSTATE_LOADED_LEN,
 						  &back), "VMSTATE_LOADED",
 		       "checkpoint 9 says verify 3", "expected 0..2");
-	m.verify = 0x7fff0000;		/* what test_faults sends */
+	m.verify = 0x7fff0000;		/* what test_fault_link sends */
 	colo_vmstate_loaded_encode(&m, b);
 	expect_refused(colo_vmstate_loaded_decode(b, COLO_VMSTATE_LOADED_LEN,
 						  &back), "VMSTATE_LOADED",
