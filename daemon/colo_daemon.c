@@ -27,9 +27,33 @@ static int daemon_guest_cmd_timeout_ms(const struct colo_config *cfg)
 	return (int)(ms < GUEST_CMD_TIMEOUT_MS ? ms : GUEST_CMD_TIMEOUT_MS);
 }
 
+/* [net]'s guest interface, as the guest's network layer reads it from
+ * its environment (guest/net/colo_net.h): the keys set, into env[] (NULL
+ * terminated, room for 4), their text in buf. */
+static void guest_net_env(const struct colo_config *cfg, char buf[3][48],
+			  char **env)
+{
+	const struct { const char *var, *value; } vars[] = {
+		{ "COLO_GUEST_IP", cfg->net.guest_ip },
+		{ "COLO_GUEST_NETMASK", cfg->net.guest_netmask },
+		{ "COLO_GUEST_GATEWAY", cfg->net.guest_gateway },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (!vars[i].value[0])
+			continue;
+		snprintf(buf[i], sizeof(buf[i]), "%s=%s", vars[i].var,
+			 vars[i].value);
+		env[n++] = buf[i];
+	}
+	env[n] = NULL;
+}
+
 int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 			struct guest *g, guest_frame_fn on_frame, void *opaque)
 {
+	char env[3][48], *envp[4];
 	char args[sizeof(cfg->guest.args)], *argv[MAX_GUEST_ARGS + 2];
 	char *save, *w, *base = strrchr(cfg->guest.program, '/');
 	struct guest_params p = {
@@ -60,6 +84,10 @@ int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 	}
 	argv[argc] = NULL;
 	p.argv = argv;
+	guest_net_env(cfg, env, envp);
+	p.env = envp;
+	if (cfg->net.guest_mac[0])
+		p.mac = cfg->net.guest_mac;
 	return guest_launch(g, &p);
 }
 

@@ -118,6 +118,52 @@ static int parse_address(const char *value, void *dst)
 	return copy_string(value, dst, 64);
 }
 
+static int parse_output(const char *value, void *dst)
+{
+	if (strcmp(value, "buffer") != 0)
+		return -EINVAL;
+	*(enum net_output *)dst = NET_OUTPUT_BUFFER;
+	return 0;
+}
+
+/* A network interface name (IFNAMSIZ), or nothing. */
+static int parse_ifname(const char *value, void *dst)
+{
+	for (const char *c = value; *c; c++)
+		if (*c == '/' || *c == ' ' || *c == ':')
+			return -EINVAL;
+	if (strlen(value) >= 16)
+		return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+/* A dotted IPv4 address, or nothing. */
+static int parse_ipv4(const char *value, void *dst)
+{
+	struct in_addr a;
+
+	if (*value && inet_pton(AF_INET, value, &a) != 1)
+		return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+/* xx:xx:xx:xx:xx:xx, unicast, or nothing. */
+static int parse_mac(const char *value, void *dst)
+{
+	unsigned b[6];
+	int n = 0;
+
+	if (*value && (strlen(value) != 17 ||
+		       sscanf(value, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1],
+			      &b[2], &b[3], &b[4], &b[5], &n) != 6 ||
+		       n != 17 || (b[0] & 1)))
+		return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ "ram", "clear_bitmap_shift", KEY_UINT_CLAMPED,
 	  offsetof(struct colo_config, ram.clear_bitmap_shift),
@@ -166,6 +212,37 @@ static const struct config_key config_keys[] = {
 	{ "ha", "heartbeat_timeout_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, ha.heartbeat_timeout_ms), 100, 600000,
 	  NULL, "milliseconds from 100 to 600000 (default 2000)", false },
+	{ "net", "bridge", KEY_NAMED,
+	  offsetof(struct colo_config, net.bridge), 0, 0, parse_ifname,
+	  "the name of an existing bridge (under 16 characters), or nothing "
+	  "for a guest without a network", false },
+	{ "net", "tap", KEY_NAMED,
+	  offsetof(struct colo_config, net.tap), 0, 0, parse_ifname,
+	  "an interface name under 16 characters, or nothing (colo0, colo1...)",
+	  false },
+	{ "net", "output", KEY_NAMED,
+	  offsetof(struct colo_config, net.output), 0, 0, parse_output,
+	  "buffer (default buffer)", false },
+	{ "net", "guest_ip", KEY_NAMED,
+	  offsetof(struct colo_config, net.guest_ip), 0, 0, parse_ipv4,
+	  "a dotted IPv4 address, like 10.77.1.100, or nothing", false },
+	{ "net", "guest_netmask", KEY_NAMED,
+	  offsetof(struct colo_config, net.guest_netmask), 0, 0, parse_ipv4,
+	  "a dotted IPv4 netmask, like 255.255.255.0, or nothing", false },
+	{ "net", "guest_gateway", KEY_NAMED,
+	  offsetof(struct colo_config, net.guest_gateway), 0, 0, parse_ipv4,
+	  "a dotted IPv4 address, or nothing", false },
+	{ "net", "guest_mac", KEY_NAMED,
+	  offsetof(struct colo_config, net.guest_mac), 0, 0, parse_mac,
+	  "a unicast MAC address like 52:54:00:12:34:56, or nothing (the "
+	  "runtime's default)", false },
+	{ "net", "max_held_frames", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, net.max_held_frames), 16, 1u << 20,
+	  NULL, "frames from 16 to 1048576 (default 4096)", false },
+	{ "net", "max_held_bytes", KEY_U64_RANGE,
+	  offsetof(struct colo_config, net.max_held_bytes), 64ul << 10,
+	  1ul << 30, NULL,
+	  "bytes from 65536 to 1073741824 (default 16777216)", false },
 	{ "control", "socket", KEY_NAMED,
 	  offsetof(struct colo_config, control.socket), 0, 0, parse_socket,
 	  "an absolute path under 108 characters (default /run/colo/colo.sock)",
@@ -201,6 +278,11 @@ void config_defaults(struct colo_config *cfg)
 	snprintf(cfg->checkpoint.peer, sizeof(cfg->checkpoint.peer),
 		 "127.0.0.1:9470");
 	cfg->ha.heartbeat_timeout_ms = 2000;
+	cfg->net.output = NET_OUTPUT_BUFFER;
+	snprintf(cfg->net.guest_netmask, sizeof(cfg->net.guest_netmask),
+		 "255.255.255.0");
+	cfg->net.max_held_frames = 4096;
+	cfg->net.max_held_bytes = 16u << 20;
 	snprintf(cfg->control.socket, sizeof(cfg->control.socket),
 		 "/run/colo/colo.sock");
 }

@@ -18,6 +18,11 @@
 #include "dirty_log.h"
 #include "log.h"
 
+/* [net] output: when a frame of the primary's guest may leave. */
+enum net_output {
+	NET_OUTPUT_BUFFER,	/* once the checkpoint after it is loaded */
+};
+
 struct colo_config {
 	char path[4096];		/* the file it came from */
 	struct {
@@ -49,6 +54,19 @@ struct colo_config {
 	struct {
 		unsigned heartbeat_timeout_ms;	/* peer lost after this */
 	} ha;
+	struct {
+		/* the primary's uplink: a TAP on this bridge; "" = the
+		 * guest has no network */
+		char bridge[16];
+		char tap[16];			/* the TAP's name; "" = colo%d */
+		enum net_output output;		/* when guest frames may leave */
+		/* the guest's interface, passed on its environment */
+		char guest_ip[16], guest_netmask[16], guest_gateway[16];
+		char guest_mac[18];		/* "" = the runtime's default */
+		/* buffer mode: held output that asks for a checkpoint */
+		unsigned max_held_frames;
+		uint64_t max_held_bytes;
+	} net;
 	struct {
 		char socket[108];		/* unix control socket */
 	} control;
