@@ -77,7 +77,8 @@ VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/guest_compare.c
 DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c daemon/status.c daemon/quantile.c daemon/peer_link.c
 SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c
-PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c
+PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c \
+	primary/primary_net.c
 NETCOMPARE_SRCS := $(wildcard netcompare/*.c)
 
 LIBCOLO := $(BUILD)/libcolo.a

@@ -104,6 +104,7 @@ static void connect_again(struct primary *p, const char *why)
 	pr_warn("lost the secondary before the guest was protected (%s); "
 		"connecting again in %d ms", why, p->connect_backoff_ms);
 	p->state = P_CONNECTING;
+	primary_net_unprotected(p);
 }
 
 /* The link is gone (closed by either side): connect again or run solo.
@@ -126,6 +127,7 @@ static void secondary_gone(struct primary *p, const char *why)
 		if (ret && ret != -ETIMEDOUT)
 			pr_err("could not resume the guest after losing the "
 			       "secondary: %s", strerror(-ret));
+		primary_net_guest_running(p);
 	}
 	primary_checkpoint_abort(p);
 	if (!p->ckpt_sent && !p->refused) {
@@ -142,6 +144,7 @@ static void secondary_gone(struct primary *p, const char *why)
 	else
 		pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
+	primary_net_unprotected(p);
 }
 
 /* From anywhere: drop the link if it is still up. */
@@ -394,6 +397,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		channel_free(p->dead_ch);
 		p->dead_ch = NULL;
 	}
+	primary_net_guest_running(p);	/* if a resume did not say so */
 	if (p->state == P_STOPPING) {
 		/* a few ticks for control answers; then the stream drained */
 		if (++p->stop_ticks > 4 &&
@@ -475,7 +479,11 @@ static int setup(struct primary *p, int *ready_fd)
 			   primary_on_control, p);
 	if (ret)
 		return ret;
-	ret = daemon_launch_guest(&p->cfg, "A", &p->g, NULL, NULL);
+	ret = primary_net_open(p);	/* refused before a guest starts */
+	if (ret)
+		return ret;
+	ret = daemon_launch_guest(&p->cfg, "A", &p->g, primary_net_frame_fn(),
+				  p);
 	if (ret)
 		return ret;
 	ret = guest_start(&p->g);
@@ -527,6 +535,7 @@ static void teardown(struct primary *p)
 		ram_save_destroy(&p->rs);
 	dirty_log_close(p->dl);
 	guest_destroy(&p->g, 2000);
+	primary_net_close(p);
 	control_close(p->ctl);
 }
 

@@ -295,6 +295,7 @@ static void resume_guest(struct primary *p)
 	else if (ret)
 		pr_err("resuming the guest after checkpoint %" PRIu64
 		       " failed: %s", p->ckpt_id, strerror(-ret));
+	primary_net_guest_running(p);
 }
 
 /* The pause is over: into the figures. The initial sync's stop-and-copy
@@ -333,6 +334,7 @@ int primary_checkpoint_loaded(struct primary *p, const uint8_t *payload,
 	if (ret)
 		return ret;
 	p->ckpt_done = p->ckpt_id;
+	primary_net_loaded(p);		/* its output may leave now */
 	p->connect_backoff_ms = 0;
 	p->last_pages = p->this_pages;
 	p->last_bytes_sent = p->this_bytes_sent;

@@ -285,6 +285,7 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 		   (double)peer_watch_silence_ms(&p->watch, now) : -1, 0);
 	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
 	status_str(&so, "last_verify", verify_name(p->last_verify));
+	primary_net_status(p, &so);
 	status_end(&so);
 }
 

@@ -16,6 +16,7 @@
 #include "colo_daemon.h"
 #include "control.h"
 #include "dirty_log.h"
+#include "output_buffer.h"
 #include "page_stream.h"
 #include "peer_link.h"
 #include "ram_save.h"
@@ -34,6 +35,13 @@ struct primary {
 	int exit_code;
 
 	struct guest g;			/* A */
+	/* its network (primary_net.c): NULL without [net] bridge */
+	struct uplink *uplink;
+	struct output_buffer outbuf;	/* buffer mode's held output */
+	bool outbuf_ready;
+	struct event *ev_uplink_in, *ev_uplink_out;
+	bool uplink_stalled;		/* not read while the guest is paused */
+	uint8_t *frame_buf;		/* one frame from the uplink */
 	struct dirty_log *dl;
 	struct ram_save rs;
 	bool pass_start;		/* sync before the next step */
@@ -95,6 +103,22 @@ int primary_on_control(void *opaque, int argc, char **argv,
 /* Drop the secondary (why: for the log and status): connect again, or
  * run solo once the guest was protected. */
 void primary_lose_secondary(struct primary *p, const char *why);
+
+/* --- the guest's network (primary_net.c) ---------------------------------- */
+
+/* The uplink and the output buffer of [net] (nothing without a bridge).
+ * 0, or a negative errno with what to fix logged. */
+int primary_net_open(struct primary *p);
+void primary_net_close(struct primary *p);
+/* The guest's frames go here (daemon_launch_guest's on_frame). */
+guest_frame_fn primary_net_frame_fn(void);
+/* The guest runs again: frames from the uplink go to it again. */
+void primary_net_guest_running(struct primary *p);
+/* Checkpoint p->ckpt_done is loaded: its output leaves. */
+void primary_net_loaded(struct primary *p);
+/* No secondary any more (solo, connecting): all held output leaves. */
+void primary_net_unprotected(struct primary *p);
+void primary_net_status(struct primary *p, struct status_out *so);
 
 /* --- the checkpoint transaction (primary_checkpoint.c) -------------------- */
 
