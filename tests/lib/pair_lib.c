@@ -321,7 +321,8 @@ int pair_write_conf(const char *name, const char *role_lines,
 	fprintf(f, "[guest]\nprogram = %s\nargs = %s\nstop_timeout_ms = %d\n"
 		"[checkpoint]\n%s\n[ha]\nheartbeat_timeout_ms = %u\n"
 		"[control]\nsocket = %s/%s.sock\n[log]\nfile = %s/%s.log\n%s",
-		pair_memstress, guest_args, PAIR_STOP_TIMEOUT_MS, role_lines,
+		r && r->program ? r->program : pair_memstress, guest_args,
+		PAIR_STOP_TIMEOUT_MS, role_lines,
 		r && r->heartbeat_timeout_ms ? r->heartbeat_timeout_ms :
 					       PAIR_HEARTBEAT_MS,
 		pair_dir, name, pair_dir, name, r && r->conf ? r->conf : "");

@@ -77,11 +77,13 @@ struct pair_role {
 	const char *conf;
 	/* [ha] heartbeat_timeout_ms; 0: PAIR_HEARTBEAT_MS */
 	unsigned heartbeat_timeout_ms;
+	/* [guest] program (an absolute path); NULL: memstress */
+	const char *program;
 };
 
 /*
- * Write config file name ("pri", "sec") in pair_dir: memstress with
- * guest_args, stop_timeout_ms PAIR_STOP_TIMEOUT_MS, [checkpoint]
+ * Write config file name ("pri", "sec") in pair_dir: memstress (or
+ * r->program) with guest_args, stop_timeout_ms PAIR_STOP_TIMEOUT_MS, [checkpoint]
  * role_lines, its control socket and log in pair_dir, then r's lines.
  */
 int pair_write_conf(const char *name, const char *role_lines,
