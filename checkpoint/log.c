@@ -16,6 +16,7 @@ static enum log_level log_level = LOG_INFO;
 static log_hook_fn log_hook;
 static void *log_hook_opaque;
 static int log_quiet;
+static char log_error_text[512];	/* the last error, without its prefix */
 
 static const char *const log_names[] = {
 	[LOG_ERROR] = "error",
@@ -83,11 +84,19 @@ void log_vmsg(enum log_level level, const char *prefix, const char *fmt,
 	if ((size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 
+	if (level == LOG_ERROR)
+		snprintf(log_error_text, sizeof(log_error_text), "%s%s",
+			 prefix, line + n);
 	if (!log_quiet)
 		fprintf(stderr, "%s\n", line);
 	if (log_hook)
 		log_hook(level, line, log_hook_opaque);
 	errno = saved_errno;
+}
+
+const char *log_last_error(void)
+{
+	return log_error_text;
 }
 
 void log_msg(enum log_level level, const char *prefix, const char *fmt, ...)

@@ -38,6 +38,9 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);
 void log_set_hook(log_hook_fn fn, void *opaque);
+/* The last error logged, as "prefix: text" ("" if none): what a daemon
+ * that cannot start tells the command that started it. */
+const char *log_last_error(void);
 /* Silence the default stderr output (tests that provoke errors on purpose). */
 void log_set_quiet(int quiet);
 

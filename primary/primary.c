@@ -433,8 +433,13 @@ static void on_guest(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (guest_poll(&p->g, 0) != -EPIPE)
+	if (guest_poll(&p->g, 0) != -EPIPE) {
+		/* held output at its limit: the checkpoint now, not at the
+		 * tick, before the guest sends much more */
+		if (p->state == P_COLO && p->ckpt_requested)
+			primary_checkpoint_begin(p);
 		return;
+	}
 	event_del(p->ev_guest);		/* its EOF stays readable */
 	if (p->g.exited && WIFEXITED(p->g.exit_status)) {
 		/* it asked to: the pair has nothing left to protect */
@@ -563,10 +568,11 @@ int primary_run(const struct colo_config *cfg, int ready_fd)
 	}
 	ret = setup(p, &ready_fd);
 	if (ret) {
-		char why[128];
+		char why[480];
 
-		snprintf(why, sizeof(why), "the primary could not start: %s "
-			 "(see the log above)", strerror(-ret));
+		/* the reason was logged where it was found: say it again */
+		snprintf(why, sizeof(why), "the primary could not start: %s",
+			 log_last_error()[0] ? log_last_error() : strerror(-ret));
 		daemon_ready(&ready_fd, ret, why);
 		p->exit_code = 1;
 	} else {

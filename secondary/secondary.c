@@ -519,10 +519,11 @@ int secondary_run(const struct colo_config *cfg, int ready_fd)
 	}
 	ret = setup(s, &ready_fd);
 	if (ret) {
-		char why[128];
+		char why[480];
 
-		snprintf(why, sizeof(why), "the secondary could not start: %s "
-			 "(see the log above)", strerror(-ret));
+		/* the reason was logged where it was found: say it again */
+		snprintf(why, sizeof(why), "the secondary could not start: %s",
+			 log_last_error()[0] ? log_last_error() : strerror(-ret));
 		daemon_ready(&ready_fd, ret, why);
 		s->exit_code = 1;
 	} else {
