@@ -1,0 +1,1630 @@
+/*
+ * test_kvstore.c - the kvstore engine (guest/kvstore, host-compiled):
+ * its parser on input cut at every byte, pipelines, inline commands,
+ * every limit, expiry on a clock the test turns, every command's replies
+ * and errors; then side by side with Debian's redis-server 7.0 over
+ * loopback TCP (the engine served by tests/lib/kv_host), replies
+ * compared byte for byte (tests/lib/resp_compare, script
+ * tests/data/kv_commands.txt), and real redis-cli and redis-benchmark
+ * against the engine.
+ *
+ * Every server the test starts is a child known by its pid, killed by
+ * that pid in the group's teardown (and by PR_SET_PDEATHSIG if the test
+ * dies first).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kv_client.h"
+#include "kv_cmd.h"
+#include "kv_db.h"
+#include "kv_dict.h"
+#include "kv_host.h"
+#include "kv_list.h"
+#include "kv_server.h"
+#include "kv_util.h"
+#include "kv_zset.h"
+#include "resp.h"
+#include "resp_compare.h"
+#include "shell.h"
+
+#define REDIS_SERVER	"/usr/bin/redis-server"
+#define SCRIPT		"tests/data/kv_commands.txt"
+#define FLOOD_MS	1500	/* how long the TCP flood pushes */
+#define FLOOD_RSS_KB	(48 * 1024)	/* what the flood may add to the
+					 * server: its limits are far lower */
+
+static const uint64_t test_seed[2] = { 0x0123456789abcdefull,
+				       0xfedcba9876543210ull };
+
+/* --- an engine on a clock the test turns ------------------------------------ */
+
+struct engine {
+	struct kv_server srv;
+	uint64_t now;			/* ms; the test moves it */
+};
+
+static uint64_t engine_clock(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+static struct engine *engine_new(void)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	e->now = 1000000;
+	kv_server_init(&e->srv, engine_clock, &e->now, test_seed, 6379);
+	return e;
+}
+
+static void engine_free(struct engine *e)
+{
+	kv_server_free(&e->srv);
+	free(e);
+}
+
+/* Take all of c's output (as a NUL-terminated malloc'd copy). */
+static char *take(struct kv_client *c, size_t *len)
+{
+	size_t n;
+	const char *out = kv_client_output(c, &n);
+	char *copy = malloc(n + 1);
+
+	assert_non_null(copy);
+	memcpy(copy, out, n);
+	copy[n] = '\0';
+	kv_client_consume(c, n);
+	kv_client_run(c);
+	if (len)
+		*len = n;
+	return copy;
+}
+
+/* Bytes as a C literal, for failure messages. */
+static const char *show(const char *p, size_t len)
+{
+	static char buf[4][1024];
+	static int which;
+	char *b = buf[which++ % 4];
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 8 < sizeof(buf[0]); i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch == '\r')
+			o += (size_t)snprintf(b + o, 8, "\\r");
+		else if (ch == '\n')
+			o += (size_t)snprintf(b + o, 8, "\\n");
+		else if (ch < 0x20 || ch >= 0x7f)
+			o += (size_t)snprintf(b + o, 8, "\\x%02x", ch);
+		else
+			b[o++] = (char)ch;
+	}
+	b[o] = '\0';
+	return b;
+}
+
+/* One request of words (as the script writes them) as RESP. */
+static size_t encode(char *out, size_t cap, int argc, const char *const *argv)
+{
+	size_t o = (size_t)snprintf(out, cap, "*%d\r\n", argc);
+
+	for (int i = 0; i < argc; i++)
+		o += (size_t)snprintf(out + o, cap - o, "$%zu\r\n%s\r\n",
+				      strlen(argv[i]), argv[i]);
+	assert_true(o < cap);
+	return o;
+}
+
+/* Feed raw bytes, check the whole output (wlen bytes). */
+static void expect_rawn(struct kv_client *c, const char *in, size_t inlen,
+			const char *want, size_t wlen)
+{
+	size_t n;
+	char *got;
+
+	assert_int_equal(kv_client_feed(c, in, inlen), 0);
+	got = take(c, &n);
+	if (n != wlen || memcmp(got, want, n)) {
+		print_error("request %s\n  want %s\n  got  %s\n", show(in, inlen),
+			    show(want, wlen), show(got, n));
+		free(got);
+		fail();
+	}
+	free(got);
+}
+
+static void expect_raw(struct kv_client *c, const char *in, size_t inlen,
+		       const char *want)
+{
+	expect_rawn(c, in, inlen, want, strlen(want));
+}
+
+/* A string literal's bytes, NULs included. */
+#define FEED(c, lit)		kv_client_feed(c, lit, sizeof(lit) - 1)
+#define EXPECT_RAW(c, lit, want) expect_raw(c, lit, sizeof(lit) - 1, want)
+
+/* A command given as a space-separated list of words (no quoting). */
+static void expect(struct kv_client *c, const char *words, const char *want)
+{
+	char copy[4096], req[8192];
+	const char *argv[256];
+	int argc = 0;
+
+	snprintf(copy, sizeof(copy), "%s", words);
+	for (char *t = strtok(copy, " "); t; t = strtok(NULL, " "))
+		argv[argc++] = strcmp(t, "''") ? t : "";
+	expect_raw(c, req, encode(req, sizeof(req), argc, argv), want);
+}
+
+/* --- the parser -------------------------------------------------------------- */
+
+/* A stream of every kind of request, and what Redis answers to it. */
+static const char stream[] =
+	"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
+	"GET k\r\n"
+	"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+	"incr n\n"
+	"\r\n"
+	"*0\r\n"
+	"ECHO \"a b\\x41\"\r\n"
+	"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
+	"*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$10\r\n0123456789\r\n"
+	"LRANGE l 0 -1\r\n"
+	"*1\r\n$4\r\nPING\r\n";
+static const char stream_reply[] =
+	"+OK\r\n$5\r\nhello\r\n:1\r\n:2\r\n$4\r\na bA\r\n$0\r\n\r\n:1\r\n"
+	"*1\r\n$10\r\n0123456789\r\n+PONG\r\n";
+
+static void test_parser_split_at_every_byte(void **state)
+{
+	size_t len = sizeof(stream) - 1;
+
+	(void)state;
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct engine *e = engine_new();
+		struct kv_client *c = kv_client_new(&e->srv);
+		char *a, *b;
+		size_t na, nb;
+
+		assert_int_equal(kv_client_feed(c, stream, cut), 0);
+		a = take(c, &na);
+		assert_int_equal(kv_client_feed(c, stream + cut, len - cut), 0);
+		b = take(c, &nb);
+		if (na + nb != sizeof(stream_reply) - 1 ||
+		    memcmp(a, stream_reply, na) ||
+		    memcmp(b, stream_reply + na, nb)) {
+			print_error("cut at %zu: got %s + %s\n", cut, show(a, na),
+				    show(b, nb));
+			fail();
+		}
+		free(a);
+		free(b);
+		kv_client_free(c);
+		engine_free(e);
+	}
+}
+
+static void test_parser_byte_by_byte(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	char out[1024];
+	size_t o = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(stream) - 1; i++) {
+		size_t n;
+		char *got;
+
+		assert_int_equal(kv_client_feed(c, stream + i, 1), 0);
+		got = take(c, &n);
+		assert_true(o + n < sizeof(out));
+		memcpy(out + o, got, n);
+		o += n;
+		free(got);
+	}
+	assert_int_equal(o, sizeof(stream_reply) - 1);
+	assert_memory_equal(out, stream_reply, o);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* resp_parse() on one inline line: its arguments joined by '|'. */
+static void inline_args(const char *line, const char *want)
+{
+	struct resp_parser p;
+	char buf[256], got[256];
+	size_t len = strlen(line), o = 0;
+	struct resp_arg *argv;
+	int ret;
+
+	assert_true(len < sizeof(buf));
+	memcpy(buf, line, len);
+	resp_init(&p);
+	ret = resp_parse(&p, buf, len);
+	if (want == NULL) {
+		assert_int_equal(ret, -EPROTO);
+		assert_string_equal(p.err, "Protocol error: unbalanced quotes in request");
+		resp_free(&p);
+		return;
+	}
+	assert_int_equal(ret, 1);
+	assert_int_equal(p.pos, len);
+	argv = resp_args(&p, buf);
+	got[0] = '\0';
+	for (size_t i = 0; i < p.argc; i++)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%.*s",
+				      i ? "|" : "", (int)argv[i].len, argv[i].p);
+	if (strcmp(got, want)) {
+		print_error("line %s: want %s got %s\n", show(line, len), want, got);
+		fail();
+	}
+	resp_free(&p);
+}
+
+static void test_parser_inline(void **state)
+{
+	(void)state;
+	inline_args("PING\r\n", "PING");
+	inline_args("PING\n", "PING");
+	inline_args("  set  a   b  \r\n", "set|a|b");
+	inline_args("set a \"b c\"\r\n", "set|a|b c");
+	inline_args("echo \"\\x41\\x4a\\n\"\r\n", "echo|AJ\n");
+	inline_args("echo \"\\xzz\"\r\n", "echo|xzz");
+	inline_args("echo \"a\\\"b\"\r\n", "echo|a\"b");
+	inline_args("echo 'it\\'s'\r\n", "echo|it's");
+	inline_args("echo 'a\\nb'\r\n", "echo|a\\nb");
+	inline_args("echo a\"b\"\r\n", "echo|ab");
+	inline_args("echo \"\" ''\r\n", "echo||");
+	inline_args("echo a\tb\r\n", "echo|a|b");
+	inline_args("echo a\rb\n", "echo|a|b");
+	inline_args("echo \"a\"\t\r\n", "echo|a");
+	inline_args("\r\n", "");
+	inline_args("   \r\n", "");
+	inline_args("echo \"unbalanced\r\n", NULL);
+	inline_args("echo \"a\"b\r\n", NULL);
+	inline_args("echo 'a'b\r\n", NULL);
+	inline_args("echo 'it''s'\r\n", NULL);
+	inline_args("echo \"ends in a backslash\\\r\n", NULL);
+}
+
+/* A request that needs more: resp_parse() says 0 after every prefix. */
+static void test_parser_partial_and_quirks(void **state)
+{
+	static const char req[] = "*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n";
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	struct resp_parser p;
+	char buf[64];
+
+	(void)state;
+	for (size_t n = 1; n < sizeof(req) - 1; n++) {
+		memcpy(buf, req, n);
+		resp_init(&p);
+		assert_int_equal(resp_parse(&p, buf, n), 0);
+		resp_free(&p);
+	}
+	/* the two bytes after a bulk are not checked, the byte after a
+	 * header's CR neither: as Redis */
+	EXPECT_RAW(c, "*2\r\n$4\r\nECHO\r\n$3\r\nabcXY", "$3\r\nabc\r\n");
+	EXPECT_RAW(c, "*1\rX$4\rXPING\r\n", "+PONG\r\n");
+	/* counts <= 0 are skipped without a reply */
+	EXPECT_RAW(c, "*0\r\n*-1\r\nPING\r\n", "+PONG\r\n");
+	/* a NUL before a line's end hides it, as strchr() does in Redis */
+	EXPECT_RAW(c, "ECHO a\0b\r\n", "");
+	assert_true(kv_client_query_len(c) == 10);
+	kv_client_free(c);
+	c = kv_client_new(&e->srv);
+	/* binary bulks */
+	expect_rawn(c, "*2\r\n$4\r\nECHO\r\n$3\r\na\0b\r\n", 23,
+		    "$3\r\na\0b\r\n", 9);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* Protocol errors: Redis's text, then the client is done (closed after
+ * the reply) and reads nothing more. */
+static void expect_proto_error(const char *in, size_t len, const char *want)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+
+	expect_raw(c, in, len, want);
+	assert_true(kv_client_done(c));
+	assert_false(kv_client_wants_input(c));
+	EXPECT_RAW(c, "PING\r\n", "");
+	kv_client_free(c);
+	engine_free(e);
+}
+
+#define PROTO(in, want)	expect_proto_error(in, sizeof(in) - 1, want)
+
+static void test_parser_protocol_errors(void **state)
+{
+	(void)state;
+	PROTO("*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n");
+	PROTO("*\r\n", "-ERR Protocol error: invalid multibulk length\r\n");
+	PROTO("*01\r\n", "-ERR Protocol error: invalid multibulk length\r\n");
+	PROTO("*2147483648\r\n", "-ERR Protocol error: invalid multibulk length\r\n");
+	PROTO("*1\r\n+PING\r\n", "-ERR Protocol error: expected '$', got '+'\r\n");
+	PROTO("*1\r\n\n$4\r\n", "-ERR Protocol error: expected '$', got ' '\r\n");
+	PROTO("*1\r\n$-1\r\n", "-ERR Protocol error: invalid bulk length\r\n");
+	PROTO("*1\r\n$04\r\n", "-ERR Protocol error: invalid bulk length\r\n");
+	PROTO("*1\r\n$1073741824\r\n", "-ERR Protocol error: invalid bulk length\r\n");
+	PROTO("set a \"b\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n");
+	/* replies to what came before the error are sent first */
+	PROTO("PING\r\n*1\r\n$x\r\n",
+	      "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n");
+}
+
+/* Feed n bytes of filler (no line end) after prefix: the error, or none. */
+static void expect_line_limit(const char *prefix, size_t filler,
+			      const char *want)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	size_t plen = strlen(prefix);
+	char *in = malloc(plen + filler);
+
+	assert_non_null(in);
+	memcpy(in, prefix, plen);
+	memset(in + plen, 'x', filler);
+	expect_raw(c, in, plen + filler, want);
+	assert_int_equal(kv_client_done(c), want[0] != '\0');
+	free(in);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+static void test_limit_lines(void **state)
+{
+	(void)state;
+	/* up to RESP_INLINE_MAX without an end: waiting; one more: error */
+	expect_line_limit("", RESP_INLINE_MAX, "");
+	expect_line_limit("", RESP_INLINE_MAX + 1,
+			  "-ERR Protocol error: too big inline request\r\n");
+	expect_line_limit("*", RESP_INLINE_MAX - 1, "");
+	expect_line_limit("*", RESP_INLINE_MAX,
+			  "-ERR Protocol error: too big mbulk count string\r\n");
+	expect_line_limit("*1\r\n$", RESP_INLINE_MAX - 1, "");
+	expect_line_limit("*1\r\n$", RESP_INLINE_MAX,
+			  "-ERR Protocol error: too big bulk count string\r\n");
+}
+
+static void test_limit_bulk_and_args(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	char req[64];
+	int n;
+
+	(void)state;
+	/* at the limit: accepted, waiting for the bytes */
+	n = snprintf(req, sizeof(req), "*2\r\n$4\r\nECHO\r\n$%u\r\n", RESP_BULK_MAX);
+	expect_raw(c, req, (size_t)n, "");
+	assert_false(kv_client_done(c));
+	kv_client_free(c);
+	c = kv_client_new(&e->srv);
+	n = snprintf(req, sizeof(req), "*2\r\n$4\r\nECHO\r\n$%u\r\n",
+		     RESP_BULK_MAX + 1);
+	expect_raw(c, req, (size_t)n, "-ERR Protocol error: invalid bulk length\r\n");
+	assert_true(kv_client_done(c));
+	kv_client_free(c);
+
+	c = kv_client_new(&e->srv);
+	n = snprintf(req, sizeof(req), "*%u\r\n", RESP_ARGS_MAX);
+	expect_raw(c, req, (size_t)n, "");
+	assert_false(kv_client_done(c));
+	/* a count commits no memory: the parser reserved a small array */
+	assert_true(c->req.argv_cap <= 1024);
+	kv_client_free(c);
+	c = kv_client_new(&e->srv);
+	n = snprintf(req, sizeof(req), "*%u\r\n", RESP_ARGS_MAX + 1);
+	expect_raw(c, req, (size_t)n,
+		   "-ERR Protocol error: invalid multibulk length\r\n");
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* A full 8 MiB value goes in and comes out whole; one byte more of
+ * APPEND is refused with Redis's text. */
+static void test_limit_big_value(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	size_t n = RESP_BULK_MAX, hdr;
+	char *req = malloc(n + 64), *got;
+	size_t glen;
+
+	(void)state;
+	assert_non_null(req);
+	hdr = (size_t)sprintf(req, "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$%zu\r\n", n);
+	memset(req + hdr, 'v', n);
+	memcpy(req + hdr + n, "\r\n", 2);
+	/* in pieces, as TCP brings it */
+	for (size_t off = 0; off < hdr + n + 2; off += 1460) {
+		size_t piece = hdr + n + 2 - off < 1460 ? hdr + n + 2 - off : 1460;
+
+		assert_int_equal(kv_client_feed(c, req + off, piece), 0);
+	}
+	got = take(c, &glen);
+	assert_string_equal(got, "+OK\r\n");
+	free(got);
+	expect(c, "STRLEN b", ":8388608\r\n");
+	expect(c, "APPEND b x",
+	       "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+	assert_int_equal(FEED(c, "GET b\r\nPING\r\n"), 0);
+	/* the 8 MiB reply pauses the client: PING waits for it to go */
+	assert_true(kv_client_paused(c));
+	got = take(c, &glen);
+	assert_int_equal(glen, 12 + n);	/* "$8388608\r\n" ... "\r\n" */
+	assert_memory_equal(got, "$8388608\r\nvvv", 13);
+	free(got);
+	got = take(c, &glen);
+	assert_string_equal(got, "+PONG\r\n");
+	free(got);
+	kv_client_free(c);
+	free(req);
+	engine_free(e);
+}
+
+/* Past KV_QUERY_MAX of input held, the client is dead (closed with no
+ * reply, as Redis past client-query-buffer-limit). */
+static void test_limit_query_buffer(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	static char chunk[1 << 16];
+	size_t fed = 0;
+	int ret = 0;
+
+	(void)state;
+	/* a request that cannot fit: two 8 MiB bulks and their headers */
+	ret = FEED(c, "*3\r\n$4\r\nECHO\r\n$8388608\r\n");
+	fed = 24;
+	memset(chunk, 'y', sizeof(chunk));
+	while (ret == 0 && fed < 2 * KV_QUERY_MAX) {
+		size_t piece = sizeof(chunk);
+
+		/* the first bulk's end, and the second's header */
+		if (fed < 24 + (8u << 20) && fed + piece > 24 + (8u << 20))
+			piece = 24 + (8u << 20) - fed;
+		if (fed == 24 + (8u << 20)) {
+			ret = FEED(c, "\r\n$8388608\r\n");
+			fed += 12;
+			continue;
+		}
+		ret = kv_client_feed(c, chunk, piece);
+		fed += piece;
+		assert_false(kv_client_done(c));
+		assert_true(kv_client_query_len(c) <= KV_QUERY_MAX);
+		assert_true(c->qcap <= KV_QUERY_MAX);
+	}
+	assert_int_equal(ret, -ENOBUFS);
+	assert_true(kv_client_dead(c));
+	assert_true(fed > KV_QUERY_MAX);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* One reply past KV_REPLY_MAX kills the client; the keyspace lives on. */
+static void test_limit_reply(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	size_t mib = 1u << 20;
+	char *v = malloc(mib + 1);
+	char *got;
+
+	(void)state;
+	assert_non_null(v);
+	memset(v, 'z', mib);
+	v[mib] = '\0';
+	for (unsigned i = 0; i < KV_REPLY_MAX / mib + 2; i++) {
+		const char *argv[] = { "RPUSH", "big", v };
+		char *req = malloc(mib + 64);
+
+		assert_non_null(req);
+		assert_int_equal(kv_client_feed(c, req, encode(req, mib + 64, 3, argv)), 0);
+		free(take(c, NULL));
+		free(req);
+	}
+	EXPECT_RAW(c, "LRANGE big 0 -1\r\n", "");
+	assert_true(kv_client_dead(c));
+	kv_client_free(c);
+	c = kv_client_new(&e->srv);
+	expect(c, "LLEN big", ":34\r\n");
+	got = take(c, NULL);
+	free(got);
+	kv_client_free(c);
+	free(v);
+	engine_free(e);
+}
+
+/* A client that sends and never reads: its commands stop once
+ * KV_REPLY_PAUSE waits, its input piles up to KV_QUERY_MAX, then it is
+ * dead; its memory never passes the limits. */
+static void test_flood_without_reading(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	char *v = malloc(100001), pipe[16 * 1024];
+	size_t plen = 0, max_out = 0;
+	int ret = 0;
+
+	(void)state;
+	assert_non_null(v);
+	memset(v, 'f', 100000);
+	v[100000] = '\0';
+	{
+		const char *argv[] = { "SET", "f", v };
+		char *req = malloc(100100);
+
+		assert_non_null(req);
+		kv_client_feed(c, req, encode(req, 100100, 3, argv));
+		free(req);
+	}
+	free(take(c, NULL));
+	while (plen + 13 < sizeof(pipe)) {
+		memcpy(pipe + plen, "GET f\r\n", 7);
+		plen += 7;
+	}
+	for (int i = 0; ret == 0 && i < 4096; i++) {
+		size_t out;
+
+		ret = kv_client_feed(c, pipe, plen);
+		kv_client_output(c, &out);
+		if (out > max_out)
+			max_out = out;
+	}
+	assert_int_equal(ret, -ENOBUFS);
+	/* output: below the pause, plus the one reply that crossed it */
+	assert_true(max_out < KV_REPLY_PAUSE + 100000 + 64);
+	assert_true(kv_client_query_len(c) <= KV_QUERY_MAX);
+	kv_client_free(c);
+	free(v);
+	engine_free(e);
+}
+
+/* Output waits: the client pauses, and goes on when it is taken. */
+static void test_pipeline_pause_resume(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	static char pipe[20000 * 6];
+	size_t plen = 0, total = 0, rounds = 0;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		memcpy(pipe + plen, "PING\r\n", 6);
+		plen += 6;
+	}
+	assert_int_equal(kv_client_feed(c, pipe, plen), 0);
+	assert_true(kv_client_paused(c));
+	assert_false(kv_client_wants_input(c));
+	while (total < 20000 * 7) {
+		size_t n;
+		char *got = take(c, &n);
+
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i += 7)
+			assert_memory_equal(got + i, "+PONG\r\n", 7);
+		total += n;
+		rounds++;
+		free(got);
+	}
+	assert_int_equal(total, 20000 * 7);
+	assert_true(rounds > 1);
+	assert_true(kv_client_wants_input(c));
+	assert_int_equal(kv_client_query_len(c), 0);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* KV_MAX_CLIENTS at once; the next is refused and counted. */
+static void test_limit_clients(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c[KV_MAX_CLIENTS];
+	char *info;
+
+	(void)state;
+	for (int i = 0; i < KV_MAX_CLIENTS; i++) {
+		assert_int_equal(kv_server_admit(&e->srv), 0);
+		c[i] = kv_client_new(&e->srv);
+	}
+	assert_int_equal(kv_server_admit(&e->srv), -EMFILE);
+	FEED(c[0], "INFO stats\r\nINFO clients\r\n");
+	info = take(c[0], NULL);
+	assert_non_null(strstr(info, "\r\nrejected_connections:1\r\n"));
+	assert_non_null(strstr(info, "\r\nconnected_clients:128\r\n"));
+	free(info);
+	kv_client_free(c[1]);
+	assert_int_equal(kv_server_admit(&e->srv), 0);
+	c[1] = kv_client_new(&e->srv);
+	for (int i = 0; i < KV_MAX_CLIENTS; i++)
+		kv_client_free(c[i]);
+	assert_int_equal(e->srv.clients, 0);
+	engine_free(e);
+}
+
+/* --- expiry on the test's clock ---------------------------------------------- */
+
+static void test_expiry_lazy(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+
+	(void)state;
+	expect(c, "SET k v PX 100", "+OK\r\n");
+	expect(c, "SET s v EX 2", "+OK\r\n");
+	assert_int_equal(kv_db_expires(&e->srv.db), 2);
+	e->now += 100;			/* at the deadline: still there */
+	expect(c, "GET k", "$1\r\nv\r\n");
+	e->now += 1;			/* past it */
+	expect(c, "DBSIZE", ":2\r\n");	/* not removed until touched */
+	expect(c, "GET k", "$-1\r\n");
+	expect(c, "DBSIZE", ":1\r\n");
+	assert_int_equal(e->srv.db.expired_keys, 1);
+	expect(c, "EXISTS s", ":1\r\n");
+	e->now += 2000;
+	expect(c, "EXISTS s", ":0\r\n");
+	expect(c, "DEL s", ":0\r\n");
+	assert_int_equal(kv_db_expires(&e->srv.db), 0);
+	/* every kind of access expires: writes too */
+	expect(c, "SET a 5 PX 10", "+OK\r\n");
+	e->now += 11;
+	expect(c, "INCR a", ":1\r\n");
+	expect(c, "RPUSH l x", ":1\r\n");
+	expect(c, "SET l v PX 10", "+OK\r\n");
+	e->now += 11;
+	expect(c, "LPUSH l y", ":1\r\n");
+	expect(c, "SET k v PX 10", "+OK\r\n");
+	e->now += 11;
+	expect(c, "SET k w XX", "$-1\r\n");
+	expect(c, "SET k w NX", "+OK\r\n");
+	kv_client_free(c);
+	engine_free(e);
+}
+
+static void test_expiry_ttl_kept_or_dropped(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+
+	(void)state;
+	/* SET without KEEPTTL, GETSET and MSET drop the expire time */
+	expect(c, "SET a v PX 100", "+OK\r\n");
+	expect(c, "SET a w", "+OK\r\n");
+	expect(c, "SET b v PX 100", "+OK\r\n");
+	expect(c, "GETSET b w", "$1\r\nv\r\n");
+	expect(c, "SET m v PX 100", "+OK\r\n");
+	expect(c, "MSET m w", "+OK\r\n");
+	/* KEEPTTL, INCR and APPEND keep it */
+	expect(c, "SET k v PX 100", "+OK\r\n");
+	expect(c, "SET k w KEEPTTL", "+OK\r\n");
+	expect(c, "SET n 1 PX 100", "+OK\r\n");
+	expect(c, "INCR n", ":2\r\n");
+	expect(c, "SET p x PX 100", "+OK\r\n");
+	expect(c, "APPEND p y", ":2\r\n");
+	assert_int_equal(kv_db_expires(&e->srv.db), 3);
+	e->now += 101;
+	expect(c, "MGET a b m k n p", "*6\r\n$1\r\nw\r\n$1\r\nw\r\n$1\r\nw\r\n"
+	       "$-1\r\n$-1\r\n$-1\r\n");
+	expect(c, "DBSIZE", ":3\r\n");
+	/* KEEPTTL on a key that expired already: it has none */
+	expect(c, "SET q v PX 10", "+OK\r\n");
+	e->now += 11;
+	assert_int_equal(kv_db_expires(&e->srv.db), 1);
+	kv_db_set(&e->srv.db, "q", 1, kv_obj_new(KV_STRING, kv_str_new("w", 1),
+						 test_seed), true);
+	assert_int_equal(kv_db_expires(&e->srv.db), 0);
+	expect(c, "GET q", "$1\r\nw\r\n");
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* The cron removes expired keys nobody reads; the others stay. */
+static void test_expiry_active_sweep(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+	char req[128];
+	int rounds = 0;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		int n = snprintf(req, sizeof(req), "SET t%d v PX %d\r\nSET p%d v\r\n",
+				 i, 10 + (i % 2) * 1000000, i);
+
+		assert_int_equal(kv_client_feed(c, req, (size_t)n), 0);
+		free(take(c, NULL));
+	}
+	assert_int_equal(kv_db_size(&e->srv.db), 4000);
+	assert_int_equal(kv_db_expires(&e->srv.db), 2000);
+	e->now += 11;			/* half of the t keys are past */
+	while (kv_db_size(&e->srv.db) > 3000 && rounds < 2000) {
+		kv_server_cron(&e->srv);
+		rounds++;
+	}
+	print_message("sweep: 1000 expired keys gone after %d cron runs\n", rounds);
+	assert_int_equal(kv_db_size(&e->srv.db), 3000);
+	assert_int_equal(kv_db_expires(&e->srv.db), 1000);
+	assert_int_equal(e->srv.db.expired_keys, 1000);
+	/* one run costs a bounded number of samples, even when all expired */
+	e->now += 2000000;
+	assert_true(kv_db_sweep(&e->srv.db) <= KV_EXPIRE_SAMPLE * KV_EXPIRE_ROUNDS);
+	expect(c, "GET p7", "$1\r\nv\r\n");
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* --- every command: replies and errors (Redis 7.0.15's, as seen) -------------- */
+
+struct exchange {
+	const char *words;		/* space-separated; '' is empty */
+	const char *reply;
+};
+
+static void run_table(const struct exchange *t, size_t n)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv);
+
+	for (size_t i = 0; i < n; i++)
+		expect(c, t[i].words, t[i].reply);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+#define WRONGTYPE	"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+#define ARITY(cmd)	"-ERR wrong number of arguments for '" cmd "' command\r\n"
+#define SYNTAX		"-ERR syntax error\r\n"
+#define NOTINT		"-ERR value is not an integer or out of range\r\n"
+#define POSITIVE	"-ERR value is out of range, must be positive\r\n"
+#define NOTFLOAT	"-ERR value is not a valid float\r\n"
+#define RUN(t)		run_table(t, sizeof(t) / sizeof(t[0]))
+
+static void test_cmd_connection(void **state)
+{
+	static const struct exchange t[] = {
+		{ "PING", "+PONG\r\n" },
+		{ "ping hello", "$5\r\nhello\r\n" },
+		{ "PING ''", "$0\r\n\r\n" },
+		{ "PING a b", ARITY("ping") },
+		{ "ECHO", ARITY("echo") },
+		{ "ECHO hi", "$2\r\nhi\r\n" },
+		{ "ECHO a b", ARITY("echo") },
+		{ "FOO", "-ERR unknown command 'FOO', with args beginning with: \r\n" },
+		{ "foo a b", "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n" },
+		{ "GET", ARITY("get") },
+		{ "CONFIG", ARITY("config") },
+		{ "CONFIG GET", ARITY("config|get") },
+		{ "CONFIG GET save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n" },
+		{ "CONFIG GET *", "*6\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+		  "$9\r\ndatabases\r\n$1\r\n1\r\n$4\r\nsave\r\n$0\r\n\r\n" },
+		{ "CONFIG GET nosuch", "*0\r\n" },
+		{ "CONFIG FOO", "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n" },
+		{ "COMMAND FOO", "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n" },
+		{ "COMMAND", "*0\r\n" },
+		{ "COMMAND DOCS", "*0\r\n" },
+		{ "CONFIG REWRITE", "-ERR The server is running without a config file\r\n" },
+		{ "CONFIG SET a b", "-ERR Unknown option or number of arguments for CONFIG SET - 'a'\r\n" },
+		{ "CONFIG RESETSTAT", "+OK\r\n" },
+		{ "SELECT 0", "+OK\r\n" },
+		{ "SELECT 1", "-ERR DB index is out of range\r\n" },
+		{ "SELECT abc", NOTINT },
+		{ "SELECT 2147483648", "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n" },
+		{ "QUIT", "+OK\r\n" },
+	};
+
+	(void)state;
+	RUN(t);
+}
+
+static void test_cmd_strings(void **state)
+{
+	static const struct exchange t[] = {
+		{ "SET k", ARITY("set") },
+		{ "SET k v", "+OK\r\n" },
+		{ "GET k", "$1\r\nv\r\n" },
+		{ "GET nokey", "$-1\r\n" },
+		{ "SET k v EX", SYNTAX },
+		{ "SET k v EX 0", "-ERR invalid expire time in 'set' command\r\n" },
+		{ "SET k v PX -1", "-ERR invalid expire time in 'set' command\r\n" },
+		{ "SET k v EX abc", NOTINT },
+		{ "SET k v EX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n" },
+		{ "SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n" },
+		{ "SET k v EX 10 PX 10", SYNTAX },
+		{ "SET k v KEEPTTL EX 10", SYNTAX },
+		{ "SET k v NX XX", SYNTAX },
+		{ "SET k v EXAT 1", SYNTAX },
+		{ "SET k v foo", SYNTAX },
+		{ "SET k v nx", "$-1\r\n" },
+		{ "SET k v2 xx", "+OK\r\n" },
+		{ "SET nokey v xx", "$-1\r\n" },
+		{ "SET k v3 GET", "$2\r\nv2\r\n" },
+		{ "SET k v4 NX GET", "$2\r\nv3\r\n" },
+		{ "SET new v GET", "$-1\r\n" },
+		{ "GETSET k x", "$2\r\nv3\r\n" },
+		{ "GETSET gs x", "$-1\r\n" },
+		{ "DEL k gs nokey", ":2\r\n" },
+		{ "INCR c", ":1\r\n" },
+		{ "INCRBY c 10", ":11\r\n" },
+		{ "INCRBY c x", NOTINT },
+		{ "DECR c", ":10\r\n" },
+		{ "DECRBY c 5", ":5\r\n" },
+		{ "DECRBY c -9223372036854775808", "-ERR decrement would overflow\r\n" },
+		{ "INCRBY c 9223372036854775807", "-ERR increment or decrement would overflow\r\n" },
+		{ "SET s hello", "+OK\r\n" },
+		{ "INCR s", NOTINT },
+		{ "SET z 01", "+OK\r\n" },
+		{ "INCR z", NOTINT },
+		{ "APPEND s _x", ":7\r\n" },
+		{ "APPEND na y", ":1\r\n" },
+		{ "STRLEN s", ":7\r\n" },
+		{ "STRLEN nokey", ":0\r\n" },
+		{ "MSET a 1 b", ARITY("mset") },
+		{ "MSET a 1 b 2", "+OK\r\n" },
+		{ "MGET a b nokey", "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n" },
+		{ "EXISTS a a nokey", ":2\r\n" },
+		{ "RPUSH l x", ":1\r\n" },
+		{ "GET l", WRONGTYPE },
+		{ "GETSET l x", WRONGTYPE },
+		{ "SET l x GET", WRONGTYPE },
+		{ "INCR l", WRONGTYPE },
+		{ "INCRBY l x", NOTINT },
+		{ "APPEND l x", WRONGTYPE },
+		{ "STRLEN l", WRONGTYPE },
+		{ "MGET l a", "*2\r\n$-1\r\n$1\r\n1\r\n" },
+		{ "SET l v", "+OK\r\n" },
+	};
+
+	(void)state;
+	RUN(t);
+}
+
+static void test_cmd_lists(void **state)
+{
+	static const struct exchange t[] = {
+		{ "LPUSH l", ARITY("lpush") },
+		{ "LPUSH l a b c", ":3\r\n" },
+		{ "RPUSH l d e", ":5\r\n" },
+		{ "LLEN l", ":5\r\n" },
+		{ "LLEN nokey", ":0\r\n" },
+		{ "LRANGE l 0 -1", "*5\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nd\r\n$1\r\ne\r\n" },
+		{ "LRANGE l 1 2", "*2\r\n$1\r\nb\r\n$1\r\na\r\n" },
+		{ "LRANGE l -100 100", "*5\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nd\r\n$1\r\ne\r\n" },
+		{ "LRANGE l 5 1", "*0\r\n" },
+		{ "LRANGE l -1 -1", "*1\r\n$1\r\ne\r\n" },
+		{ "LRANGE l a b", NOTINT },
+		{ "LRANGE nokey 0 -1", "*0\r\n" },
+		{ "LPOP l", "$1\r\nc\r\n" },
+		{ "RPOP l", "$1\r\ne\r\n" },
+		{ "LPOP l 2", "*2\r\n$1\r\nb\r\n$1\r\na\r\n" },
+		{ "RPOP l 0", "*0\r\n" },
+		{ "LPOP l -1", POSITIVE },
+		{ "LPOP l abc", POSITIVE },
+		{ "LPOP l 1 2", ARITY("lpop") },
+		{ "LPOP l 100", "*1\r\n$1\r\nd\r\n" },
+		{ "LPOP l", "$-1\r\n" },
+		{ "LPOP nokey 2", "*-1\r\n" },
+		{ "RPOP nokey 0", "*-1\r\n" },
+		{ "RPUSH r 1 2 3", ":3\r\n" },
+		{ "RPOP r 2", "*2\r\n$1\r\n3\r\n$1\r\n2\r\n" },
+		{ "EXISTS l", ":0\r\n" },
+		{ "SET s x", "+OK\r\n" },
+		{ "LPUSH s x", WRONGTYPE },
+		{ "LPOP s", WRONGTYPE },
+		{ "LPOP s 0", WRONGTYPE },
+		{ "LLEN s", WRONGTYPE },
+		{ "LRANGE s 0 1", WRONGTYPE },
+		{ "LRANGE s x y", NOTINT },
+	};
+
+	(void)state;
+	RUN(t);
+}
+
+static void test_cmd_sets_hashes(void **state)
+{
+	static const struct exchange t[] = {
+		{ "SADD st", ARITY("sadd") },
+		{ "SADD st a b c a", ":3\r\n" },
+		{ "SREM st a x", ":1\r\n" },
+		{ "SCARD st", ":2\r\n" },
+		{ "SCARD nokey", ":0\r\n" },
+		{ "SISMEMBER st b", ":1\r\n" },
+		{ "SISMEMBER st a", ":0\r\n" },
+		{ "SISMEMBER nokey a", ":0\r\n" },
+		{ "SPOP nokey", "$-1\r\n" },
+		{ "SPOP nokey 3", "*0\r\n" },
+		{ "SPOP st 0", "*0\r\n" },
+		{ "SPOP st -1", POSITIVE },
+		{ "SPOP st 1 2", SYNTAX },
+		{ "SREM st b c", ":2\r\n" },
+		{ "EXISTS st", ":0\r\n" },
+		{ "SADD one m", ":1\r\n" },
+		{ "SPOP one", "$1\r\nm\r\n" },
+		{ "SADD two m", ":1\r\n" },
+		{ "SPOP two 5", "*1\r\n$1\r\nm\r\n" },
+		{ "EXISTS one two", ":0\r\n" },
+		{ "HSET h f", ARITY("hset") },
+		{ "HSET h f v g", ARITY("hset") },
+		{ "HSET h f v", ":1\r\n" },
+		{ "HSET h f v2 g w", ":1\r\n" },
+		{ "HGET h f", "$2\r\nv2\r\n" },
+		{ "HGET h x", "$-1\r\n" },
+		{ "HGET nokey f", "$-1\r\n" },
+		{ "HLEN h", ":2\r\n" },
+		{ "HDEL h f x", ":1\r\n" },
+		{ "HDEL nokey f", ":0\r\n" },
+		{ "HDEL h g", ":1\r\n" },
+		{ "EXISTS h", ":0\r\n" },
+		{ "SET s x", "+OK\r\n" },
+		{ "SADD s a", WRONGTYPE },
+		{ "SREM s a", WRONGTYPE },
+		{ "SCARD s", WRONGTYPE },
+		{ "SISMEMBER s a", WRONGTYPE },
+		{ "SPOP s", WRONGTYPE },
+		{ "SPOP s 0", WRONGTYPE },
+		{ "SPOP s x", POSITIVE },
+		{ "HSET s a b", WRONGTYPE },
+		{ "HGET s a", WRONGTYPE },
+		{ "HDEL s a", WRONGTYPE },
+		{ "HLEN s", WRONGTYPE },
+	};
+
+	(void)state;
+	RUN(t);
+}
+
+static void test_cmd_zsets(void **state)
+{
+	static const struct exchange t[] = {
+		{ "ZADD z 1", ARITY("zadd") },
+		{ "ZADD zs 1 a", ":1\r\n" },
+		{ "ZADD zs 2 b 1.5 c", ":2\r\n" },
+		{ "ZADD zs x a", NOTFLOAT },
+		{ "ZADD zs nan a", NOTFLOAT },
+		{ "ZADD zs 1e400 a", NOTFLOAT },
+		{ "ZADD zs 1 a 2", SYNTAX },
+		{ "ZADD zs XX 1", SYNTAX },
+		{ "ZADD zs NX XX 5 a", "-ERR XX and NX options at the same time are not compatible\r\n" },
+		{ "ZADD zs GT LT 5 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n" },
+		{ "ZADD zs INCR 3 a 4 b", "-ERR INCR option supports a single increment-element pair\r\n" },
+		{ "ZADD zs NX 5 a", ":0\r\n" },
+		{ "ZADD zs XX 5 a", ":0\r\n" },
+		{ "ZADD zs CH 3 a", ":1\r\n" },
+		{ "ZADD zs INCR 3 a", "$1\r\n6\r\n" },
+		{ "ZADD zs NX INCR 1 a", "$-1\r\n" },
+		{ "ZADD zs GT CH 1 a", ":0\r\n" },
+		{ "ZADD zs LT CH 1 a", ":1\r\n" },
+		{ "ZADD zs inf d -inf e", ":2\r\n" },
+		{ "ZADD zs INCR -inf d", "-ERR resulting score is not a number (NaN)\r\n" },
+		{ "ZADD zs 0.1 f", ":1\r\n" },
+		{ "ZCARD zs", ":6\r\n" },
+		{ "ZCARD nokey", ":0\r\n" },
+		{ "ZPOPMIN zs", "*2\r\n$1\r\ne\r\n$4\r\n-inf\r\n" },
+		{ "ZPOPMIN zs 2", "*4\r\n$1\r\nf\r\n$19\r\n0.10000000000000001\r\n$1\r\na\r\n$1\r\n1\r\n" },
+		{ "ZPOPMIN zs 0", "*0\r\n" },
+		{ "ZPOPMIN zs -1", POSITIVE },
+		{ "ZPOPMIN zs 1 2", SYNTAX },
+		{ "ZPOPMIN nokey", "*0\r\n" },
+		{ "ZPOPMIN zs 100", "*6\r\n$1\r\nc\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nd\r\n$3\r\ninf\r\n" },
+		{ "EXISTS zs", ":0\r\n" },
+		{ "ZADD xx XX 1 a", ":0\r\n" },
+		{ "EXISTS xx", ":0\r\n" },
+		{ "ZADD t 1 b 1 a 0 z 1 B", ":4\r\n" },
+		{ "ZPOPMIN t 4", "*8\r\n$1\r\nz\r\n$1\r\n0\r\n$1\r\nB\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n1\r\n" },
+		{ "SET s x", "+OK\r\n" },
+		{ "ZADD s 1 a", WRONGTYPE },
+		{ "ZADD s x a", NOTFLOAT },
+		{ "ZCARD s", WRONGTYPE },
+		{ "ZPOPMIN s", WRONGTYPE },
+		{ "ZPOPMIN s 0", WRONGTYPE },
+	};
+
+	(void)state;
+	RUN(t);
+}
+
+static void test_cmd_keyspace_info(void **state)
+{
+	struct engine *e = engine_new();
+	struct kv_client *c = kv_client_new(&e->srv), *c2 = kv_client_new(&e->srv);
+	char *info;
+
+	(void)state;
+	expect(c, "DBSIZE", ":0\r\n");
+	expect(c, "DBSIZE x", ARITY("dbsize"));
+	expect(c, "MSET a 1 b 2", "+OK\r\n");
+	expect(c, "SET t v EX 100", "+OK\r\n");
+	expect(c, "DBSIZE", ":3\r\n");
+	expect(c, "INFO keyspace", "$44\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n\r\n");
+	expect(c, "INFO foo", "$0\r\n\r\n");
+	assert_int_equal(FEED(c, "INFO\r\n"), 0);
+	info = take(c, NULL);
+	assert_non_null(strstr(info, "# Server\r\nredis_version:7.0.15\r\n"));
+	assert_non_null(strstr(info, "\r\nconnected_clients:2\r\n"));
+	assert_non_null(strstr(info, "\r\nused_memory:"));
+	assert_non_null(strstr(info, "\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n"));
+	free(info);
+	expect(c, "FLUSHALL x", SYNTAX);
+	expect(c, "FLUSHALL async", "+OK\r\n");
+	expect(c, "DBSIZE", ":0\r\n");
+	assert_int_equal(kv_db_expires(&e->srv.db), 0);
+	expect(c, "INFO keyspace", "$12\r\n# Keyspace\r\n\r\n");
+	kv_client_free(c2);
+	kv_client_free(c);
+	engine_free(e);
+}
+
+/* --- the data structures ------------------------------------------------------- */
+
+static void test_dict_grow_shrink_random(void **state)
+{
+	struct kv_dict d;
+	struct kv_dict_iter it = { 0 };
+	char key[32];
+	uint64_t rng = 7;
+	size_t seen = 0;
+
+	(void)state;
+	kv_dict_init(&d, test_seed);
+	for (int i = 0; i < 50000; i++) {
+		bool created;
+		struct kv_dict_entry *en;
+
+		snprintf(key, sizeof(key), "key:%d", i);
+		en = kv_dict_add(&d, key, strlen(key), &created);
+		assert_true(created);
+		en->val.d = i;
+		/* everything added so far is found mid-rehash too */
+		if (i % 997 == 0) {
+			for (int j = 0; j <= i; j += 101) {
+				snprintf(key, sizeof(key), "key:%d", j);
+				assert_non_null(kv_dict_find(&d, key, strlen(key)));
+			}
+		}
+	}
+	assert_int_equal(kv_dict_size(&d), 50000);
+	while (kv_dict_next(&d, &it))
+		seen++;
+	assert_int_equal(seen, 50000);
+	for (int i = 0; i < 1000; i++) {
+		struct kv_dict_entry *en = kv_dict_random(&d, &rng);
+		int v = (int)en->val.d;
+
+		snprintf(key, sizeof(key), "key:%d", v);
+		assert_int_equal(en->keylen, strlen(key));
+		assert_memory_equal(en->key, key, en->keylen);
+	}
+	for (int i = 0; i < 49990; i++) {
+		union kv_val old;
+
+		snprintf(key, sizeof(key), "key:%d", i);
+		assert_true(kv_dict_delete(&d, key, strlen(key), &old));
+		assert_true(old.d == i);
+		assert_false(kv_dict_delete(&d, key, strlen(key), NULL));
+	}
+	assert_int_equal(kv_dict_size(&d), 10);
+	/* shrunk: a random pick still finds one of the ten quickly */
+	for (int i = 0; i < 100; i++)
+		assert_true(kv_dict_random(&d, &rng)->val.d >= 49990);
+	assert_true(d.t[0].size + d.t[1].size < 1024);
+	kv_dict_clear(&d, NULL);
+	assert_int_equal(kv_dict_size(&d), 0);
+}
+
+static void test_zset_order(void **state)
+{
+	struct kv_zset *z = kv_zset_new(test_seed);
+	uint64_t rng = 99, pick = 12345;
+	double last = -INFINITY;
+	char key[32];
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		int out;
+		double ns;
+
+		snprintf(key, sizeof(key), "m%d", i);
+		assert_int_equal(kv_zset_add(z, (double)(kv_rand(&pick) % 1000),
+					     key, strlen(key), 0, &out, &ns, &rng), 1);
+	}
+	/* re-score a third of them */
+	for (int i = 0; i < 5000; i += 3) {
+		int out;
+		double ns;
+
+		snprintf(key, sizeof(key), "m%d", i);
+		kv_zset_add(z, 500.5, key, strlen(key), KV_ZADD_IN_XX, &out, &ns, &rng);
+	}
+	assert_int_equal(kv_zset_card(z), 5000);
+	while (kv_zset_first(z)) {
+		const struct kv_zset_node *n = kv_zset_first(z);
+
+		assert_true(n->score >= last);
+		last = n->score;
+		kv_zset_delete_first(z);
+	}
+	assert_int_equal(kv_zset_card(z), 0);
+	kv_zset_free(z);
+}
+
+static void test_list_ring(void **state)
+{
+	struct kv_list *l = kv_list_new();
+	char v[16];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		if (i % 2)
+			kv_list_push_head(l, kv_str_new(v, strlen(v)));
+		else
+			kv_list_push_tail(l, kv_str_new(v, strlen(v)));
+	}
+	assert_int_equal(l->len, 1000);
+	assert_string_equal(kv_list_at(l, 0)->data, "999");
+	assert_string_equal(kv_list_at(l, 999)->data, "998");
+	for (int i = 0; i < 990; i++)
+		kv_str_free(i % 2 ? kv_list_pop_head(l) : kv_list_pop_tail(l));
+	assert_int_equal(l->len, 10);
+	assert_true(l->cap <= 64);
+	kv_list_free(l);
+}
+
+static void test_cmd_table(void **state)
+{
+	(void)state;
+	for (size_t i = 1; i < kv_cmd_count(); i++)
+		assert_true(strcmp(kv_cmd_table[i - 1].name, kv_cmd_table[i].name) < 0);
+	assert_int_equal(kv_string2ll("9223372036854775807", 19, &(long long){ 0 }), 1);
+	{
+		long long v;
+
+		assert_int_equal(kv_string2ll("-9223372036854775808", 20, &v), 1);
+		assert_true(v == LLONG_MIN);
+		assert_int_equal(kv_string2ll("-0", 2, &v), 0);
+		assert_int_equal(kv_string2ll("9223372036854775808", 19, &v), 0);
+		assert_int_equal(kv_string2ll("00000000000000000000001", 23, &v), 0);
+	}
+}
+
+/* --- side by side with redis-server, over loopback TCP ----------------------------- */
+
+static struct {
+	struct kv_redis redis;
+	struct kv_host host;
+	struct kv_server srv;		/* the child's copy serves */
+	char redis_addr[32], host_addr[32];
+} tcp;
+
+static uint64_t mono_clock(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The engine as kv_host serves it (in the child). */
+static void *host_open(void *arg)
+{
+	return kv_server_admit(arg) ? NULL : kv_client_new(arg);
+}
+
+static int host_input(void *conn, const void *data, size_t len)
+{
+	int ret = kv_client_feed(conn, data, len);
+
+	return ret ? ret : kv_client_dead(conn) ? -EMSGSIZE : 0;
+}
+
+static const void *host_output(void *conn, size_t *len)
+{
+	return kv_client_output(conn, len);
+}
+
+static void host_sent(void *conn, size_t n)
+{
+	kv_client_consume(conn, n);
+	kv_client_run(conn);		/* the rest of a paused pipeline */
+}
+
+static bool host_wants_input(void *conn)
+{
+	return kv_client_wants_input(conn);
+}
+
+static bool host_closing(void *conn)
+{
+	return kv_client_done(conn) || kv_client_dead(conn);
+}
+
+static void host_close(void *conn)
+{
+	kv_client_free(conn);
+}
+
+static void host_tick(void *arg)
+{
+	kv_server_cron(arg);
+}
+
+static const struct kv_host_ops host_ops = {
+	.open = host_open,
+	.input = host_input,
+	.output = host_output,
+	.sent = host_sent,
+	.wants_input = host_wants_input,
+	.closing = host_closing,
+	.close = host_close,
+	.tick = host_tick,
+	.tick_ms = KV_CRON_MS,
+};
+
+static int tcp_teardown(void **state)
+{
+	(void)state;
+	kv_host_stop(&tcp.host);
+	kv_redis_stop(&tcp.redis);
+	kv_server_free(&tcp.srv);
+	return 0;
+}
+
+static int tcp_setup(void **state)
+{
+	int ret;
+
+	(void)state;
+	ret = kv_redis_start(&tcp.redis, REDIS_SERVER);
+	if (ret) {
+		print_error("cannot start %s: %s (Debian's redis-server: "
+			    "make check installs it)\n", REDIS_SERVER,
+			    strerror(-ret));
+		kv_redis_stop(&tcp.redis);
+		return -1;
+	}
+	kv_server_init(&tcp.srv, mono_clock, NULL, test_seed, 0);
+	ret = kv_host_start(&tcp.host, &host_ops, &tcp.srv);
+	if (ret) {
+		print_error("cannot start the engine's server: %s\n", strerror(-ret));
+		tcp_teardown(state);
+		return -1;
+	}
+	snprintf(tcp.redis_addr, sizeof(tcp.redis_addr), "127.0.0.1:%u",
+		 (unsigned)tcp.redis.port);
+	snprintf(tcp.host_addr, sizeof(tcp.host_addr), "127.0.0.1:%u",
+		 (unsigned)tcp.host.port);
+	print_message("redis-server pid %d on %s, engine pid %d on %s\n",
+		      (int)tcp.redis.pid, tcp.redis_addr, (int)tcp.host.pid,
+		      tcp.host_addr);
+	return 0;
+}
+
+/* The script: the source tree's, found from the current directory (make
+ * check runs in the repository root) or from $KV_COMMANDS. */
+static const char *script_path(void)
+{
+	const char *p = getenv("KV_COMMANDS");
+
+	return p ? p : SCRIPT;
+}
+
+static void test_side_by_side_script(void **state)
+{
+	struct resp_compare_result res;
+	int ret;
+
+	(void)state;
+	ret = resp_compare(tcp.redis_addr, tcp.host_addr, script_path(), &res);
+	print_message("%u steps, %u replies byte-equal, %u by shape, %u closes\n",
+		      res.steps, res.replies, res.shapes, res.closes);
+	if (ret) {
+		print_error("redis-server (%s) and the engine (%s) differ:\n%s",
+			    tcp.redis_addr, tcp.host_addr, res.diff);
+		fail();
+	}
+	assert_true(res.replies > 400);
+	assert_true(res.closes > 20);
+}
+
+/* The comparison can fail: a script where the two must differ (COMMAND
+ * describes Redis's commands; ours is an empty array) is reported with
+ * its line. A close on both sides is agreement. */
+static void test_compare_reports_difference(void **state)
+{
+	char path[] = "/tmp/kvtest-script.XXXXXX";
+	struct resp_compare_result res;
+	int fd = mkstemp(path), ret;
+	static const char script[] = "# differs on line 3\nPING\nCOMMAND\nPING\n";
+	static const char quit[] = "!raw *1\\r\\n$4\\r\\nQUIT\\r\\n\nPING\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, script, sizeof(script) - 1),
+			 (ssize_t)sizeof(script) - 1);
+	close(fd);
+	ret = resp_compare(tcp.redis_addr, tcp.host_addr, path, &res);
+	print_message("%s", res.diff);
+	assert_int_equal(ret, 1);
+	assert_non_null(strstr(res.diff, "line 3: COMMAND"));
+	assert_int_equal(res.steps, 2);
+	/* the same server on both sides agrees with itself */
+	ret = resp_compare(tcp.host_addr, tcp.host_addr, path, &res);
+	assert_int_equal(ret, 0);
+	assert_int_equal(res.replies, 3);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, quit, sizeof(quit) - 1), (ssize_t)sizeof(quit) - 1);
+	close(fd);
+	ret = resp_compare(tcp.redis_addr, tcp.host_addr, path, &res);
+	assert_int_equal(ret, 0);
+	assert_int_equal(res.closes, 1);
+	assert_int_equal(res.replies, 2);
+	unlink(path);
+}
+
+/* INFO: not byte-equal by nature; its form and our fields checked. */
+static void test_side_by_side_info(void **state)
+{
+	char r[16384], k[16384];
+	long nr, nk;
+
+	(void)state;
+	assert_true(resp_query(tcp.host_addr, "FLUSHALL", k, sizeof(k)) > 0);
+	assert_true(resp_query(tcp.redis_addr, "FLUSHALL", r, sizeof(r)) > 0);
+	assert_true(resp_query(tcp.host_addr, "SET info:key v EX 100", k, sizeof(k)) > 0);
+	assert_true(resp_query(tcp.redis_addr, "SET info:key v EX 100", r, sizeof(r)) > 0);
+	nr = resp_query(tcp.redis_addr, "INFO", r, sizeof(r));
+	nk = resp_query(tcp.host_addr, "INFO", k, sizeof(k));
+	assert_true(nr > 0 && nk > 0);
+	assert_true(r[0] == '$' && k[0] == '$');
+	for (int i = 0; i < 2; i++) {
+		const char *s = i ? k : r;
+
+		assert_non_null(strstr(s, "\r\n# Server\r\nredis_version:"));
+		assert_non_null(strstr(s, "\r\n\r\n# Clients\r\nconnected_clients:1\r\n"));
+		assert_non_null(strstr(s, "\r\n\r\n# Memory\r\nused_memory:"));
+		assert_non_null(strstr(s, "\r\n# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl="));
+		assert_memory_equal(s + strlen(s) - 4, "\r\n\r\n", 4);
+	}
+	assert_non_null(strstr(k, "\r\ntcp_port:0\r\n"));
+	nk = resp_query(tcp.host_addr, "INFO keyspace", k, sizeof(k));
+	assert_string_equal(k, "$44\r\n# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n\r\n");
+	resp_query(tcp.host_addr, "DEL info:key", k, sizeof(k));
+	resp_query(tcp.redis_addr, "DEL info:key", r, sizeof(r));
+}
+
+/* redis-cli prints the same for both servers. */
+static void test_redis_cli(void **state)
+{
+	static const char *const cmds[] = {
+		"PING", "SET cli:k 'hello world'", "GET cli:k", "INCR cli:n",
+		"INCRBY cli:n 41", "RPUSH cli:l a b c", "LRANGE cli:l 0 -1",
+		"LPOP cli:l 2", "SADD cli:s x", "SISMEMBER cli:s x",
+		"HSET cli:h f v", "HGET cli:h f", "ZADD cli:z 1.5 m",
+		"ZPOPMIN cli:z", "GET cli:nokey", "LPUSH cli:k x", "NOSUCH a",
+		"MGET cli:k cli:n", "DEL cli:k cli:n cli:l cli:s cli:h",
+		"SELECT 1", "DBSIZE",
+	};
+	char outr[4096], outk[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		int rr = shell_run(outr, sizeof(outr), NULL,
+				   "redis-cli -h 127.0.0.1 -p %u %s",
+				   (unsigned)tcp.redis.port, cmds[i]);
+		int rk = shell_run(outk, sizeof(outk), NULL,
+				   "redis-cli -h 127.0.0.1 -p %u %s",
+				   (unsigned)tcp.host.port, cmds[i]);
+
+		if (rr != rk || strcmp(outr, outk)) {
+			print_error("redis-cli %s:\n  redis-server (%d): %s\n"
+				    "  engine (%d): %s\n", cmds[i], rr, outr,
+				    rk, outk);
+			fail();
+		}
+	}
+	/* and what it printed is what it should be */
+	shell_run(outk, sizeof(outk), NULL, "redis-cli -p %u SET cli:x 42 && "
+		  "redis-cli -p %u INCR cli:x && redis-cli -p %u GET cli:x && "
+		  "redis-cli -p %u DEL cli:x", (unsigned)tcp.host.port,
+		  (unsigned)tcp.host.port, (unsigned)tcp.host.port,
+		  (unsigned)tcp.host.port);
+	assert_string_equal(outk, "OK\n43\n43\n1\n");
+}
+
+static void test_redis_benchmark(void **state)
+{
+	static const char *const tests[] = {
+		"SET: ", "GET: ", "INCR: ", "LPUSH: ", "RPUSH: ", "LPOP: ",
+		"RPOP: ", "LPUSH (needed to benchmark LRANGE): ",
+		"LRANGE_100 (first 100 elements): ", "MSET (10 keys): ",
+	};
+	static char out[65536];
+	char *line, *save;
+	int ret, found = 0;
+
+	(void)state;
+	ret = shell_run(out, sizeof(out), NULL,
+			"timeout 120 redis-benchmark -h 127.0.0.1 -p %u -t "
+			"set,get,incr,lpush,rpush,lpop,rpop,lrange_100,mset "
+			"-n 2000 -c 20 -q | tr '\\r' '\\n'", (unsigned)tcp.host.port);
+	print_message("redis-benchmark:\n%s", out);
+	assert_int_equal(ret, 0);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		bool seen = false;
+
+		for (char *p = out; (p = strstr(p, tests[i])); p++) {
+			/* the final line of a test: "NAME: N requests per second" */
+			char *eol = strchr(p, '\n');
+
+			if (p != out && p[-1] != '\n')
+				continue;
+			if (eol && memmem(p, (size_t)(eol - p), "requests per second", 19))
+				seen = true;
+		}
+		if (!seen) {
+			print_error("redis-benchmark did not report %s\n", tests[i]);
+			fail();
+		}
+		found++;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strcasestr(line, "error") || strcasestr(line, "warning")) {
+			print_error("redis-benchmark said: %s\n", line);
+			fail();
+		}
+	}
+	assert_int_equal(found, 10);
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static long long now_ms(void)
+{
+	return (long long)mono_clock(NULL);
+}
+
+/* A client that floods pipelined GETs of a 100 kB value and never
+ * reads: the server holds it back (stops reading it), stays small and
+ * keeps serving others. */
+static void test_flood_over_tcp(void **state)
+{
+	static char pipe[64 * 1024];
+	char reply[256];
+	char *v = malloc(100001), *cmd = malloc(100100);
+	long before, after;
+	size_t plen = 0, sent = 0;
+	long long end;
+	int fd, pings = 0;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(cmd);
+	memset(v, 'q', 100000);
+	v[100000] = '\0';
+	snprintf(cmd, 100100, "SET flood:v %s", v);
+	assert_true(resp_query(tcp.host_addr, cmd, reply, sizeof(reply)) > 0);
+	assert_string_equal(reply, "+OK\r\n");
+	while (plen + 13 < sizeof(pipe)) {
+		memcpy(pipe + plen, "GET flood:v\r\n", 13);
+		plen += 13;
+	}
+	before = rss_kb(tcp.host.pid);
+	fd = kv_host_connect(tcp.host.port);
+	assert_true(fd >= 0);
+	end = now_ms() + FLOOD_MS;
+	while (now_ms() < end) {
+		ssize_t n = send(fd, pipe, plen, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		/* the server stopped reading it; others are served */
+		usleep(50000);
+		assert_true(resp_query(tcp.host_addr, "PING", reply,
+				       sizeof(reply)) > 0);
+		assert_string_equal(reply, "+PONG\r\n");
+		pings++;
+	}
+	after = rss_kb(tcp.host.pid);
+	print_message("flood: %zu bytes sent unread, %d PINGs answered "
+		      "meanwhile; server RSS %ld -> %ld kB\n", sent, pings,
+		      before, after);
+	assert_true(pings > 0);
+	assert_true(resp_query(tcp.host_addr, "PING", reply, sizeof(reply)) > 0);
+	assert_string_equal(reply, "+PONG\r\n");
+	assert_true(after - before < FLOOD_RSS_KB);
+	close(fd);
+	assert_true(resp_query(tcp.host_addr, "DEL flood:v", reply, sizeof(reply)) > 0);
+	free(v);
+	free(cmd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest engine[] = {
+		cmocka_unit_test(test_parser_split_at_every_byte),
+		cmocka_unit_test(test_parser_byte_by_byte),
+		cmocka_unit_test(test_parser_inline),
+		cmocka_unit_test(test_parser_partial_and_quirks),
+		cmocka_unit_test(test_parser_protocol_errors),
+		cmocka_unit_test(test_limit_lines),
+		cmocka_unit_test(test_limit_bulk_and_args),
+		cmocka_unit_test(test_limit_big_value),
+		cmocka_unit_test(test_limit_query_buffer),
+		cmocka_unit_test(test_limit_reply),
+		cmocka_unit_test(test_flood_without_reading),
+		cmocka_unit_test(test_pipeline_pause_resume),
+		cmocka_unit_test(test_limit_clients),
+		cmocka_unit_test(test_expiry_lazy),
+		cmocka_unit_test(test_expiry_ttl_kept_or_dropped),
+		cmocka_unit_test(test_expiry_active_sweep),
+		cmocka_unit_test(test_cmd_connection),
+		cmocka_unit_test(test_cmd_strings),
+		cmocka_unit_test(test_cmd_lists),
+		cmocka_unit_test(test_cmd_sets_hashes),
+		cmocka_unit_test(test_cmd_zsets),
+		cmocka_unit_test(test_cmd_keyspace_info),
+		cmocka_unit_test(test_dict_grow_shrink_random),
+		cmocka_unit_test(test_zset_order),
+		cmocka_unit_test(test_list_ring),
+		cmocka_unit_test(test_cmd_table),
+	};
+	const struct CMUnitTest side_by_side[] = {
+		cmocka_unit_test(test_side_by_side_script),
+		cmocka_unit_test(test_compare_reports_difference),
+		cmocka_unit_test(test_side_by_side_info),
+		cmocka_unit_test(test_redis_cli),
+		cmocka_unit_test(test_redis_benchmark),
+		cmocka_unit_test(test_flood_over_tcp),
+	};
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	failed = cmocka_run_group_tests_name("engine", engine, NULL, NULL);
+	failed += cmocka_run_group_tests_name("side by side", side_by_side,
+					      tcp_setup, tcp_teardown);
+	return failed;
+}
