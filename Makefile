@@ -255,6 +255,8 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
 	$(Q)COLOCTL=$(CURDIR)/$(COLOCTL) COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
 		$(BUILD)/bench/bench_pair --csv bench/results/pair.csv $(BENCH_PAIR_ARGS)
+	$(Q)$(if $(wildcard guest/kvstore/kvstore.c),./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) \
+		$(CURDIR)/$(GUEST_BUILD) bench/results/kv.csv)
 
 # The main job: a protected pair on loopback, a final byte-for-byte
 # comparison and a summary (mk/demo.sh; DEMO_SECONDS=N to run longer).

@@ -294,8 +294,10 @@ static pid_t pid_after(const char *label)
 }
 
 /*
- * The script `make demo` runs: it must end with the two guests compared
- * byte for byte and say so, and leave no daemon behind.
+ * The script `make demo` runs: kvstore through the lab, unprotected and
+ * protected, real clients answered right; it must end with the two
+ * guests compared byte for byte and say so, and leave no daemon and no
+ * namespace behind.
  */
 static void test_demo_script(void **state)
 {
@@ -307,13 +309,19 @@ static void test_demo_script(void **state)
 	slash = strrchr(guest_dir, '/');
 	assert_non_null(slash);
 	*slash = '\0';
-	assert_int_equal(pair_run("DEMO_SECONDS=3 DEMO_RAM_MIB=32 DEMO_DELAY_MS=20 "
+	assert_int_equal(pair_run("DEMO_SECONDS=2 DEMO_REQUESTS=1000 "
 			     "./mk/demo.sh $C %s $D/demo", guest_dir), 0);
+	print_message("%s", pair_out);
+	pair_must(pair_expect("redis-cli SET/GET/INCR/LPUSH/LRANGE: answered right"));
+	pair_must(pair_expect("SET requests/s (20 clients)"));
 	pair_must(pair_expect("last checkpoint, both guests held"));
 	pair_must(pair_expect("byte-identical to the primary's"));
-	pair_must(pair_expect("both daemons and guests stopped"));
+	pair_must(pair_expect("the lab, both daemons and guests removed"));
 	daemons[0] = pid_after("secondary started: pid ");
 	daemons[1] = pid_after("primary started: pid ");
+	assert_int_equal(pair_run("ip netns list | grep colodemo || true"), 0);
+	if (pair_out[0])
+		fail_msg("the demo left namespaces behind:\n%s", pair_out);
 	for (int i = 0; i < 2; i++) {
 		int tries = 0;
 
