@@ -7,8 +7,13 @@
 #
 # Every figure is redis-benchmark's (requests/s, p50 and p99 latency),
 # from the lab's client namespace to the guest at 10.77.1.100; ratios are
-# protected / unprotected, measured minutes apart on the same machine.
-# BENCH_KV_REQUESTS (default 20000) is redis-benchmark's -n.
+# against the unprotected guest, measured minutes apart on the same
+# machine. The reference rows are Debian's redis-server on the primary
+# host's own address (the same LAN path, the host's TCP instead of the
+# TAP, the daemon and lwIP).
+# BENCH_KV_REQUESTS (default 20000) is redis-benchmark's -n unprotected;
+# protected, where every reply waits for a checkpoint, each run gets
+# about 15 checkpoint gaps' worth per client (at least 200 requests).
 set -u
 
 COLOCTL=$1
@@ -91,15 +96,25 @@ wait_guest() {
 # redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max"
 # One line per run into $results: MODE,CLIENTS,TEST,rps,p50,p99
 results=()
-measure() {		# MODE HOST PORT
-	local mode=$1 host=$2 port=$3 opts line
+measure() {		# MODE HOST PORT DELAY_MS (0: unprotected)
+	local mode=$1 host=$2 port=$3 delay=$4 opts line n per
 	for opts in "-c 1" "-c 50" "-c 1 -P 16"; do
+		n=$N
+		if [ "$delay" -gt 0 ]; then
+			# requests in flight at once: clients x pipeline
+			per=$(awk -v o="$opts" 'BEGIN { c = 1; p = 1; k = split(o, w, " ");
+				for (i = 1; i < k; i++) { if (w[i] == "-c") c = w[i+1]; if (w[i] == "-P") p = w[i+1] }
+				print c * p }')
+			n=$((per * 15000 / delay))
+			[ "$n" -lt 200 ] && n=200
+			[ "$n" -gt "$N" ] && n=$N
+		fi
 		while IFS= read -r line; do
 			IFS=, read -r t rps _avg _min p50 _p95 p99 _max <<<"$(tr -d '"' <<<"$line")"
 			case $t in SET | GET) ;; *) continue ;; esac
 			results+=("$mode,${opts// /},$t,$rps,$p50,$p99")
 		done < <(ip netns exec "$PREFIX-client" redis-benchmark -h "$host" -p "$port" \
-			-t set,get -n "$N" $opts --csv 2>/dev/null)
+			-t set,get -n "$n" $opts --csv 2>/dev/null)
 	done
 }
 
@@ -109,18 +124,19 @@ measure() {		# MODE HOST PORT
 conf solo "peer = 10.77.2.2:9470" "bridge = br0"
 start solo pri start-primary
 wait_guest
-measure unprotected $GUEST 6379
+measure unprotected $GUEST 6379 0
 # the guest's raw round trips against redis-server on the same path's end
 rtt_guest=$(ip netns exec "$PREFIX-client" redis-benchmark -h $GUEST -t ping_inline -n "$N" -c 1 --csv 2>/dev/null |
 	tr -d '"' | awk -F, '$1 == "PING_INLINE" { print $2 }')
 stop solo
 # spawned through the lab, which stops it with the lab
 read -r redis_pid _ < <("$LAB" spawn "$PREFIX" pri redis-server --port 6390 \
-	--bind 10.77.1.1 --save '' --appendonly no --dir "$WORK")
+	--bind 10.77.1.1 --protected-mode no --save '' --appendonly no --dir "$WORK")
 [ -n "${redis_pid:-}" ] || die "redis-server did not start"
 sleep 0.5
 rtt_redis=$(ip netns exec "$PREFIX-client" redis-benchmark -h 10.77.1.1 -p 6390 -t ping_inline -n "$N" -c 1 --csv 2>/dev/null |
 	tr -d '"' | awk -F, '$1 == "PING_INLINE" { print $2 }')
+measure redis-server 10.77.1.1 6390 0
 kill "$redis_pid" 2>/dev/null
 
 for delay in 20 100; do
@@ -135,7 +151,7 @@ checkpoint_delay_ms = $delay" "bridge = br0"
 		sleep 0.1
 	done
 	wait_guest
-	measure "protected-$delay" $GUEST 6379
+	measure "protected-$delay" $GUEST 6379 "$delay"
 	stop "pri$delay"
 	stop "sec$delay"
 done
