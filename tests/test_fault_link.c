@@ -40,6 +40,30 @@
 
 /* --- F6: an out-of-range verify value ---------------------------------------- */
 
+/*
+ * A primary (started here) and a fake secondary that has answered its
+ * HELLO, taken the initial sync and checkpoint 1 (whose id is *id) up to
+ * VMSTATE_SIZE, and said VMSTATE_RECEIVED: its VMSTATE_LOADED is the
+ * caller's to send, or not.
+ */
+static struct fake_peer *fake_secondary_received_first(uint64_t *id)
+{
+	struct fake_peer *f;
+	uint32_t hash;
+
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	f = fake_secondary_for_primary(&hash);
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	/* the first checkpoint ends the initial sync */
+	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 20000));
+	*id = fake_id(f);
+	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, *id));
+	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 20000));
+	assert_int_equal(fake_id(f), *id);
+	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, *id));
+	return f;
+}
+
 #define BAD_VERIFY	0x7fff0000u
 
 static void test_bad_verify_value(void **state)
@@ -47,20 +71,10 @@ static void test_bad_verify_value(void **state)
 	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
 	struct fake_peer *f;
 	char because[256] = "";
-	uint32_t hash;
 	uint64_t id;
 
 	(void)state;
-	pair_must(pair_configs(GUEST_ARGS, NULL));
-	f = fake_secondary_for_primary(&hash);
-	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
-	/* the first checkpoint ends the initial sync */
-	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 20000));
-	id = fake_id(f);
-	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, id));
-	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 20000));
-	assert_int_equal(fake_id(f), id);
-	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, id));
+	f = fake_secondary_received_first(&id);
 	put_be64(loaded, id);
 	put_be32(loaded + 8, BAD_VERIFY);
 	pair_must(fake_send(f, COLO_VMSTATE_LOADED, loaded, sizeof(loaded)));
@@ -293,19 +307,10 @@ static void test_link_lost_after_first_checkpoint_sent(void **state)
 {
 	struct fake_peer *f;
 	char because[256] = "";
-	uint32_t hash;
 	uint64_t id;
 
 	(void)state;
-	pair_must(pair_configs(GUEST_ARGS, NULL));
-	f = fake_secondary_for_primary(&hash);
-	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
-	pair_must(fake_until(f, COLO_CHECKPOINT_REQUEST, 20000));
-	id = fake_id(f);
-	pair_must(fake_send_id(f, COLO_CHECKPOINT_REPLY, id));
-	pair_must(fake_until(f, COLO_VMSTATE_SIZE, 20000));
-	assert_int_equal(fake_id(f), id);
-	pair_must(fake_send_id(f, COLO_VMSTATE_RECEIVED, id));
+	f = fake_secondary_received_first(&id);
 	fake_close(f);		/* its LOADED is lost with the link */
 	pair_must(pair_wait_state("pri", "solo", PAIR_HEARTBEAT_MS));
 	pair_must(pair_status_str("pri", "solo_because", because,
