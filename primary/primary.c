@@ -436,7 +436,8 @@ static void on_guest(evutil_socket_t fd, short what, void *arg)
 	if (guest_poll(&p->g, 0) != -EPIPE) {
 		/* held output at its limit: the checkpoint now, not at the
 		 * tick, before the guest sends much more */
-		if (p->state == P_COLO && p->ckpt_requested)
+		if (p->state == P_COLO && p->ckpt_requested &&
+		    daemon_now_ms() >= p->next_ckpt_ms)
 			primary_checkpoint_begin(p);
 		return;
 	}
