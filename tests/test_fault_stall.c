@@ -126,8 +126,12 @@ static void test_primary_guest_sigstopped(void **state)
 	pair_must(pair_start());
 	assert_pair_protects(3);
 	a = pid_of("pri", "guest_pid");
+	/* stopped between checkpoints (in one, its command timeout would
+	 * end the checkpoint and the pair): a long gap, begun just now */
+	assert_int_equal(pair_run("$C -c $D/pri set checkpoint_delay_ms 3000"), 0);
+	before = pair_status_num("pri", "checkpoints");
+	pair_must(pair_wait_num("pri", "checkpoints", before + 1, FORM_SECS));
 	pair_must(pair_sigstop(a));
-	pair_sleep_ms(500);	/* a checkpoint in flight ends */
 	before = pair_status_num("pri", "checkpoints");
 	end = pair_now_ms() + STOPPED_GUEST_MS;
 	while (pair_now_ms() < end) {
@@ -146,6 +150,8 @@ static void test_primary_guest_sigstopped(void **state)
 	assert_true(after <= before + 1);
 	pair_must(pair_log_has("pri", "has not reached a pause point"));
 	pair_must(pair_sigcont(a));
+	assert_int_equal(pair_run("$C -c $D/pri set checkpoint_delay_ms %d",
+				  PAIR_DELAY_MS), 0);
 	pair_must(pair_wait_num("pri", "checkpoints", after + 3, FORM_SECS));
 	pair_must(pair_protecting("pri"));
 	assert_held_identical();
