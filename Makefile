@@ -258,8 +258,78 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 	$(Q)$(if $(wildcard guest/kvstore/kvstore.c),./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) \
 		$(CURDIR)/$(GUEST_BUILD) bench/results/kv.csv)
 
-# The main job: a protected pair on loopback, a final byte-for-byte
-# comparison and a summary (mk/demo.sh; DEMO_SECONDS=N to run longer).
+# --- fuzzing ---------------------------------------------------------------
+# make fuzz: every parser of outside input under clang's libFuzzer, with
+# ASan and UBSan, one target after the other, FUZZ_RUNS executions each;
+# FUZZ=NAME (or FUZZ='a b') runs only those (tests/fuzz/fuzz_NAME.c).
+# Prints each target's executions, time and coverage; exits non-zero if
+# any crashed (the input is kept in build/fuzz/artifacts). Not part of
+# make check, which replays the seed corpora (tests/fuzz/corpus) and the
+# regression inputs (tests/fuzz/regress) through the same targets built
+# by $(CC) (tests/test_fuzz_regress.c). Its own build dir, build/fuzz.
+FUZZ_BUILD := build/fuzz
+FUZZ_CC := clang
+FUZZ_RUNS ?= 1000000
+FUZZ_NAMES := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ ?= $(FUZZ_NAMES)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := $(BASE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# The targets and their helpers (tests/fuzz but libFuzzer's entry and the
+# corpus generator), and the library code they reach, all in one archive:
+# each target links what it uses.
+FUZZ_SRCS := $(filter-out tests/fuzz/libfuzzer_main.c tests/fuzz/gen_corpus.c,\
+	$(wildcard tests/fuzz/*.c))
+FUZZ_ARCHIVE := $(FUZZ_BUILD)/libfuzz.a
+FUZZ_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_SRCS) $(CHECKPOINT_SRCS) \
+	$(VMM_SRCS) $(DAEMON_SRCS) $(KV_ENGINE_SRCS))
+
+.PHONY: fuzz fuzz-deps fuzz-corpus
+
+# deps, and clang for these
+fuzz-deps:
+	$(Q)./mk/deps.sh clang
+
+$(FUZZ_BUILD)/%.o: %.c | fuzz-deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $< (fuzz)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INC_$(firstword $(subst /, ,$<))) $(INIH_CFLAGS) $(NL_CFLAGS) -c -o $@ $<
+
+# libFuzzer's entry points, once per target.
+$(FUZZ_BUILD)/main_%.o: tests/fuzz/libfuzzer_main.c | fuzz-deps
+	@mkdir -p $(dir $@)
+	@$(if $(filter 0,$(V)),echo "  CC      $< (fuzz_$*)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INC_tests) -DFUZZ_TARGET=fuzz_$* -c -o $@ $<
+
+$(FUZZ_ARCHIVE): $(FUZZ_OBJS)
+	@$(if $(filter 0,$(V)),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/main_%.o $(FUZZ_ARCHIVE)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(INIH_LIBS) $(NET_LIBS)
+
+fuzz: fuzz-deps $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ))
+	$(Q)./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_RUNS) $(FUZZ)
+
+# make check's replay: the same targets, built like any test, linked
+# before libcolo.a (which they use).
+$(BUILD)/tests/test_fuzz_regress: $(BUILD)/tests/test_fuzz_regress.o \
+		$(patsubst %.c,$(BUILD)/%.o,$(FUZZ_SRCS) $(KV_ENGINE_SRCS)) $(LIBCOLO)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(INIH_LIBS) $(NET_LIBS)
+
+# The binary seeds (records, streams, layouts) are written by the
+# project's own encoders: make fuzz-corpus writes them again.
+$(BUILD)/fuzz/gen_corpus: $(BUILD)/tests/fuzz/gen_corpus.o $(LIBCOLO)
+	@$(if $(filter 0,$(V)),echo "  LD      $@")
+	$(Q)mkdir -p $(dir $@) && $(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS)
+
+fuzz-corpus: deps $(BUILD)/fuzz/gen_corpus
+	$(Q)$(BUILD)/fuzz/gen_corpus tests/fuzz/corpus
+
+# The main job: kvstore in the lab, unprotected and protected, a final
+# byte-for-byte comparison and a summary (mk/demo.sh; DEMO_SECONDS=N).
 demo: deps $(COLOCTL) $(GUESTS)
 	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) $(CURDIR)/build/demo
 

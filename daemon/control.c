@@ -29,7 +29,6 @@
 #include "clock.h"
 #include "control.h"
 
-#define CONTROL_MAX_LINE	4096
 #define CONTROL_IDLE_S		10	/* to send a line, or to take an answer */
 
 enum client_state {
@@ -146,22 +145,34 @@ static void client_writable(evutil_socket_t fd, short what, void *arg)
 	client_flush(cl);
 }
 
+int control_parse(struct evbuffer *in, char **line, int *argc,
+		  char *argv[CONTROL_MAX_ARGS + 1])
+{
+	char *save, *w;
+	int n = 0;
+
+	*line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
+	if (!*line)
+		return evbuffer_get_length(in) > CONTROL_MAX_LINE ? -EMSGSIZE : 0;
+	for (w = strtok_r(*line, " \t\r", &save); w && n < CONTROL_MAX_ARGS;
+	     w = strtok_r(NULL, " \t\r", &save))
+		argv[n++] = w;
+	argv[n] = NULL;
+	*argc = n;
+	return 1;
+}
+
 /* Run the handler on the client's command line: answer now, or hold. */
-static void client_serve(struct control_client *cl, char *line)
+static void client_serve(struct control_client *cl, int argc, char **argv)
 {
 	struct control *c = cl->c;
 	struct evbuffer *reply = evbuffer_new();
-	char *argv[CONTROL_MAX_ARGS + 1], *save, *w;
-	int argc = 0, ret;
+	int ret;
 
 	if (!reply) {
 		client_free(cl);
 		return;
 	}
-	for (w = strtok_r(line, " \t\r", &save); w && argc < CONTROL_MAX_ARGS;
-	     w = strtok_r(NULL, " \t\r", &save))
-		argv[argc++] = w;
-	argv[argc] = NULL;
 	if (!argc) {
 		evbuffer_add_printf(reply, "empty command; try 'status'\n");
 		client_answer(cl, -EINVAL, reply, NULL);
@@ -201,8 +212,8 @@ static void client_serve(struct control_client *cl, char *line)
 static void client_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct control_client *cl = arg;
-	char *line;
-	int n;
+	char *line, *argv[CONTROL_MAX_ARGS + 1];
+	int n, argc;
 
 	if (what & EV_TIMEOUT) {
 		pr_debug("dropping a control client: no command line within "
@@ -224,16 +235,15 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
 		evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
 		return;
 	}
-	line = evbuffer_readln(cl->in, NULL, EVBUFFER_EOL_LF);
-	if (!line) {
-		if (evbuffer_get_length(cl->in) > CONTROL_MAX_LINE) {
-			pr_warn("dropping a control client: no command line in "
-				"%d bytes", CONTROL_MAX_LINE);
-			client_free(cl);
-		}
-		return;
+	n = control_parse(cl->in, &line, &argc, argv);
+	if (n < 0) {
+		pr_warn("dropping a control client: no command line in "
+			"%d bytes", CONTROL_MAX_LINE);
+		client_free(cl);
 	}
-	client_serve(cl, line);
+	if (n <= 0)
+		return;
+	client_serve(cl, argc, argv);
 	free(line);
 }
 

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #define CONTROL_MAX_ARGS	8
+#define CONTROL_MAX_LINE	4096	/* bytes of a command line, at most */
 #define CONTROL_MAX_HELD	64	/* requests held at once, at most */
 
 /* A handler's return: the answer comes later (see control_reply_later). */
@@ -34,6 +35,18 @@ typedef int (*control_handler_fn)(void *opaque, int argc, char **argv,
 				  struct evbuffer *reply);
 
 struct control;
+
+/*
+ * The request at the head of in, the bytes a client sent so far: 1 when
+ * its line is whole, *line then taken from in, malloc'ed (the caller
+ * frees it) and split in place at blanks (space, tab, CR) into
+ * argv[0 .. *argc), argv[*argc] = NULL, at most CONTROL_MAX_ARGS words
+ * (the rest are dropped); 0 while its newline has not come; -EMSGSIZE
+ * when none came in CONTROL_MAX_LINE bytes. The grammar of a request,
+ * without the socket: nothing is logged.
+ */
+int control_parse(struct evbuffer *in, char **line, int *argc,
+		  char *argv[CONTROL_MAX_ARGS + 1]);
 
 /* Listen on path (its directory is created; a stale socket replaced, a
  * live one refused: another daemon uses it). */

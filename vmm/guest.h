@@ -110,8 +110,9 @@ int guest_layout(struct guest *g, struct colo_guest_layout *l);
  * Resume the context saved in the guest's memory with its guest clock at
  * clock_ms (0: where it stood at the pause; a replica is given its
  * primary's clock from guest_layout()). 0 if it is not paused. -EINVAL
- * (logged) if the guest refuses the clock: it stays paused. -ETIMEDOUT if
- * it did not answer in time: it is then taken as running.
+ * (logged) if the guest refuses the clock: it stays paused (so it does
+ * with -EPROTO, a result that is no errno). -ETIMEDOUT if it did not
+ * answer in time: it is then taken as running.
  */
 int guest_continue_at(struct guest *g, uint64_t clock_ms);
 

@@ -106,7 +106,7 @@ enum { RX_NONE, RX_HANDLED, RX_RECORD };
 static int receive(struct guest *g, int timeout_ms)
 {
 	struct colo_guest_msg *m = (struct colo_guest_msg *)g->rx;
-	struct pollfd pfd = { .fd = g->chan, .events = POLLIN };
+	struct pollfd pfd = { .fd = g->chan, .events = POLLIN | POLLRDHUP };
 	ssize_t n;
 	int ret;
 
@@ -117,14 +117,18 @@ static int receive(struct guest *g, int timeout_ms)
 		return errno == EINTR ? RX_NONE : -errno;
 	if (ret == 0)
 		return RX_NONE;
-	n = recv(g->chan, g->rx, GUEST_RX_SIZE, MSG_DONTWAIT);
+	/* MSG_TRUNC: n is the record's whole size, even past rx */
+	n = recv(g->chan, g->rx, GUEST_RX_SIZE, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return RX_NONE;
-	if (n <= 0) {
+	/* An empty record reads as 0 too: only a hang-up is the guest's
+	 * end (describe_exit() waits for it to exit) */
+	if (n < 0 || (n == 0 && (pfd.revents & (POLLHUP | POLLRDHUP)))) {
 		describe_exit(g);
 		return -EPIPE;
 	}
-	if ((size_t)n < sizeof(*m) || m->len != (size_t)n - sizeof(*m)) {
+	if ((size_t)n < sizeof(*m) || (size_t)n > GUEST_RX_SIZE ||
+	    m->len != (size_t)n - sizeof(*m)) {
 		pr_warn("%s: dropped a malformed %zd-byte record", g->name, n);
 		return RX_HANDLED;
 	}
@@ -324,10 +328,13 @@ int guest_continue_at(struct guest *g, uint64_t clock_ms)
 		return 0;
 	ret = guest_cmd(g, GUEST_CMD_CONTINUE, arg, &res, NULL, 0);
 	if (!ret && res) {
+		/* a refusal is a negative errno; anything else, never 0 */
+		int err = res < 0 && res >= -4095 ? (int)res : -EPROTO;
+
 		pr_err("%s refused to continue at guest clock %" PRIu64 " ms "
 		       "(at most %lld): %s; it stays paused", g->name, clock_ms,
-		       (long long)COLO_GUEST_CLOCK_MAX_MS, strerror((int)-res));
-		return (int)res;
+		       (long long)COLO_GUEST_CLOCK_MAX_MS, strerror(-err));
+		return err;
 	}
 	/* Without a reply we cannot know; take it as running: a paused guest
 	 * answers the next PAUSE with PAUSED all the same, while a running

@@ -1,0 +1,442 @@
+/*
+ * gen_corpus.c - the fuzz targets' binary seeds, written by the
+ * project's own encoders (make fuzz-corpus): records for fuzz_proto,
+ * streams framed by the channel itself for fuzz_channel, layouts for
+ * fuzz_layout (this process's own among them), runtime records for
+ * fuzz_guest_channel. The text seeds (colo.conf, control lines, RESP)
+ * are files written by hand.
+ *
+ *     gen_corpus DIR      writes DIR/proto/..., DIR/channel/..., ...
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <zlib.h>
+
+#include "channel.h"
+#include "colo_proto.h"
+#include "guest_abi.h"
+#include "layout.h"
+
+static const char *root;
+
+struct buf {
+	uint8_t b[65536];
+	size_t len;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > sizeof(b->b)) {
+		fprintf(stderr, "gen_corpus: a seed over %zu bytes\n", sizeof(b->b));
+		exit(1);
+	}
+	memcpy(b->b + b->len, p, n);
+	b->len += n;
+}
+
+static void put_u8(struct buf *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+
+static void put_u16(struct buf *b, uint16_t v)
+{
+	uint8_t p[2];
+
+	put_be16(p, v);
+	put(b, p, 2);
+}
+
+static void save(const char *target, const char *name, const struct buf *b)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(b->b, 1, b->len, f) != b->len || fclose(f)) {
+		fprintf(stderr, "gen_corpus: cannot write %s: %s\n", path,
+			strerror(errno));
+		exit(1);
+	}
+}
+
+/* --- records: a payload each, made by its encoder ----------------------- */
+
+struct rec {
+	const char *name;
+	uint16_t type;
+	unsigned page_shift;		/* page size HELLO agreed on */
+	struct buf payload;
+};
+
+static struct rec recs[32];
+static size_t nr_recs;
+
+static struct buf *rec(const char *name, uint16_t type, unsigned shift)
+{
+	struct rec *r = &recs[nr_recs++];
+
+	r->name = name;
+	r->type = type;
+	r->page_shift = shift;
+	r->payload.len = 0;
+	return &r->payload;
+}
+
+/* A page of page_size bytes that compresses: text, then zeros. */
+static void make_page(uint8_t *page, size_t page_size, unsigned seed)
+{
+	memset(page, 0, page_size);
+	for (size_t i = 0; i < page_size / 2; i++)
+		page[i] = (uint8_t)("colo checkpoint "[(i + seed) % 16]);
+}
+
+static void page_entry(struct buf *b, uint64_t addr, uint8_t enc,
+		       const uint8_t *data, uint32_t len)
+{
+	struct colo_page pg = { .addr = addr, .encoding = enc, .len = len,
+				.data = data };
+	uint8_t out[COLO_PAGE_HDR + 4096];
+
+	put(b, out, colo_page_encode(&pg, out));
+}
+
+static void layout_payload(struct buf *b, const struct layout *l, uint64_t brk)
+{
+	uint8_t *p;
+	size_t len;
+
+	if (layout_encode(l, brk, &p, &len)) {
+		fprintf(stderr, "gen_corpus: cannot encode a layout\n");
+		exit(1);
+	}
+	put(b, p, len);
+	free(p);
+}
+
+/* A small layout such as a guest has: its binary, heap, stack. */
+static void small_layout(struct layout *l)
+{
+	static struct layout_map maps[] = {
+		{ 0x555555554000, 0x555555556000, 0, 5, false, LAYOUT_FILE,
+		  "/usr/lib/colo/memstress" },
+		{ 0x555555556000, 0x555555557000, 0x2000, 3, false, LAYOUT_FILE,
+		  "/usr/lib/colo/memstress" },
+		{ 0x555555558000, 0x555555579000, 0, 3, false, LAYOUT_HEAP,
+		  "[heap]" },
+		{ 0x600000000000, 0x600000400000, 0, 3, false, LAYOUT_RUNTIME, "" },
+		{ 0x7ffff7fc1000, 0x7ffff7fc5000, 0, 1, false, LAYOUT_SPECIAL,
+		  "[vvar]" },
+		{ 0x7ffffffde000, 0x7ffffffff000, 0, 3, false, LAYOUT_STACK,
+		  "[stack]" },
+	};
+
+	memset(l, 0, sizeof(*l));
+	l->maps = maps;
+	l->nr = l->cap = sizeof(maps) / sizeof(maps[0]);
+	for (int i = 0; i < LS_NR; i++)
+		l->stat[i] = 0x555555554000 + 0x1000 * (uint64_t)i;
+}
+
+static void make_records(void)
+{
+	struct colo_hello h = { COLO_PROTO_MAGIC, COLO_PROTO_VERSION, 4096,
+				COLO_ROLE_PRIMARY, 0x1234abcd, 0, 0 };
+	struct colo_vmstate_size vs = { 5, 3, 3 * COLO_PAGE_HDR + 4096,
+					COLO_VMSTATE_VERIFY | COLO_VMSTATE_HOLD,
+					123456 };
+	struct colo_vmstate_loaded vl = { 5, COLO_VERIFY_SAME };
+	struct colo_heartbeat hb = { 987654321 };
+	struct colo_memhash mh = { 0xdeadbeef, 256ull << 20 };
+	struct colo_ram_block blocks[] = {
+		{ 0x555555558000, 0x21000 }, { 0x7ffff7d00000, 0x100000 },
+		{ 0x7ffffffde000, 0x21000 },
+	};
+	uint8_t out[64], page[4096], z[4200];
+	struct colo_id id;
+	struct layout l;
+	uLongf zlen;
+	struct buf *b;
+
+	colo_hello_encode(&h, out);
+	put(rec("hello-primary", COLO_HELLO, 12), out, COLO_HELLO_LEN);
+	h.role = COLO_ROLE_SECONDARY;
+	h.compress_level = 6;
+	colo_hello_encode(&h, out);
+	put(rec("hello-secondary", COLO_HELLO, 12), out, COLO_HELLO_LEN);
+	rec("checkpoint-ready", COLO_CHECKPOINT_READY, 12);
+	rec("guest-shutdown", COLO_GUEST_SHUTDOWN, 12);
+	id.id = 1;
+	colo_id_encode(&id, out);
+	put(rec("checkpoint-request", COLO_CHECKPOINT_REQUEST, 12), out, COLO_ID_LEN);
+	id.id = 7;
+	colo_id_encode(&id, out);
+	put(rec("checkpoint-reply", COLO_CHECKPOINT_REPLY, 12), out, COLO_ID_LEN);
+	put(rec("vmstate-send", COLO_VMSTATE_SEND, 12), out, COLO_ID_LEN);
+	put(rec("vmstate-received", COLO_VMSTATE_RECEIVED, 12), out, COLO_ID_LEN);
+	colo_vmstate_size_encode(&vs, out);
+	put(rec("vmstate-size", COLO_VMSTATE_SIZE, 12), out, COLO_VMSTATE_SIZE_LEN);
+	colo_vmstate_loaded_encode(&vl, out);
+	put(rec("vmstate-loaded", COLO_VMSTATE_LOADED, 12), out,
+	    COLO_VMSTATE_LOADED_LEN);
+	colo_heartbeat_encode(&hb, out);
+	put(rec("heartbeat", COLO_HEARTBEAT, 12), out, COLO_HEARTBEAT_LEN);
+	colo_memhash_encode(&mh, out);
+	put(rec("memhash", COLO_MEMHASH, 12), out, COLO_MEMHASH_LEN);
+
+	b = rec("ram-blocks", COLO_RAM_BLOCKS, 12);
+	colo_ram_blocks_encode(blocks, 3, b->b);
+	b->len = COLO_RAM_BLOCKS_LEN(3);
+	b = rec("ram-blocks-none", COLO_RAM_BLOCKS, 12);
+	colo_ram_blocks_encode(blocks, 0, b->b);
+	b->len = COLO_RAM_BLOCKS_LEN(0);
+
+	/* PAGES: zero pages and a compressed one at 4 KiB pages; a raw one
+	 * at 512-byte pages (a raw 4 KiB page is over the fuzzer's 4 KiB) */
+	make_page(page, 4096, 0);
+	zlen = sizeof(z);
+	compress2(z, &zlen, page, 4096, 6);
+	b = rec("pages-zero-zlib", COLO_PAGES, 12);
+	page_entry(b, 0x555555558000, COLO_PAGE_ZERO, NULL, 0);
+	page_entry(b, 0x555555559000, COLO_PAGE_ZLIB, z, (uint32_t)zlen);
+	page_entry(b, 0x55555555a000, COLO_PAGE_ZERO, NULL, 0);
+	make_page(page, 512, 3);
+	b = rec("pages-raw-512", COLO_PAGES, 9);
+	page_entry(b, 0x555555558000, COLO_PAGE_RAW, page, 512);
+	page_entry(b, 0x555555558200, COLO_PAGE_ZERO, NULL, 0);
+	rec("pages-none", COLO_PAGES, 12);
+
+	small_layout(&l);
+	layout_payload(rec("layout-small", COLO_LAYOUT, 12), &l, 0x555555579000);
+	l.nr = 0;
+	layout_payload(rec("layout-none", COLO_LAYOUT, 12), &l, 0);
+}
+
+/* fuzz_proto: be16 type, page-size byte, payload. */
+static void write_proto(void)
+{
+	for (size_t i = 0; i < nr_recs; i++) {
+		struct buf b = { .len = 0 };
+
+		put_u16(&b, recs[i].type);
+		put_u8(&b, (uint8_t)recs[i].page_shift);
+		put(&b, recs[i].payload.b, recs[i].payload.len);
+		save("proto", recs[i].name, &b);
+	}
+}
+
+/* --- fuzz_channel: streams framed by channel_send() -------------------- */
+
+static int ignore_record(struct channel *ch, uint16_t type,
+			 const uint8_t *payload, uint32_t len, void *opaque)
+{
+	(void)ch, (void)type, (void)payload, (void)len, (void)opaque;
+	return 0;
+}
+
+static void ignore_closed(struct channel *ch, const char *why, void *opaque)
+{
+	(void)ch, (void)why, (void)opaque;
+}
+
+static const struct channel_ops gen_ops = {
+	.record = ignore_record,
+	.closed = ignore_closed,
+};
+
+/* The bytes channel_send() puts on the wire for records idx[0, n). */
+static void frame(struct buf *out, const size_t *idx, size_t n)
+{
+	struct event_base *base = event_base_new();
+	struct channel *ch;
+	int sv[2];
+	ssize_t r;
+
+	if (!base || socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		perror("gen_corpus: socketpair");
+		exit(1);
+	}
+	ch = channel_new(base, sv[0], &gen_ops, NULL, "gen");
+	for (size_t i = 0; i < n; i++) {
+		const struct rec *rc = &recs[idx[i]];
+
+		channel_send(ch, rc->type, rc->payload.b, (uint32_t)rc->payload.len);
+	}
+	while (channel_pending(ch))
+		event_base_loop(base, EVLOOP_ONCE);
+	shutdown(sv[1], SHUT_WR);
+	while ((r = recv(sv[1], out->b + out->len, sizeof(out->b) - out->len,
+			 MSG_DONTWAIT)) > 0)
+		out->len += (size_t)r;
+	channel_free(ch);
+	close(sv[1]);
+	event_base_free(base);
+}
+
+static size_t find(const char *name)
+{
+	for (size_t i = 0; i < nr_recs; i++)
+		if (strcmp(recs[i].name, name) == 0)
+			return i;
+	fprintf(stderr, "gen_corpus: no record %s\n", name);
+	exit(1);
+}
+
+static void stream(const char *name, uint8_t mode, uint8_t split,
+		   const char *const *names, void (*spoil)(struct buf *))
+{
+	size_t idx[32], n = 0;
+	struct buf b = { .len = 0 };
+
+	while (names[n]) {
+		idx[n] = find(names[n]);
+		n++;
+	}
+	put_u8(&b, mode);
+	put_u8(&b, split);
+	frame(&b, idx, n);
+	if (spoil)
+		spoil(&b);
+	save("channel", name, &b);
+}
+
+static void cut_last_byte(struct buf *b)
+{
+	b->len--;
+}
+
+static void flip_a_crc(struct buf *b)
+{
+	b->b[2 + 8] ^= 0x01;		/* the first record's CRC */
+}
+
+static void write_channel(void)
+{
+	static const char *const handshake[] = { "hello-primary",
+		"hello-secondary", "ram-blocks", NULL };
+	static const char *const checkpoint[] = { "checkpoint-request",
+		"checkpoint-reply", "vmstate-send", "ram-blocks",
+		"pages-zero-zlib", "layout-small", "vmstate-size",
+		"vmstate-received", "vmstate-loaded", "checkpoint-ready", NULL };
+	static const char *const idle[] = { "heartbeat", "heartbeat",
+		"memhash", "guest-shutdown", NULL };
+
+	stream("handshake", 2, 128, handshake, NULL);
+	stream("checkpoint-decoded", 2, 77, checkpoint, NULL);
+	stream("checkpoint-raw", 0, 200, checkpoint, NULL);
+	stream("idle", 3, 10, idle, NULL);
+	stream("truncated", 0, 128, checkpoint, cut_last_byte);
+	stream("bad-crc", 0, 0, handshake, flip_a_crc);
+	stream("bad-crc-fixed", 1, 64, handshake, flip_a_crc);
+}
+
+/* --- fuzz_layout ------------------------------------------------------- */
+
+static void write_layout(void)
+{
+	struct layout l;
+	struct buf b;
+
+	b.len = 0;
+	small_layout(&l);
+	layout_payload(&b, &l, 0x555555579000);
+	save("layout", "small", &b);
+	b.len = 0;
+	l.nr = 0;
+	layout_payload(&b, &l, 0);
+	save("layout", "none", &b);
+	/* this process's own: real paths, [vdso], [vvar], libraries */
+	if (layout_read(getpid(), &l) == 0) {
+		b.len = 0;
+		layout_payload(&b, &l, 0);
+		save("layout", "gen-corpus-itself", &b);
+		layout_free(&l);
+	}
+}
+
+/* --- fuzz_guest_channel: the runtime's records -------------------------- */
+
+static void guest_rec(struct buf *b, uint32_t type, uint64_t seq,
+		      uint64_t arg0, const void *payload, uint32_t len)
+{
+	struct colo_guest_msg m = { .type = type, .len = len, .seq = seq,
+				    .arg = { arg0 } };
+
+	put_u16(b, (uint16_t)(sizeof(m) + len));
+	put(b, &m, sizeof(m));
+	put(b, payload, len);
+}
+
+static void write_guest_channel(void)
+{
+	static const uint8_t frame[60] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0xc0,
+		0x10, 0x01, 0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04,
+	};
+	struct colo_guest_layout gl = { 0x555555579000, 0x600000001000,
+					0x7fffffffe000, 0x7ffff7d8a9d0, 4242,
+					0, 1234567 };
+	struct buf b;
+
+	b.len = 0;	/* poll: frames and log lines */
+	put_u8(&b, 0);
+	put_u8(&b, 0);
+	guest_rec(&b, GUEST_MSG_FRAME_OUT, 0, 0, frame, sizeof(frame));
+	guest_rec(&b, GUEST_MSG_LOG, 0, 0, "kvstore: listening on 6379", 26);
+	guest_rec(&b, GUEST_MSG_FRAME_OUT, 0, 0, frame, 42);
+	save("guest_channel", "poll-frames", &b);
+
+	b.len = 0;	/* LAYOUT: a late reply, a frame, the reply */
+	put_u8(&b, 1);
+	put_u8(&b, 3);
+	guest_rec(&b, GUEST_MSG_REPLY, 2, 0, NULL, 0);
+	guest_rec(&b, GUEST_MSG_FRAME_OUT, 0, 0, frame, sizeof(frame));
+	guest_rec(&b, GUEST_MSG_REPLY, 4, 0, &gl, sizeof(gl));
+	save("guest_channel", "layout-reply", &b);
+
+	b.len = 0;	/* stop: a frame, then PAUSED */
+	put_u8(&b, 2);
+	put_u8(&b, 0);
+	guest_rec(&b, GUEST_MSG_FRAME_OUT, 0, 0, frame, sizeof(frame));
+	guest_rec(&b, GUEST_MSG_PAUSED, 1, 0, NULL, 0);
+	save("guest_channel", "stop-paused", &b);
+
+	b.len = 0;	/* continue: taken */
+	put_u8(&b, 3);
+	put_u8(&b, 9);
+	guest_rec(&b, GUEST_MSG_REPLY, 10, 0, NULL, 0);
+	save("guest_channel", "continue-ok", &b);
+
+	b.len = 0;	/* continue: refused, the clock is too far */
+	put_u8(&b, 3);
+	put_u8(&b, 9);
+	guest_rec(&b, GUEST_MSG_REPLY, 10, (uint64_t)-EINVAL, NULL, 0);
+	save("guest_channel", "continue-refused", &b);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	mkdir(root, 0755);
+	make_records();
+	write_proto();
+	write_channel();
+	write_layout();
+	write_guest_channel();
+	printf("gen_corpus: seeds written in %s\n", root);
+	return 0;
+}

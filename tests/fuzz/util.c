@@ -1,0 +1,88 @@
+/*
+ * util.c - the fuzz targets' shared helpers (see fuzz.h).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+const char *fuzz_input;
+void (*fuzz_fail_hook)(const char *msg);
+static unsigned log_lines[LOG_DEBUG + 1];
+
+void fuzz_fail(const char *file, int line, const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "fuzz: %s:%d: check failed: %s%s%s", file,
+		 line, what, fuzz_input ? ", on input " : "",
+		 fuzz_input ? fuzz_input : "");
+	fprintf(stderr, "%s\n", msg);
+	if (fuzz_fail_hook)
+		fuzz_fail_hook(msg);
+	abort();
+}
+
+static void count_line(enum log_level level, const char *line, void *opaque)
+{
+	(void)line;
+	(void)opaque;
+	if ((unsigned)level <= LOG_DEBUG)
+		log_lines[level]++;
+}
+
+void fuzz_setup(void)
+{
+	log_set_quiet(1);
+	log_set_level(LOG_DEBUG);	/* every line is formatted, so its
+					 * format meets the fuzzed values */
+	log_set_hook(count_line, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void fuzz_log_reset(void)
+{
+	memset(log_lines, 0, sizeof(log_lines));
+}
+
+unsigned fuzz_log_count(enum log_level level)
+{
+	return (unsigned)level <= LOG_DEBUG ? log_lines[level] : 0;
+}
+
+uint8_t fuzz_u8(struct fuzz_in *in)
+{
+	uint8_t v = 0;
+
+	if (in->left) {
+		v = *in->p++;
+		in->left--;
+	}
+	return v;
+}
+
+uint16_t fuzz_be16(struct fuzz_in *in)
+{
+	uint16_t hi = fuzz_u8(in);
+
+	return (uint16_t)(hi << 8 | fuzz_u8(in));
+}
+
+uint32_t fuzz_be32(struct fuzz_in *in)
+{
+	uint32_t hi = fuzz_be16(in);
+
+	return hi << 16 | fuzz_be16(in);
+}
+
+size_t fuzz_take(struct fuzz_in *in, size_t n, const uint8_t **out)
+{
+	if (n > in->left)
+		n = in->left;
+	*out = in->p;
+	in->p += n;
+	in->left -= n;
+	return n;
+}
