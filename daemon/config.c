@@ -423,7 +423,8 @@ static int key_set(struct colo_config *cfg, const struct config_key *k,
 	}
 	errno = 0;
 	v = strtoul(value, &end, 10);
-	if (!*value || *end || value[0] == '-' || value[0] == '+') {
+	/* digits only: strtoul would take " -5" (blanks, a sign) too */
+	if (!*value || *end || value[0] < '0' || value[0] > '9') {
 		snprintf(msg, len, "[%s] %s = '%s' is not a number; allowed: %s",
 			 k->section, k->name, value, k->allowed);
 		return -EINVAL;

@@ -13,6 +13,7 @@
 #ifndef COLO_GUEST_H_DAEMON
 #define COLO_GUEST_H_DAEMON
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,13 @@ struct guest {
 	void *opaque;			/* from guest_params */
 	unsigned char *rx;		/* one record, GUEST_RX_SIZE bytes */
 };
+
+/* A command's nonzero result as a negative errno: one in -4095..-1 is
+ * its own, anything else (a broken guest) -EPROTO, never 0. */
+static inline int guest_result_errno(int64_t res)
+{
+	return res < 0 && res >= -4095 ? (int)res : -EPROTO;
+}
 
 /* Launch and wait for the runtime's hello. 0, or a negative errno with
  * the reason logged (a refusal by the runtime included). */

@@ -328,8 +328,7 @@ int guest_continue_at(struct guest *g, uint64_t clock_ms)
 		return 0;
 	ret = guest_cmd(g, GUEST_CMD_CONTINUE, arg, &res, NULL, 0);
 	if (!ret && res) {
-		/* a refusal is a negative errno; anything else, never 0 */
-		int err = res < 0 && res >= -4095 ? (int)res : -EPROTO;
+		int err = guest_result_errno(res);
 
 		pr_err("%s refused to continue at guest clock %" PRIu64 " ms "
 		       "(at most %lld): %s; it stays paused", g->name, clock_ms,

@@ -69,9 +69,9 @@ static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
 		ret = command(b, GUEST_CMD_MUNMAP, sb->start,
 			      sa->start - sb->start, 0, 0, &res, count);
 		if (!ret && res) {
+			ret = guest_result_errno(res);
 			pr_err("guest %s: cannot trim its stack to %#" PRIx64 ": %s",
-			       b->name, sa->start, strerror((int)-res));
-			ret = (int)res;
+			       b->name, sa->start, strerror(-ret));
 		}
 	}
 	layout_free(&lb);
@@ -110,7 +110,7 @@ static int flush_pending(struct guest *b, struct pending *p, unsigned *count)
 		break;
 	}
 	if (!ret && p->cmd != GUEST_CMD_MMAP && res)
-		ret = (int)res;
+		ret = guest_result_errno(res);
 	if (ret)
 		pr_err("guest %s: command %u on %#" PRIx64 "-%#" PRIx64
 		       " failed: %s", b->name, p->cmd, p->start, p->end,
