@@ -91,8 +91,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CHECKPOINT_SRCS) $(VMM_SRCS) \
 GUEST_BUILD := build/guest-$(notdir $(CC))
 LIBCOLOGUEST := $(GUEST_BUILD)/libcologuest.a
 LIBCOLOGUEST_OBJS := $(addprefix $(GUEST_BUILD)/,runtime.o pause.o context.o guest_uffd.o)
-GUESTS := $(GUEST_BUILD)/memstress $(if $(wildcard guest/netecho.c),$(GUEST_BUILD)/netecho) \
-	$(if $(wildcard guest/kvstore/kvstore.c),$(GUEST_BUILD)/kvstore)
+GUESTS := $(GUEST_BUILD)/memstress $(GUEST_BUILD)/netecho $(GUEST_BUILD)/kvstore
 GUEST_CFLAGS := $(BASE_CFLAGS) -Iguest -Iguest/net -Ivmm
 # guest/net: lwIP on the runtime's NIC, linked into guests with a network
 LIBCOLONET := $(GUEST_BUILD)/libcolonet.a
@@ -255,8 +254,8 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
 	$(Q)COLOCTL=$(CURDIR)/$(COLOCTL) COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
 		$(BUILD)/bench/bench_pair --csv bench/results/pair.csv $(BENCH_PAIR_ARGS)
-	$(Q)$(if $(wildcard guest/kvstore/kvstore.c),./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) \
-		$(CURDIR)/$(GUEST_BUILD) bench/results/kv.csv)
+	$(Q)./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
+		bench/results/kv.csv
 
 # --- fuzzing ---------------------------------------------------------------
 # make fuzz: every parser of outside input under clang's libFuzzer, with
