@@ -339,7 +339,6 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-/* Is a daemon listening on path? */
 /* The address of the socket at path, or -ENAMETOOLONG (said) if it
  * does not fit: never a cut path, which would name another socket. */
 static int socket_address(const char *path, struct sockaddr_un *sun)
@@ -356,6 +355,7 @@ static int socket_address(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
+/* Is a daemon listening on sun? */
 static int socket_alive(const struct sockaddr_un *sun)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -104,7 +104,7 @@ static void connect_again(struct primary *p, const char *why)
 	pr_warn("lost the secondary before the guest was protected (%s); "
 		"connecting again in %d ms", why, p->connect_backoff_ms);
 	p->state = P_CONNECTING;
-	primary_net_unprotected(p);
+	primary_net_release(p);
 }
 
 /* The link is gone (closed by either side): connect again or run solo.
@@ -144,7 +144,7 @@ static void secondary_gone(struct primary *p, const char *why)
 	else
 		pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
-	primary_net_unprotected(p);
+	primary_net_release(p);
 }
 
 /* From anywhere: drop the link if it is still up. */

@@ -334,7 +334,7 @@ int primary_checkpoint_loaded(struct primary *p, const uint8_t *payload,
 	if (ret)
 		return ret;
 	p->ckpt_done = p->ckpt_id;
-	primary_net_loaded(p);		/* its output may leave now */
+	primary_net_release(p);		/* its output may leave now */
 	p->connect_backoff_ms = 0;
 	p->last_pages = p->this_pages;
 	p->last_bytes_sent = p->this_bytes_sent;

@@ -114,10 +114,10 @@ void primary_net_close(struct primary *p);
 guest_frame_fn primary_net_frame_fn(void);
 /* The guest runs again: frames from the uplink go to it again. */
 void primary_net_guest_running(struct primary *p);
-/* Checkpoint p->ckpt_done is loaded: its output leaves. */
-void primary_net_loaded(struct primary *p);
-/* No secondary any more (solo, connecting): all held output leaves. */
-void primary_net_unprotected(struct primary *p);
+/* What may leave now goes: up to checkpoint p->ckpt_done while a
+ * secondary is attached (call it at VMSTATE_LOADED), all of it once none
+ * is (solo, connecting). */
+void primary_net_release(struct primary *p);
 void primary_net_status(struct primary *p, struct status_out *so);
 
 /* --- the checkpoint transaction (primary_checkpoint.c) -------------------- */

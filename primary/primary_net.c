@@ -50,7 +50,7 @@ static int emit(const uint8_t *frame, size_t len, void *opaque)
 }
 
 /* The frames that may leave now, in order. */
-static void release(struct primary *p)
+void primary_net_release(struct primary *p)
 {
 	if (!p->uplink)
 		return;
@@ -78,7 +78,7 @@ static void on_guest_frame(struct guest *g, const void *frame, size_t len,
 		p->next_ckpt_ms = 0;
 	}
 	if (!holding(p))
-		release(p);
+		primary_net_release(p);
 }
 
 /* Frames from the bridge for the guest, while it runs. */
@@ -110,7 +110,7 @@ static void on_uplink_out(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	release(arg);
+	primary_net_release(arg);
 }
 
 void primary_net_guest_running(struct primary *p)
@@ -122,15 +122,6 @@ void primary_net_guest_running(struct primary *p)
 	}
 }
 
-void primary_net_loaded(struct primary *p)
-{
-	release(p);
-}
-
-void primary_net_unprotected(struct primary *p)
-{
-	release(p);
-}
 
 guest_frame_fn primary_net_frame_fn(void)
 {
