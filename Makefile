@@ -146,14 +146,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 # same object with or without sanitizers).
 $(BUILD)/tests/test_context: $(GUEST_BUILD)/context.o
 # The RESP engine, tested on the host (with sanitizers when asked).
-$(BUILD)/tests/test_kvstore: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
+$(BUILD)/tests/test_kvstore_engine: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
+$(BUILD)/tests/test_kvstore_redis: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
 
 $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
-# Benchmarks link no cmocka: all the test helpers but fault_pair.c (cmocka checks).
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(filter-out %/fault_pair.o,$(TEST_LIB_OBJS)) $(LIBCOLO)
+# Benchmarks link no cmocka: all the test helpers but those that make
+# cmocka checks (fault_pair.c, net_guest.c).
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(filter-out %/fault_pair.o %/net_guest.o,$(TEST_LIB_OBJS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 
