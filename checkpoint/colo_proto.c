@@ -35,6 +35,11 @@ static const struct {
 	[COLO_PAGES] = { "PAGES", LEN_VARIES },
 	[COLO_LAYOUT] = { "LAYOUT", LEN_VARIES },
 	[COLO_MEMHASH] = { "MEMHASH", COLO_MEMHASH_LEN },
+	[COLO_MIRROR_HELLO] = { "MIRROR_HELLO", LEN_VARIES },
+	[COLO_MIRROR_INPUT] = { "MIRROR_INPUT", LEN_VARIES },
+	[COLO_MIRROR_TICK] = { "MIRROR_TICK", LEN_VARIES },
+	[COLO_MIRROR_EPOCH] = { "MIRROR_EPOCH", LEN_VARIES },
+	[COLO_MIRROR_OUTPUT] = { "MIRROR_OUTPUT", LEN_VARIES },
 };
 
 const char *colo_record_name(unsigned type)
@@ -83,7 +88,7 @@ void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN])
 	put_be32(out + 12, h->role);
 	put_be32(out + 16, h->guest_hash);
 	put_be32(out + 20, h->compress_level);
-	put_be64(out + 24, h->reserved);
+	put_be64(out + 24, h->session);
 }
 
 int colo_hello_decode(const uint8_t *payload, uint32_t len,
@@ -99,7 +104,7 @@ int colo_hello_decode(const uint8_t *payload, uint32_t len,
 	h.role = get_be32(payload + 12);
 	h.guest_hash = get_be32(payload + 16);
 	h.compress_level = get_be32(payload + 20);
-	h.reserved = get_be64(payload + 24);
+	h.session = get_be64(payload + 24);
 	if (h.magic != COLO_PROTO_MAGIC) {
 		pr_err("HELLO with magic %#" PRIx32 ", expected %#x: the peer "
 		       "does not speak colo", h.magic, COLO_PROTO_MAGIC);
@@ -119,11 +124,6 @@ int colo_hello_decode(const uint8_t *payload, uint32_t len,
 	if (h.compress_level > COLO_COMPRESS_MAX) {
 		pr_err("HELLO with compress level %" PRIu32 ", expected 0..%d",
 		       h.compress_level, COLO_COMPRESS_MAX);
-		return -EPROTO;
-	}
-	if (h.reserved) {
-		pr_err("HELLO with reserved field %#" PRIx64 ", expected 0",
-		       h.reserved);
 		return -EPROTO;
 	}
 	*out = h;

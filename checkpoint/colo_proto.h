@@ -61,7 +61,8 @@
 #include <string.h>
 
 #define COLO_PROTO_MAGIC	0x434f4c4fu	/* "COLO" */
-#define COLO_PROTO_VERSION	2	/* 2: VMSTATE_SIZE carries the guest clock */
+#define COLO_PROTO_VERSION	3	/* 2: VMSTATE_SIZE carries the guest
+					 * clock; 3: the mirror link */
 #define COLO_RECORD_HDR		12
 #define COLO_RECORD_MAX		(8u << 20)	/* payload bytes */
 
@@ -80,13 +81,19 @@ enum colo_record_type {
 	COLO_PAGES = 12,
 	COLO_LAYOUT = 13,
 	COLO_MEMHASH = 14,
-	COLO_RECORD_TYPE_MAX = 14,
+	/* the mirror link (netcompare/mirror_proto.h codes them) */
+	COLO_MIRROR_HELLO = 15,
+	COLO_MIRROR_INPUT = 16,
+	COLO_MIRROR_TICK = 17,
+	COLO_MIRROR_EPOCH = 18,
+	COLO_MIRROR_OUTPUT = 19,
+	COLO_RECORD_TYPE_MAX = 19,
 };
 
 /* Name of a record type for logs ("?" when unknown). */
 const char *colo_record_name(unsigned type);
 
-/* HELLO payload (both ways): be32 each field but reserved, be64 that. */
+/* HELLO payload (both ways): be32 each field but session, be64 that. */
 #define COLO_HELLO_LEN		32
 #define COLO_COMPRESS_MAX	9	/* zlib's highest level */
 enum colo_role { COLO_ROLE_PRIMARY = 1, COLO_ROLE_SECONDARY = 2 };
@@ -98,11 +105,13 @@ struct colo_hello {
 	uint32_t guest_hash;		/* crc32 of the guest binary and libs */
 	uint32_t compress_level;	/* what the primary sends; 0 = none,
 					 * at most COLO_COMPRESS_MAX */
-	uint64_t reserved;		/* 0 */
+	/* the primary's random id of this pairing, which its mirror
+	 * link's MIRROR_HELLO repeats; the secondary answers with it */
+	uint64_t session;
 };
 
 void colo_hello_encode(const struct colo_hello *h, uint8_t out[COLO_HELLO_LEN]);
-/* Checks magic, role (either one), page size, compress level, reserved;
+/* Checks magic, role (either one), page size, compress level;
  * the version, which role and which page size are the daemon's call. */
 int colo_hello_decode(const uint8_t *payload, uint32_t len,
 		      struct colo_hello *h);

@@ -30,16 +30,21 @@ static int daemon_guest_cmd_timeout_ms(const struct colo_config *cfg)
 /* [net]'s guest interface, as the guest's network layer reads it from
  * its environment (guest/net/colo_net.h): the keys set, into env[] (NULL
  * terminated, room for 4), their text in buf. */
-static void guest_net_env(const struct colo_config *cfg, char buf[3][48],
+static void guest_net_env(const struct colo_config *cfg, char buf[4][48],
 			  char **env)
 {
+	char segment[12] = "";
 	const struct { const char *var, *value; } vars[] = {
 		{ "COLO_GUEST_IP", cfg->net.guest_ip },
 		{ "COLO_GUEST_NETMASK", cfg->net.guest_netmask },
 		{ "COLO_GUEST_GATEWAY", cfg->net.guest_gateway },
+		/* this host's own, not replicated (colo_host_param()) */
+		{ "COLO_HOST_TX_SEGMENT", segment },
 	};
 	int n = 0;
 
+	if (cfg->net.tx_segment)
+		snprintf(segment, sizeof(segment), "%u", cfg->net.tx_segment);
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		if (!vars[i].value[0])
 			continue;
@@ -53,7 +58,7 @@ static void guest_net_env(const struct colo_config *cfg, char buf[3][48],
 int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 			struct guest *g, guest_frame_fn on_frame, void *opaque)
 {
-	char env[3][48], *envp[4];
+	char env[4][48], *envp[5];
 	char args[sizeof(cfg->guest.args)], *argv[MAX_GUEST_ARGS + 2];
 	char *save, *w, *base = strrchr(cfg->guest.program, '/');
 	struct guest_params p = {

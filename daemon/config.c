@@ -120,9 +120,54 @@ static int parse_address(const char *value, void *dst)
 
 static int parse_output(const char *value, void *dst)
 {
-	if (strcmp(value, "buffer") != 0)
+	if (strcmp(value, "compare") == 0)
+		*(enum net_output *)dst = NET_OUTPUT_COMPARE;
+	else if (strcmp(value, "buffer") == 0)
+		*(enum net_output *)dst = NET_OUTPUT_BUFFER;
+	else
 		return -EINVAL;
-	*(enum net_output *)dst = NET_OUTPUT_BUFFER;
+	return 0;
+}
+
+static int parse_bool(const char *value, void *dst)
+{
+	if (strcmp(value, "yes") == 0)
+		*(bool *)dst = true;
+	else if (strcmp(value, "no") == 0)
+		*(bool *)dst = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "22, 5405": ports 1..65535 separated by commas or blanks, at most
+ * NET_MAX_PASSTHROUGH, or nothing, into a struct net_ports. */
+static int parse_ports(const char *value, void *dst)
+{
+	struct net_ports *out = dst;
+	uint16_t ports[NET_MAX_PASSTHROUGH];
+	unsigned n = 0;
+	const char *s = value;
+
+	for (;;) {
+		unsigned long v;
+		char *end;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (!*s)
+			break;
+		if (*s < '0' || *s > '9' || n == NET_MAX_PASSTHROUGH)
+			return -EINVAL;
+		v = strtoul(s, &end, 10);
+		if (v == 0 || v > 65535 || (*end && *end != ',' &&
+					    *end != ' ' && *end != '\t'))
+			return -EINVAL;
+		ports[n++] = (uint16_t)v;
+		s = end;
+	}
+	memcpy(out->port, ports, n * sizeof(ports[0]));
+	out->n = n;
 	return 0;
 }
 
@@ -222,7 +267,7 @@ static const struct config_key config_keys[] = {
 	  false },
 	{ "net", "output", KEY_NAMED,
 	  offsetof(struct colo_config, net.output), 0, 0, parse_output,
-	  "buffer (default buffer)", false },
+	  "compare or buffer (default compare)", false },
 	{ "net", "guest_ip", KEY_NAMED,
 	  offsetof(struct colo_config, net.guest_ip), 0, 0, parse_ipv4,
 	  "a dotted IPv4 address, like 10.77.1.100, or nothing", false },
@@ -243,6 +288,26 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct colo_config, net.max_held_bytes), 64ul << 10,
 	  1ul << 30, NULL,
 	  "bytes from 65536 to 1073741824 (default 16777216)", false },
+	{ "net", "clock_feed", KEY_NAMED,
+	  offsetof(struct colo_config, net.clock_feed), 0, 0, parse_bool,
+	  "yes or no (default yes)", false },
+	{ "net", "compare_timeout_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, net.compare_timeout_ms), 1, 60000,
+	  NULL, "milliseconds from 1 to 60000 (default 100)", false },
+	{ "net", "max_queue_frames", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, net.max_queue_frames), 16, 1u << 20,
+	  NULL, "frames from 16 to 1048576 (default 4096)", false },
+	{ "net", "max_queue_bytes", KEY_U64_RANGE,
+	  offsetof(struct colo_config, net.max_queue_bytes), 64ul << 10,
+	  1ul << 30, NULL,
+	  "bytes from 65536 to 1073741824 (default 16777216)", false },
+	{ "net", "passthrough", KEY_NAMED,
+	  offsetof(struct colo_config, net.passthrough), 0, 0, parse_ports,
+	  "TCP/UDP ports 1..65535 separated by commas, at most 16, or "
+	  "nothing", false },
+	{ "net", "tx_segment", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, net.tx_segment), 0, 65535, NULL,
+	  "bytes from 0 (lwIP's own segments) to 65535; a test knob", false },
 	{ "control", "socket", KEY_NAMED,
 	  offsetof(struct colo_config, control.socket), 0, 0, parse_socket,
 	  "an absolute path under 108 characters (default /run/colo/colo.sock)",
@@ -278,7 +343,11 @@ void config_defaults(struct colo_config *cfg)
 	snprintf(cfg->checkpoint.peer, sizeof(cfg->checkpoint.peer),
 		 "127.0.0.1:9470");
 	cfg->ha.heartbeat_timeout_ms = 2000;
-	cfg->net.output = NET_OUTPUT_BUFFER;
+	cfg->net.output = NET_OUTPUT_COMPARE;
+	cfg->net.clock_feed = true;
+	cfg->net.compare_timeout_ms = 100;
+	cfg->net.max_queue_frames = 4096;
+	cfg->net.max_queue_bytes = 16u << 20;
 	snprintf(cfg->net.guest_netmask, sizeof(cfg->net.guest_netmask),
 		 "255.255.255.0");
 	cfg->net.max_held_frames = 4096;

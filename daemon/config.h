@@ -12,6 +12,7 @@
 #ifndef COLO_CONFIG_H
 #define COLO_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,18 @@
 
 /* [net] output: when a frame of the primary's guest may leave. */
 enum net_output {
+	/* once the secondary's guest sent the same (netcompare), or the
+	 * checkpoint after it is loaded */
+	NET_OUTPUT_COMPARE,
 	NET_OUTPUT_BUFFER,	/* once the checkpoint after it is loaded */
+};
+
+#define NET_MAX_PASSTHROUGH	16	/* ports in [net] passthrough */
+
+/* A list of TCP/UDP ports. */
+struct net_ports {
+	uint16_t port[NET_MAX_PASSTHROUGH];
+	unsigned n;
 };
 
 struct colo_config {
@@ -66,6 +78,15 @@ struct colo_config {
 		/* buffer mode: held output that asks for a checkpoint */
 		unsigned max_held_frames;
 		uint64_t max_held_bytes;
+		/* compare mode */
+		bool clock_feed;		/* B's clock follows A's */
+		unsigned compare_timeout_ms;	/* unmatched this long */
+		unsigned max_queue_frames;	/* compared output queued */
+		uint64_t max_queue_bytes;
+		struct net_ports passthrough;	/* not compared */
+		/* a test knob: this host's guest sends TCP segments of at
+		 * most this many bytes (0: lwIP's own) */
+		unsigned tx_segment;
 	} net;
 	struct {
 		char socket[108];		/* unix control socket */

@@ -61,7 +61,7 @@ int peer_hello_send(struct channel *ch, const struct colo_hello *ours)
 }
 
 int peer_hello_check(const struct colo_hello *ours, const uint8_t *payload,
-		     uint32_t len)
+		     uint32_t len, struct colo_hello *theirs)
 {
 	uint32_t want = ours->role == COLO_ROLE_PRIMARY ? COLO_ROLE_SECONDARY :
 			COLO_ROLE_PRIMARY;
@@ -94,6 +94,14 @@ int peer_hello_check(const struct colo_hello *ours, const uint8_t *payload,
 		       ours->guest_hash);
 		return -EPROTO;
 	}
+	if (ours->role == COLO_ROLE_PRIMARY && h.session != ours->session) {
+		pr_err("the secondary answered session %#" PRIx64 ", ours is "
+		       "%#" PRIx64 ": it answers another primary", h.session,
+		       ours->session);
+		return -EPROTO;
+	}
+	if (theirs)
+		*theirs = h;
 	return 0;
 }
 

@@ -37,11 +37,13 @@ int peer_hello_send(struct channel *ch, const struct colo_hello *ours);
 
 /*
  * The peer's HELLO payload, decoded and checked against ours: the other
- * role, our protocol version, page size and guest hash. 0, or -EPROTO
- * with the first mismatch logged, naming the peer's value and ours.
+ * role, our protocol version, page size and guest hash, and (a primary's
+ * check of the answer) our session echoed. 0 with the peer's in *theirs
+ * (may be NULL), or -EPROTO with the first mismatch logged, naming the
+ * peer's value and ours.
  */
 int peer_hello_check(const struct colo_hello *ours, const uint8_t *payload,
-		     uint32_t len);
+		     uint32_t len, struct colo_hello *theirs);
 
 /* --- heartbeats ----------------------------------------------------------- */
 
