@@ -76,9 +76,10 @@ VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c
 DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c daemon/status.c daemon/quantile.c daemon/peer_link.c
-SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c
+SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c \
+	secondary/secondary_mirror.c
 PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c \
-	primary/primary_net.c
+	primary/primary_net.c primary/primary_mirror.c
 NETCOMPARE_SRCS := $(wildcard netcompare/*.c)
 
 LIBCOLO := $(BUILD)/libcolo.a
@@ -155,7 +156,7 @@ $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
 
 # Benchmarks link no cmocka: all the test helpers but those that make
 # cmocka checks (fault_pair.c, net_guest.c).
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(filter-out %/fault_pair.o %/net_guest.o,$(TEST_LIB_OBJS)) $(LIBCOLO)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/bench_util.o $(filter-out %/fault_pair.o %/net_guest.o %/kv_pair.o,$(TEST_LIB_OBJS)) $(LIBCOLO)
 	@$(if $(filter 0,$(V)),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(INIH_LIBS) $(NET_LIBS) -lm
 

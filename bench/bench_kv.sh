@@ -1,7 +1,9 @@
 #!/bin/bash
 # bench/bench_kv.sh - kvstore through the lab: unprotected against
-# protected (buffer mode) at two checkpoint delays, side by side in one
-# run, and the guest's raw round trips against Debian's redis-server.
+# protected in compare mode and in buffer mode at checkpoint delays of
+# 20, 100 and 1000 ms, side by side in one run, compare mode at 100 ms
+# without the clock feed too, and the guest's raw round trips against
+# Debian's redis-server.
 #
 #   bench/bench_kv.sh COLOCTL GUEST_DIR CSV
 #
@@ -11,9 +13,11 @@
 # machine. The reference rows are Debian's redis-server on the primary
 # host's own address (the same LAN path, the host's TCP instead of the
 # TAP, the daemon and lwIP).
-# BENCH_KV_REQUESTS (default 20000) is redis-benchmark's -n unprotected;
-# protected, where every reply waits for a checkpoint, each run gets
-# about 15 checkpoint gaps' worth per client (at least 200 requests).
+# BENCH_KV_REQUESTS (default 20000) is redis-benchmark's -n unprotected
+# and in compare mode; in buffer mode, where every reply waits for a
+# checkpoint, each run gets about 15 checkpoint gaps' worth per client
+# (at least 20 requests). For each compare run, the checkpoints it took
+# by reason and the mismatch checkpoints per second.
 set -u
 
 COLOCTL=$1
@@ -96,7 +100,7 @@ wait_guest() {
 # redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max"
 # One line per run into $results: MODE,CLIENTS,TEST,rps,p50,p99
 results=()
-measure() {		# MODE HOST PORT DELAY_MS (0: unprotected)
+measure() {		# MODE HOST PORT DELAY_MS (0: replies do not wait)
 	local mode=$1 host=$2 port=$3 delay=$4 opts line n per
 	for opts in "-c 1" "-c 50" "-c 1 -P 16"; do
 		n=$N
@@ -106,7 +110,7 @@ measure() {		# MODE HOST PORT DELAY_MS (0: unprotected)
 				for (i = 1; i < k; i++) { if (w[i] == "-c") c = w[i+1]; if (w[i] == "-P") p = w[i+1] }
 				print c * p }')
 			n=$((per * 15000 / delay))
-			[ "$n" -lt 200 ] && n=200
+			[ "$n" -lt 20 ] && n=20
 			[ "$n" -gt "$N" ] && n=$N
 		fi
 		while IFS= read -r line; do
@@ -139,21 +143,53 @@ rtt_redis=$(ip netns exec "$PREFIX-client" redis-benchmark -h 10.77.1.1 -p 6390 
 measure redis-server 10.77.1.1 6390 0
 kill "$redis_pid" 2>/dev/null
 
-for delay in 20 100; do
-	conf "sec$delay" "listen = 10.77.2.2:9470" ""
-	conf "pri$delay" "peer = 10.77.2.2:9470
-checkpoint_delay_ms = $delay" "bridge = br0"
-	start "sec$delay" sec start-secondary
-	start "pri$delay" pri start-primary
+# One protected run: MODE (compare|buffer) DELAY_MS FEED (yes|no)
+ckpt_rows=()
+protected() {
+	local mode=$1 delay=$2 feed=$3 name="$1$2$3" s t0 t1 before after
+	conf "sec$name" "listen = 10.77.2.2:9470" "output = $mode
+clock_feed = $feed"
+	conf "pri$name" "peer = 10.77.2.2:9470
+checkpoint_delay_ms = $delay" "bridge = br0
+output = $mode
+clock_feed = $feed"
+	start "sec$name" sec start-secondary
+	start "pri$name" pri start-primary
 	for _ in $(seq 1 300); do
-		s=$("$COLOCTL" -c "$WORK/pri$delay.conf" status --json)
+		s=$("$COLOCTL" -c "$WORK/pri$name.conf" status --json)
 		[ "$(jget checkpoints "$s")" -ge 2 ] 2>/dev/null && break
 		sleep 0.1
 	done
 	wait_guest
-	measure "protected-$delay" $GUEST 6379 "$delay"
-	stop "pri$delay"
-	stop "sec$delay"
+	s=$("$COLOCTL" -c "$WORK/pri$name.conf" status --json)
+	before=$(jget checkpoints_mismatch "$s")
+	t0=$(date +%s.%N)
+	local label="$mode-$delay"
+	[ "$feed" = no ] && label="$label-nofeed"
+	if [ "$mode" = compare ]; then
+		measure "$label" $GUEST 6379 0
+	else
+		measure "$label" $GUEST 6379 "$delay"
+	fi
+	t1=$(date +%s.%N)
+	s=$("$COLOCTL" -c "$WORK/pri$name.conf" status --json)
+	after=$(jget checkpoints_mismatch "$s")
+	ckpt_rows+=("$(printf "%-24s %6s %6s %8s %8s %8s %10s" "$label" \
+		"$(jget checkpoints "$s")" "$(jget checkpoints_timer "$s")" \
+		"$(jget checkpoints_mismatch "$s")" "$(jget checkpoints_timeout "$s")" \
+		"$(jget checkpoints_queue_full "$s")" \
+		"$(awk -v a="${before:-0}" -v b="${after:-0}" -v t0="$t0" -v t1="$t1" \
+			'BEGIN { printf "%.2f", (b - a) / (t1 - t0) }')")")
+	stop "pri$name"
+	stop "sec$name"
+}
+
+for delay in 20 100 1000; do
+	protected compare $delay yes
+done
+protected compare 100 no
+for delay in 20 100 1000; do
+	protected buffer $delay yes
 done
 
 echo "mode,clients,test,rps,p50_ms,p99_ms" >"$CSV"
@@ -169,6 +205,11 @@ for r in "${results[@]}"; do
 	ratio=$(awk -v a="$rps" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')
 	printf "%-20s %-10s %-5s %10s %8s %8s %8s\n" "$mode" "$clients" "$t" "$rps" "$p50" "$p99" "$ratio"
 done
+echo
+echo
+echo "== checkpoints of each protected run, by reason, and mismatch checkpoints per second"
+printf "%-24s %6s %6s %8s %8s %8s %10s\n" run total timer mismatch timeout full mismatch/s
+printf "%s\n" "${ckpt_rows[@]}"
 echo
 printf "raw round trips, one client (PING_INLINE): guest %s/s, redis-server %s/s, ratio %s\n" \
 	"${rtt_guest:-?}" "${rtt_redis:-?}" \

@@ -10,9 +10,10 @@
 #      checkpoints, output not held) on the primary host, its TAP on the
 #      host's bridge; redis-cli and redis-benchmark from the client host;
 #   2. protects it: a secondary daemon on the secondary host, replication
-#      over the hosts' own link, output held until the checkpoint after it
-#      is loaded (buffer mode); the same clients again, while the pair
-#      checkpoints, with progress;
+#      over the hosts' own link, in compare mode: every input goes to both
+#      guests, a reply leaves once the secondary's guest sent the same,
+#      a difference costs a checkpoint; the same clients again, while the
+#      pair checkpoints, with progress and the compare counters;
 #   3. takes a last checkpoint with both guests held and compares their
 #      memories byte for byte;
 # and prints both runs' figures side by side. Everything it started (the
@@ -21,7 +22,7 @@
 # clients were served right and the copy was identical.
 #
 # DEMO_SECONDS (the protected run's progress, default 10), DEMO_DELAY_MS
-# (the checkpoint delay, default 20) and DEMO_REQUESTS (redis-benchmark's
+# (the checkpoint delay, default 100) and DEMO_REQUESTS (redis-benchmark's
 # -n, default 5000) change the run.
 set -u
 
@@ -29,7 +30,7 @@ COLOCTL=$1
 GUEST_DIR=$2
 WORK=$3
 SECONDS_TO_RUN=${DEMO_SECONDS:-10}
-DELAY_MS=${DEMO_DELAY_MS:-20}
+DELAY_MS=${DEMO_DELAY_MS:-100}
 REQUESTS=${DEMO_REQUESTS:-5000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 LAB="$HERE/tests/lab/colo-lab.sh"
@@ -188,7 +189,7 @@ mv "$WORK/primary.log" "$WORK/primary-unprotected.log"
 echo
 
 # --- 2. protected -------------------------------------------------------------
-echo "2. protected: a secondary on the other host, checkpoints every $DELAY_MS ms, output held until loaded"
+echo "2. protected: a secondary on the other host, checkpoints every $DELAY_MS ms, outputs compared"
 write_conf secondary "listen = $REPL" ""
 in_ns sec "$COLOCTL" -c "$WORK/secondary.conf" start-secondary >"$WORK/start.txt" 2>&1 ||
 	die "the secondary did not start: $(cat "$WORK/start.txt")"
@@ -211,7 +212,7 @@ echo "   protected after an initial sync of $(jget initial_sync_ms "$p") ms (pau
 wait_for_guest
 round_trips
 benchmark colo
-printf "%6s %12s %10s %10s %14s\n" time checkpoints "p50 ms" "p99 ms" "frames released"
+printf "%6s %12s %10s %10s %14s %10s\n" time checkpoints "p50 ms" "p99 ms" "frames matched" mismatches
 for t in $(seq 1 "$SECONDS_TO_RUN"); do
 	client redis-benchmark -h $GUEST_IP -t set -n 200 -c 5 -q >/dev/null 2>&1
 	p=$(pri status --json) || die "the primary stopped; see $WORK/primary.log"
@@ -220,9 +221,9 @@ for t in $(seq 1 "$SECONDS_TO_RUN"); do
 	*) die "the pair left COLO: state $(jget state "$p") $(jget solo_because "$p"); see $WORK/*.log" ;;
 	esac
 	if [ $((t % 5)) = 0 ] || [ "$t" = "$SECONDS_TO_RUN" ]; then
-		printf "%5ss %12s %10s %10s %14s\n" "$t" "$(jget checkpoints "$p")" \
+		printf "%5ss %12s %10s %10s %14s %10s\n" "$t" "$(jget checkpoints "$p")" \
 			"$(jget pause_p50_ms "$p")" "$(jget pause_p99_ms "$p")" \
-			"$(jget outbuf_released_frames "$p")"
+			"$(jget compare_matched_frames "$p")" "$(mismatches "$p")"
 	fi
 	sleep 1
 done
@@ -234,6 +235,14 @@ p=$(pri status --json)
 s=$(sec status --json)
 "$COLOCTL" guest compare "$(jget guest_pid "$p")" "$(jget guest_pid "$s")"
 same=$?
+
+mismatches() {		# STATUS-JSON
+	local n=0 r
+	for r in payload length flags malformed; do
+		n=$((n + $(jget "compare_mismatch_$r" "$1")))
+	done
+	echo $n
+}
 
 row() {		# LABEL UNPROTECTED PROTECTED
 	local ratio="-"
@@ -250,10 +259,17 @@ row "GET latency p50 (ms)" "$p50_solo_GET" "$p50_colo_GET"
 printf "  %-34s %s\n" "checkpoints" "$(jget checkpoints "$p") (each $DELAY_MS ms after the last one ended)"
 printf "  %-34s %s / %s ms\n" "pause p50 / p99 (guest stopped)" \
 	"$(jget pause_p50_ms "$p")" "$(jget pause_p99_ms "$p")"
-printf "  %-34s %s held, %s released, at most %s at once\n" "frames of the guest" \
-	"$(jget outbuf_held_frames "$p")" "$(jget outbuf_released_frames "$p")" \
-	"$(jget outbuf_high_frames "$p")"
-printf "  %-34s %s\n" "checkpoints asked by a full queue" "$(jget outbuf_full_requests "$p")"
+printf "  %-34s timer %s, mismatch %s, timeout %s, queue full %s, request %s\n" \
+	"checkpoints by reason" "$(jget checkpoints_timer "$p")" \
+	"$(jget checkpoints_mismatch "$p")" "$(jget checkpoints_timeout "$p")" \
+	"$(jget checkpoints_queue_full "$p")" "$(jget checkpoints_request "$p")"
+printf "  %-34s %s of the primary's, %s of the secondary's\n" "frames compared" \
+	"$(jget compare_primary_frames "$p")" "$(jget compare_secondary_frames "$p")"
+printf "  %-34s %s matched, %s mismatches, at most %s held at once\n" \
+	"primary's frames" "$(jget compare_matched_frames "$p")" \
+	"$(mismatches "$p")" "$(jget compare_high_frames "$p")"
+printf "  %-34s %s to the secondary's guest (clock feed %s)\n" "inputs mirrored" \
+	"$(jget mirror_inputs "$p")" "$(jget clock_feed "$p")"
 if [ $same = 0 ]; then
 	printf "  %-34s %s\n" "secondary's guest at the end" "byte-identical to the primary's"
 else

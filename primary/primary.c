@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,6 +101,7 @@ static void connect_again(struct primary *p, const char *why)
 	p->pass_start = true;
 	p->ckpt_id = 0;
 	p->ckpt_requested = p->verify_next = p->hold_next = false;
+	primary_mirror_close(p);
 	p->conn.next_ms = daemon_now_ms() + p->connect_backoff_ms;
 	pr_warn("lost the secondary before the guest was protected (%s); "
 		"connecting again in %d ms", why, p->connect_backoff_ms);
@@ -130,6 +132,7 @@ static void secondary_gone(struct primary *p, const char *why)
 		primary_net_guest_running(p);
 	}
 	primary_checkpoint_abort(p);
+	primary_mirror_close(p);
 	if (!p->ckpt_sent && !p->refused) {
 		connect_again(p, why);
 		return;
@@ -145,6 +148,15 @@ static void secondary_gone(struct primary *p, const char *why)
 		pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
 	primary_net_release(p);
+}
+
+void primary_request_checkpoint(struct primary *p, enum ckpt_reason why)
+{
+	if (!p->ckpt_requested)
+		p->ckpt_reason = why;
+	p->ckpt_requested = true;
+	if (why != CKPT_REQUEST)
+		p->next_ckpt_ms = 0;	/* output waits: now, not at the tick */
 }
 
 /* From anywhere: drop the link if it is still up. */
@@ -171,7 +183,7 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
  * must fix this (no point connecting again). */
 static int on_hello(struct primary *p, const uint8_t *payload, uint32_t len)
 {
-	int ret = peer_hello_check(&p->hello, payload, len);
+	int ret = peer_hello_check(&p->hello, payload, len, NULL);
 
 	if (ret) {
 		p->refused = true;
@@ -181,6 +193,7 @@ static int on_hello(struct primary *p, const uint8_t *payload, uint32_t len)
 	}
 	pr_info("the secondary answered: initial sync begins");
 	p->state = P_SYNC;
+	primary_mirror_open(p);
 	p->sync_start_ms = daemon_now_ms();
 	p->pass_start = true;
 	return 0;
@@ -312,8 +325,11 @@ static void connected(struct primary *p, int fd)
 	}
 	p->ps_ready = true;
 	if (peer_hello_ours(&p->hello, COLO_ROLE_PRIMARY, p->dl->ram.page_size,
-			    &p->g, p->cfg.checkpoint.compress_level)) {
-		primary_lose_secondary(p, "cannot hash our guest");
+			    &p->g, p->cfg.checkpoint.compress_level) ||
+	    getrandom(&p->hello.session, sizeof(p->hello.session), 0) !=
+	    sizeof(p->hello.session)) {
+		primary_lose_secondary(p, "cannot hash our guest or draw a "
+				       "session id");
 		return;
 	}
 	peer_hello_send(p->ch, &p->hello);
@@ -357,7 +373,8 @@ static void send_some(struct primary *p)
 		}
 		if (done) {
 			p->pass_start = true;
-			if (p->state == P_SYNC && ++p->sync_passes >= SYNC_PASSES) {
+			if (p->state == P_SYNC && ++p->sync_passes >= SYNC_PASSES &&
+			    primary_net_ready(p)) {
 				primary_checkpoint_begin(p);
 				return;
 			}
@@ -398,6 +415,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		p->dead_ch = NULL;
 	}
 	primary_net_guest_running(p);	/* if a resume did not say so */
+	primary_net_tick(p, now);
 	if (p->state == P_STOPPING) {
 		/* a few ticks for control answers; then the stream drained */
 		if (++p->stop_ticks > 4 &&

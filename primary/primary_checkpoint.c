@@ -103,11 +103,14 @@ void primary_checkpoint_begin(struct primary *p)
 	p->stop_ms = daemon_now_ms();
 	p->ckpt_deadline_ms = p->stop_ms + p->cfg.ha.heartbeat_timeout_ms;
 	p->ckpt_id++;
+	p->ckpt_by_reason[p->state == P_SYNC ? CKPT_SYNC :
+			  p->ckpt_requested ? p->ckpt_reason : CKPT_TIMER]++;
 	p->ckpt_requested = false;
 	p->verify_this = p->verify_next;
 	p->hold_this = p->hold_next;
 	p->verify_next = p->hold_next = false;
 	p->state = P_CHECKPOINT;
+	primary_net_checkpoint_begun(p);	/* the epoch's inputs are out */
 	if (send_id(p, COLO_CHECKPOINT_REQUEST))
 		primary_lose_secondary(p, "cannot send CHECKPOINT_REQUEST");
 }

@@ -216,7 +216,7 @@ static int do_checkpoint(struct primary *p, int argc, char **argv,
 	}
 	p->verify_next |= verify;
 	p->hold_next |= hold;
-	p->ckpt_requested = true;
+	primary_request_checkpoint(p, CKPT_REQUEST);
 	if (wait)
 		return control_reply_later(p->ctl, id);
 	evbuffer_add_printf(reply, "%" PRIu64 "\n", id);
@@ -285,6 +285,18 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 		   (double)peer_watch_silence_ms(&p->watch, now) : -1, 0);
 	status_num(&so, "last_verify_checkpoint", (double)p->last_verify_id, 0);
 	status_str(&so, "last_verify", verify_name(p->last_verify));
+	for (int r = 0; r < CKPT_REASONS; r++) {
+		static const char *const names[CKPT_REASONS] = {
+			[CKPT_TIMER] = "checkpoints_timer",
+			[CKPT_MISMATCH] = "checkpoints_mismatch",
+			[CKPT_TIMEOUT] = "checkpoints_timeout",
+			[CKPT_QUEUE_FULL] = "checkpoints_queue_full",
+			[CKPT_REQUEST] = "checkpoints_request",
+			[CKPT_SYNC] = "checkpoints_sync",
+		};
+
+		status_num(&so, names[r], (double)p->ckpt_by_reason[r], 0);
+	}
 	primary_net_status(p, &so);
 	status_end(&so);
 }

@@ -26,6 +26,19 @@ enum primary_state {
 	P_SOLO, P_STOPPING,
 };
 
+/* Why a checkpoint was taken (status: checkpoints_<name>). */
+enum ckpt_reason {
+	CKPT_TIMER,		/* checkpoint_delay_ms since the last one */
+	CKPT_MISMATCH,		/* netcompare: outputs differ (or malformed) */
+	CKPT_TIMEOUT,		/* netcompare: an output unmatched too long */
+	CKPT_QUEUE_FULL,	/* held or compared output at its limits */
+	CKPT_REQUEST,		/* coloctl checkpoint */
+	CKPT_SYNC,		/* the end of the initial sync */
+	CKPT_REASONS
+};
+
+struct netcompare;
+
 struct primary {
 	struct colo_config cfg;		/* a copy: 'set' changes it */
 	struct event_base *base;
@@ -42,6 +55,21 @@ struct primary {
 	struct event *ev_uplink_in, *ev_uplink_out;
 	bool uplink_stalled;		/* not read while the guest is paused */
 	uint8_t *frame_buf;		/* one frame from the uplink */
+	/* compare mode (primary_net.c, primary_mirror.c): NULL in buffer
+	 * mode; outbuf then only queues what netcompare released */
+	struct netcompare *nc;
+	uint64_t nc_loaded;		/* the last checkpoint it was told of */
+	struct peer_connect mirror_conn;	/* the mirror link, */
+	bool mirror_connecting;
+	struct channel *mirror;		/* once connected */
+	struct channel *dead_mirror;	/* closed, freed at the next tick */
+	bool mirror_ready;		/* the secondary echoed MIRROR_HELLO */
+	int64_t mirror_deadline_ms;	/* it must be ready by then */
+	uint64_t mirror_inputs, mirror_ticks, mirror_outputs;
+	uint64_t mirror_dropped;	/* inputs the link had no room for */
+	/* the clock feed: the guest clock we give A (and B) */
+	uint64_t feed_clock_ms;
+	int64_t feed_host_ms;		/* our clock when it last moved */
 	struct dirty_log *dl;
 	struct ram_save rs;
 	bool pass_start;		/* sync before the next step */
@@ -69,6 +97,8 @@ struct primary {
 	int stop_retry_ms;		/* and the next try after this */
 	int64_t next_ckpt_ms;
 	bool ckpt_requested, verify_next, hold_next;
+	enum ckpt_reason ckpt_reason;	/* of the one requested */
+	uint64_t ckpt_by_reason[CKPT_REASONS];
 	bool verify_this, hold_this;
 	uint32_t this_crc;		/* A's memory at ckpt_id, when needed */
 	uint64_t this_bytes;
@@ -104,6 +134,10 @@ int primary_on_control(void *opaque, int argc, char **argv,
  * run solo once the guest was protected. */
 void primary_lose_secondary(struct primary *p, const char *why);
 
+/* Ask for a checkpoint: at once for netcompare's reasons, at the next
+ * tick for a request. The first reason asked for is the one counted. */
+void primary_request_checkpoint(struct primary *p, enum ckpt_reason why);
+
 /* --- the guest's network (primary_net.c) ---------------------------------- */
 
 /* The uplink and the output buffer of [net] (nothing without a bridge).
@@ -119,6 +153,32 @@ void primary_net_guest_running(struct primary *p);
  * is (solo, connecting). */
 void primary_net_release(struct primary *p);
 void primary_net_status(struct primary *p, struct status_out *so);
+/* At each tick: netcompare's timeouts, the mirror link, the clock feed. */
+void primary_net_tick(struct primary *p, int64_t now);
+/* The guest is stopped for checkpoint p->ckpt_id (compare mode: the
+ * mirror link says the epoch's inputs are all sent). */
+void primary_net_checkpoint_begun(struct primary *p);
+/* May checkpoint 1 begin? Compare mode needs the mirror link first. */
+bool primary_net_ready(struct primary *p);
+
+/* --- the mirror link and the clock feed (primary_mirror.c) ---------------- */
+
+/* The secondary answered HELLO: connect the mirror link (compare mode). */
+void primary_mirror_open(struct primary *p);
+/* The secondary is gone: the mirror link too. */
+void primary_mirror_close(struct primary *p);
+/* Step the connect, free a closed link; drop the secondary whose link
+ * is not ready by its deadline. */
+void primary_mirror_tick(struct primary *p, int64_t now);
+/* The guest clock to stamp an input with: 0 without the clock feed. */
+uint64_t primary_mirror_clock(struct primary *p, int64_t now);
+/* A's input (given to A at clock_ms), to B; and a tick of the feed. */
+void primary_mirror_input(struct primary *p, const uint8_t *frame, size_t len,
+			  uint64_t clock_ms);
+void primary_mirror_feed(struct primary *p, int64_t now);
+/* MIRROR_EPOCH(id): every input of epoch id has been sent. */
+void primary_mirror_epoch(struct primary *p, uint64_t id);
+void primary_mirror_status(struct primary *p, struct status_out *so);
 
 /* --- the checkpoint transaction (primary_checkpoint.c) -------------------- */
 

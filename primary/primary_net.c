@@ -1,6 +1,6 @@
 /*
  * primary_net.c - the primary guest's network: the uplink (a TAP on
- * [net] bridge) and the output rule of [net] output = buffer.
+ * [net] bridge) and the output rules of [net] output.
  *
  * In: frames from the bridge go to the guest while it runs. While it is
  * paused the uplink is not read: the frames wait in the TAP's queue (a
@@ -15,6 +15,13 @@
  * for a checkpoint at once. Without a secondary (connecting, solo) frames
  * pass straight through, and going solo lets every held frame go: there
  * is no checkpoint left to wait for.
+ *
+ * Out, compare mode (the default): the same epochs, but netcompare
+ * (compare.h) holds the frames, and lets one go as soon as the
+ * secondary's guest sent the same; what it lets go waits in outbuf only
+ * for room on the TAP (epoch 0: at once). A difference asks for a
+ * checkpoint, which lets the rest go. Inputs go to the secondary's guest
+ * too, over the mirror link (primary_mirror.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +30,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "compare.h"
 #include "output_buffer.h"
 #include "primary_int.h"
 #include "uplink.h"
@@ -49,15 +57,79 @@ static int emit(const uint8_t *frame, size_t len, void *opaque)
 	return 0;	/* sent, or dropped and counted by the uplink */
 }
 
+/* netcompare lets a frame go: to the TAP, behind what waits for room. */
+static void compared(const uint8_t *frame, size_t len, void *opaque)
+{
+	struct primary *p = opaque;
+
+	output_buffer_hold(&p->outbuf, frame, len, 0);
+}
+
+static void compare_wants(enum compare_reason why, void *opaque)
+{
+	struct primary *p = opaque;
+
+	/* the checkpoint in progress ends the epoch anyway */
+	if (p->state == P_CHECKPOINT || p->state == P_SYNC)
+		return;
+	primary_request_checkpoint(p, why == COMPARE_TIMEOUT ? CKPT_TIMEOUT :
+				   why == COMPARE_QUEUE_FULL ? CKPT_QUEUE_FULL :
+				   CKPT_MISMATCH);
+}
+
+/* netcompare hears of each checkpoint loaded, or that none will come. */
+static void tell_compare(struct primary *p)
+{
+	if (!p->nc)
+		return;
+	if (!holding(p)) {
+		compare_release_all(p->nc);
+		compare_set_active(p->nc, false);
+		p->nc_loaded = 0;
+		return;
+	}
+	if (p->ckpt_done > p->nc_loaded) {
+		compare_checkpoint(p->nc, p->ckpt_done, daemon_now_ms());
+		p->nc_loaded = p->ckpt_done;
+	}
+}
+
 /* The frames that may leave now, in order. */
 void primary_net_release(struct primary *p)
 {
 	if (!p->uplink)
 		return;
+	tell_compare(p);
 	if (holding(p))
 		output_buffer_release(&p->outbuf, p->ckpt_done, emit, p);
 	else
 		output_buffer_release_all(&p->outbuf, emit, p);
+}
+
+void primary_net_checkpoint_begun(struct primary *p)
+{
+	if (!p->nc)
+		return;
+	primary_mirror_epoch(p, p->ckpt_id);
+	/* from checkpoint 1 on the secondary's guest runs a copy: epoch 2
+	 * is compared */
+	if (p->ckpt_id == 1)
+		compare_set_active(p->nc, true);
+}
+
+bool primary_net_ready(struct primary *p)
+{
+	return !p->nc || p->mirror_ready;
+}
+
+void primary_net_tick(struct primary *p, int64_t now)
+{
+	if (!p->nc)
+		return;
+	primary_mirror_tick(p, now);
+	primary_mirror_feed(p, now);
+	if (holding(p))
+		compare_tick(p->nc, now);
 }
 
 /* A frame of the guest (guest_poll's callback). */
@@ -70,12 +142,18 @@ static void on_guest_frame(struct guest *g, const void *frame, size_t len,
 	(void)g;
 	if (!p->uplink)
 		return;
+	if (p->nc && holding(p)) {
+		compare_primary(p->nc, frame, len, p->ckpt_id + 1,
+				daemon_now_ms());
+		primary_net_release(p);
+		return;
+	}
 	/* held even when it may leave at once: the order is the queue's */
 	ret = output_buffer_hold(&p->outbuf, frame, len, p->ckpt_id + 1);
-	if (ret == OUTPUT_BUFFER_FULL && holding(p) && !p->ckpt_requested) {
+	if (ret == OUTPUT_BUFFER_FULL && holding(p) && !p->nc &&
+	    !p->ckpt_requested) {
 		pr_debug("held output is at its limit: a checkpoint now");
-		p->ckpt_requested = true;
-		p->next_ckpt_ms = 0;
+		primary_request_checkpoint(p, CKPT_QUEUE_FULL);
 	}
 	if (!holding(p))
 		primary_net_release(p);
@@ -97,11 +175,16 @@ static void on_uplink_in(evutil_socket_t fd, short what, void *arg)
 			p->uplink_stalled = true;
 			return;
 		}
+		uint64_t clock;
+
 		n = uplink_read_frame(p->uplink, buf, uplink_frame_max(p->uplink));
 		if (n < 0)
 			return;		/* -EAGAIN, or said by the uplink */
-		/* a guest whose channel is full drops it, as a NIC would */
-		guest_send_frame(&p->g, buf, (size_t)n);
+		/* a guest whose channel is full drops it, as a NIC would;
+		 * the secondary's guest gets what ours got, no more */
+		clock = primary_mirror_clock(p, daemon_now_ms());
+		if (!guest_send_frame_at(&p->g, buf, (size_t)n, clock))
+			primary_mirror_input(p, buf, (size_t)n, clock);
 	}
 }
 
@@ -144,6 +227,23 @@ int primary_net_open(struct primary *p)
 	if (ret)
 		return ret;
 	p->outbuf_ready = true;
+	if (c->net.output == NET_OUTPUT_COMPARE) {
+		struct compare_params cp = {
+			.max_frames = c->net.max_queue_frames,
+			.max_bytes = c->net.max_queue_bytes,
+			.timeout_ms = c->net.compare_timeout_ms,
+			.n_passthrough = c->net.passthrough.n,
+			.emit = compared,
+			.checkpoint = compare_wants,
+			.opaque = p,
+		};
+
+		memcpy(cp.passthrough, c->net.passthrough.port,
+		       sizeof(cp.passthrough));
+		ret = compare_new(&p->nc, &cp);
+		if (ret)
+			return ret;
+	}
 	p->frame_buf = malloc(uplink_frame_max(p->uplink));
 	p->ev_uplink_in = event_new(p->base, uplink_fd(p->uplink),
 				    EV_READ | EV_PERSIST, on_uplink_in, p);
@@ -154,19 +254,30 @@ int primary_net_open(struct primary *p)
 		return -ENOMEM;
 	}
 	event_add(p->ev_uplink_in, NULL);
-	pr_info("uplink %s on bridge %s, output held until its checkpoint "
-		"is loaded (buffer mode)", uplink_name(p->uplink),
-		c->net.bridge);
+	if (p->nc)
+		pr_info("uplink %s on bridge %s, output compared with the "
+			"secondary's (compare mode, clock feed %s)",
+			uplink_name(p->uplink), c->net.bridge,
+			c->net.clock_feed ? "on" : "off");
+	else
+		pr_info("uplink %s on bridge %s, output held until its "
+			"checkpoint is loaded (buffer mode)",
+			uplink_name(p->uplink), c->net.bridge);
 	return 0;
 }
 
 void primary_net_status(struct primary *p, struct status_out *so)
 {
-	status_str(so, "net_output", p->uplink ? "buffer" : "none");
+	status_str(so, "net_output", !p->uplink ? "none" :
+		   p->nc ? "compare" : "buffer");
 	if (!p->uplink)
 		return;
 	uplink_status(p->uplink, so);
 	output_buffer_status(&p->outbuf, so);
+	if (!p->nc)
+		return;
+	primary_mirror_status(p, so);
+	compare_status(p->nc, so);
 }
 
 void primary_net_close(struct primary *p)
@@ -176,6 +287,13 @@ void primary_net_close(struct primary *p)
 	if (p->ev_uplink_out)
 		event_free(p->ev_uplink_out);
 	p->ev_uplink_in = p->ev_uplink_out = NULL;
+	primary_mirror_close(p);
+	if (p->dead_mirror)
+		channel_free(p->dead_mirror);
+	p->dead_mirror = NULL;
+	if (p->nc)
+		compare_free(p->nc);
+	p->nc = NULL;
 	if (p->outbuf_ready)
 		output_buffer_free(&p->outbuf);
 	p->outbuf_ready = false;

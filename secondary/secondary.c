@@ -68,11 +68,21 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 	struct secondary *s = opaque;
 
 	bury(s, ch);
+	if (ch == s->mirror) {
+		char lost[320];
+
+		s->mirror = NULL;
+		snprintf(lost, sizeof(lost), "the mirror link closed: %s", why);
+		if (s->ch && channel_is_open(s->ch))
+			channel_drop(s->ch, lost);	/* back here */
+		return;
+	}
 	if (ch != s->ch) {
 		forget_pending(s, ch);
 		return;
 	}
 	s->ch = NULL;
+	secondary_mirror_close(s);
 	if (s->state == S_STOPPING)
 		return;
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
@@ -90,9 +100,15 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 static int on_pending_record(struct secondary *s, struct channel *ch,
 			     uint16_t type, const uint8_t *payload, uint32_t len)
 {
-	struct colo_hello mine;
+	struct colo_hello mine, theirs;
 	int ret;
 
+	if (type == COLO_MIRROR_HELLO) {
+		ret = secondary_mirror_attach(s, ch, payload, len);
+		if (!ret)
+			forget_pending(s, ch);
+		return ret;
+	}
 	if (type != COLO_HELLO) {
 		pr_err("%s before HELLO from %s", colo_record_name(type),
 		       channel_peer(ch));
@@ -106,9 +122,12 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 	ret = peer_hello_ours(&mine, COLO_ROLE_SECONDARY, s->dl->ram.page_size,
 			      &s->g, 0);
 	if (!ret)
-		ret = peer_hello_check(&mine, payload, len);
-	if (!ret)
+		ret = peer_hello_check(&mine, payload, len, &theirs);
+	if (!ret) {
+		mine.session = theirs.session;	/* echoed: it is ours now */
+		s->session = theirs.session;
 		ret = peer_hello_send(ch, &mine);
+	}
 	if (ret)
 		return ret;
 	forget_pending(s, ch);
@@ -200,6 +219,10 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	struct secondary *s = opaque;
 	const struct secondary_record *r;
 
+	if (ch == s->mirror) {
+		peer_watch_heard(&s->watch, daemon_now_ms());
+		return secondary_mirror_record(s, type, payload, len);
+	}
 	if (ch != s->ch)
 		return on_pending_record(s, ch, type, payload, len);
 	peer_watch_heard(&s->watch, daemon_now_ms());
@@ -276,7 +299,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	for (int i = 0; i < MAX_PENDING && !slot; i++)
 		if (!s->pending[i].ch)
 			slot = &s->pending[i];
-	if (s->ch || s->state != S_WAITING || !slot) {
+	/* with a primary, one more may come: its mirror link */
+	if ((s->ch && s->mirror) || !slot ||
+	    (s->state != S_WAITING && !(s->ch && !s->mirror))) {
 		pr_warn("refusing a connection from %s: %s", peer,
 			s->state == S_PEER_LOST || s->state == S_UNRESTORABLE ?
 			"the pair was broken; its guest waits for a failover" :
@@ -397,6 +422,8 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_num(&so, "heartbeat_age_ms", s->ch ? (double)
 		   peer_watch_silence_ms(&s->watch, daemon_now_ms()) : -1, 0);
 	status_str(&so, "last_verify", verify_names[s->last_verify]);
+	if (s->cfg.net.output == NET_OUTPUT_COMPARE)
+		secondary_mirror_status(s, &so);
 	status_end(&so);
 }
 
@@ -438,7 +465,10 @@ static int setup(struct secondary *s, int *ready_fd)
 		ret = peer_listen(s->base, s->cfg.checkpoint.listen, on_accept, s,
 				  &s->listener);
 	if (!ret)
-		ret = daemon_launch_guest(&s->cfg, "B", &s->g, NULL, NULL);
+		ret = daemon_launch_guest(&s->cfg, "B", &s->g,
+					  secondary_mirror_frame_fn(), s);
+	if (!ret)
+		ret = secondary_mirror_setup(s);
 	if (!ret)
 		ret = dirty_log_open(&s->dl, s->g.pid, &dp);
 	if (!ret)
@@ -481,6 +511,9 @@ static void teardown(struct secondary *s)
 		event_free(s->ev_sig_term);
 	if (s->ev_sig_int)
 		event_free(s->ev_sig_int);
+	secondary_mirror_close(s);
+	if (s->ev_guest_out)
+		event_free(s->ev_guest_out);
 	if (s->listener)
 		evconnlistener_free(s->listener);
 	if (s->ch)

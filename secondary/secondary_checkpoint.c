@@ -94,7 +94,15 @@ static int64_t stop_budget_ms(const struct secondary *s)
 static int try_stop_guest(struct secondary *s)
 {
 	int64_t now = daemon_now_ms();
-	int ret = guest_stop(&s->g, STOP_SLICE_MS);
+	int ret;
+
+	/* compare mode: first every input A had before it stopped */
+	secondary_mirror_deliver(s);
+	if (!secondary_mirror_inputs_done(s, s->ckpt_id)) {
+		s->next_stop_ms = now + 1;	/* or when they come */
+		return 0;
+	}
+	ret = guest_stop(&s->g, STOP_SLICE_MS);
 
 	if (ret == -ETIMEDOUT) {
 		/* each try queues a PAUSE and a CANCEL: not every tick */
@@ -128,6 +136,7 @@ int secondary_checkpoint_request(struct secondary *s, const uint8_t *payload,
 	s->ckpt_id = m.id;
 	s->state = S_CHECKPOINT;
 	s->stopping_guest = true;
+	s->inputs_deadline_ms = 0;
 	s->stop_begin_ms = daemon_now_ms();
 	s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
 	return try_stop_guest(s);
@@ -313,8 +322,10 @@ static int resume_guest(struct secondary *s, uint64_t flags, uint64_t clock_ms)
 			PRIu64 "; taken as running", s->ckpt_id);
 		ret = 0;
 	}
-	if (!ret)
+	if (!ret) {
 		s->state = S_COLO;
+		secondary_mirror_deliver(s);	/* the next epoch's inputs */
+	}
 	return ret;
 }
 

@@ -28,7 +28,7 @@
 #define RESTORE_RETRY_MS	500	/* a guest that would not stop, again, */
 #define RESTORE_RETRY_MAX_MS	10000	/* backing off to this */
 #define MAX_PENDING		4	/* connections in their handshake */
-#define MAX_DEAD		(MAX_PENDING + 2)
+#define MAX_DEAD		(MAX_PENDING + 3)	/* + the primary's two */
 #define HANDSHAKE_MAX_MS	2000	/* a peer's HELLO, at most this late */
 
 enum secondary_state {
@@ -40,6 +40,16 @@ enum secondary_state {
 struct pending_peer {
 	struct channel *ch;		/* NULL: a free slot */
 	int64_t deadline_ms;		/* dropped if no HELLO by then */
+};
+
+/* An input of the mirror link waiting for our guest. */
+struct mirror_input {
+	struct mirror_input *next;
+	uint64_t epoch;			/* delivered in this epoch only */
+	uint64_t clock_ms;		/* the primary guest's clock at it */
+	bool tick;			/* a TICK, else a frame */
+	uint32_t len;
+	uint8_t frame[];
 };
 
 struct secondary {
@@ -56,6 +66,16 @@ struct secondary {
 	struct ram_cache cache;
 	struct guest_writer w;
 	struct channel *ch;		/* the primary's, once it said HELLO */
+	uint64_t session;		/* of its HELLO */
+	/* the mirror link (secondary_mirror.c): compare mode */
+	struct channel *mirror;
+	struct mirror_input *in_head, *in_tail;	/* inputs for our guest */
+	uint64_t in_frames, in_bytes;		/* queued */
+	uint64_t in_epoch;		/* of the next input: last MIRROR_EPOCH + 1 */
+	struct event *ev_guest_out;	/* our guest's channel has room again */
+	int64_t inputs_deadline_ms;	/* a stop waits for the epoch's inputs */
+	uint64_t mirror_inputs, mirror_delivered, mirror_dropped;
+	uint64_t mirror_outputs, mirror_stops_early;
 	struct pending_peer pending[MAX_PENDING];
 	struct channel *dead[MAX_DEAD];	/* closed, freed at the next tick */
 	struct peer_watch watch;	/* the primary's heartbeats */
@@ -86,6 +106,26 @@ const char *secondary_state_name(enum secondary_state state);
 
 /* A record the primary must not send now: logged, -EPROTO. */
 int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len);
+
+/* --- the mirror link (secondary_mirror.c) --------------------------------- */
+
+/* MIRROR_HELLO on a connection still in its handshake: the primary's
+ * mirror link, if the session is ours. 0, or -EPROTO (logged). */
+int secondary_mirror_attach(struct secondary *s, struct channel *ch,
+			    const uint8_t *payload, uint32_t len);
+/* A record on the mirror link. */
+int secondary_mirror_record(struct secondary *s, uint16_t type,
+			    const uint8_t *payload, uint32_t len);
+/* The link and what waits on it go (the primary is lost). */
+void secondary_mirror_close(struct secondary *s);
+/* Inputs of the epoch our guest is in, to it while it runs. */
+void secondary_mirror_deliver(struct secondary *s);
+/* Has our guest had every input of epoch id? (true without a link) */
+bool secondary_mirror_inputs_done(struct secondary *s, uint64_t id);
+/* Our guest's frames (daemon_launch_guest's on_frame). */
+guest_frame_fn secondary_mirror_frame_fn(void);
+int secondary_mirror_setup(struct secondary *s);
+void secondary_mirror_status(struct secondary *s, struct status_out *so);
 
 /* --- the checkpoint transaction (secondary_checkpoint.c) ------------------ */
 

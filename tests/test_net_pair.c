@@ -3,8 +3,9 @@
  * (redis-cli, redis-benchmark) in the lab's client namespace talk to the
  * guest through the primary's TAP, the LAN switch and the guest's lwIP,
  * while the pair checkpoints over its own replication link
- * (tests/lab/colo-lab.sh). Output is in buffer mode: no reply leaves
- * before the secondary holds the state that produced it.
+ * (tests/lab/colo-lab.sh). Output is in buffer mode here (compare mode
+ * is test_net_compare.c's): no reply leaves before the secondary holds
+ * the state that produced it.
  *
  * The lab is built for each test and removed after it, also when the
  * test fails; the daemons are stopped and killed by pid (pair_lib.h).
@@ -32,13 +33,11 @@
 #include <cmocka.h>
 
 #include "guests.h"
+#include "kv_pair.h"
 #include "net_lab.h"
 #include "pair_lib.h"
 #include "resp_compare.h"
 #include "shell.h"
-
-#define KV_PORT		6379
-#define FORM_SECS	30
 
 static char out[16384];
 
@@ -64,66 +63,18 @@ static int teardown(void **state)
 	return ret;
 }
 
-/*
- * Both daemons in their hosts' namespaces, kvstore the guest, the
- * primary's TAP on its br0, replication over repl0; wait until the pair
- * protects. delay_ms: the primary's checkpoint_delay_ms.
- */
+/* Buffer mode: what this file is about. */
 static void start_pair_with(unsigned delay_ms, const char *pri_net_extra)
 {
-	char kv[PATH_MAX], lines[128], net[256];
-	struct pair_role sec = { .program = kv, .conf = net };
-	struct pair_role pri = { .program = kv, .conf = net };
-	const char *args = "--port 6379";
+	char net[256];
 
-	guest_binary("kvstore", kv, sizeof(kv));
-	snprintf(net, sizeof(net), "[net]\nguest_ip = %s\nguest_gateway = %s\n",
-		 LAB_GUEST_IP, LAB_GATEWAY);
-	snprintf(lines, sizeof(lines), "listen = %s:%d", LAB_SEC_REPL_IP,
-		 LAB_REPL_PORT);
-	pair_must(pair_write_conf("sec", lines, args, &sec));
-	pair_must(pair_run("%s $C -c $D/sec start-secondary", lab_ns("sec")) ?
-		  (pair_set_why("start-secondary: %s", pair_out), -1) : 0);
-	snprintf(net, sizeof(net), "[net]\nbridge = br0\nguest_ip = %s\n"
-		 "guest_gateway = %s\n%s", LAB_GUEST_IP, LAB_GATEWAY,
-		 pri_net_extra);
-	snprintf(lines, sizeof(lines), "peer = %s:%d\ncheckpoint_delay_ms = %u",
-		 LAB_SEC_REPL_IP, LAB_REPL_PORT, delay_ms);
-	pair_must(pair_write_conf("pri", lines, args, &pri));
-	pair_must(pair_run("%s $C -c $D/pri start-primary", lab_ns("pri")) ?
-		  (pair_set_why("start-primary: %s", pair_out), -1) : 0);
-	pair_must(pair_wait_num("pri", "checkpoints", 3, FORM_SECS));
-	pair_must(pair_protecting("pri"));
-	pair_must(pair_protecting("sec"));
+	snprintf(net, sizeof(net), "output = buffer\n%s", pri_net_extra);
+	kv_pair_start(delay_ms, net, "output = buffer\n");
 }
 
 static void start_pair(unsigned delay_ms)
 {
 	start_pair_with(delay_ms, "");
-}
-
-/* redis-cli in the client namespace; its output in out. */
-static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	return lab_sh("client", out, sizeof(out), "redis-cli -h %s -p %d %s",
-		      LAB_GUEST_IP, KV_PORT, line);
-}
-
-static void cli_expect(const char *want, const char *cmd)
-{
-	int ret = cli("%s", cmd);
-
-	print_message("redis-cli %s -> %s", cmd, out);
-	if (ret != 0 || strcmp(out, want) != 0)
-		fail_msg("redis-cli %s exited %d with '%s', expected '%s'", cmd,
-			 ret, out, want);
 }
 
 /* --- round trips ----------------------------------------------------------- */
@@ -132,14 +83,14 @@ static void test_redis_cli_round_trips(void **state)
 {
 	(void)state;
 	start_pair(20);
-	cli_expect("PONG\n", "PING");
-	cli_expect("OK\n", "SET greeting hello");
-	cli_expect("hello\n", "GET greeting");
-	cli_expect("1\n", "INCR visits");
-	cli_expect("2\n", "INCR visits");
-	cli_expect("3\n", "LPUSH queue a b c");
-	cli_expect("c\nb\na\n", "LRANGE queue 0 -1");
-	cli_expect("(integer) 3\n", "--no-raw DBSIZE");
+	kv_cli_expect("PONG\n", "PING");
+	kv_cli_expect("OK\n", "SET greeting hello");
+	kv_cli_expect("hello\n", "GET greeting");
+	kv_cli_expect("1\n", "INCR visits");
+	kv_cli_expect("2\n", "INCR visits");
+	kv_cli_expect("3\n", "LPUSH queue a b c");
+	kv_cli_expect("c\nb\na\n", "LRANGE queue 0 -1");
+	kv_cli_expect("(integer) 3\n", "--no-raw DBSIZE");
 	pair_must(pair_protecting("pri"));
 	print_message("held output: %.0f frames held, %.0f released, high "
 		      "water %.0f\n", pair_status_num("pri", "outbuf_held_frames"),
@@ -202,7 +153,7 @@ static void test_acknowledged_set_in_secondary(void **state)
 		snprintf(value, sizeof(value), "acked-%d-%ld-%d", (int)getpid(),
 			 (long)time(NULL), i);
 		snprintf(cmd, sizeof(cmd), "SET key%d %s", i, value);
-		cli_expect("OK\n", cmd);
+		kv_cli_expect("OK\n", cmd);
 		if (!memory_holds(b, value))
 			fail_msg("the client had OK for '%s', but the secondary's "
 				 "guest (pid %d) does not hold the value", cmd,
@@ -225,14 +176,14 @@ static void test_no_reply_before_its_checkpoint(void **state)
 {
 	(void)state;
 	start_pair(1000);
-	cli_expect("PONG\n", "PING");	/* ARP and the first connection done */
+	kv_cli_expect("PONG\n", "PING");	/* ARP and the first connection done */
 	for (int i = 0; i < 4; i++) {
 		double before = pair_status_num("pri", "checkpoints"), after;
 		struct timespec t0, t1;
 		double ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		cli_expect("OK\n", "SET slow 1");
+		kv_cli_expect("OK\n", "SET slow 1");
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		after = pair_status_num("pri", "checkpoints");
 		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
@@ -262,14 +213,14 @@ static void test_solo_output_passes(void **state)
 
 	(void)state;
 	start_pair(1000);
-	cli_expect("PONG\n", "PING");
+	kv_cli_expect("PONG\n", "PING");
 	s = (pid_t)pair_status_num("sec", "pid");
 	assert_true(s > 0);
 	assert_int_equal(kill(s, SIGKILL), 0);
 	pair_must(pair_wait_state("pri", "solo", PAIR_HEARTBEAT_MS + 3000));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 5; i++)
-		cli_expect("OK\n", "SET solo 1");
+		kv_cli_expect("OK\n", "SET solo 1");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -484,9 +435,9 @@ static void test_hostile_input(void **state)
 	start_pair(20);
 	assert_int_equal(lab_in("client", send_hostile_frames, NULL), 0);
 	assert_int_equal(lab_in("client", send_hostile_resp, NULL), 0);
-	cli_expect("PONG\n", "PING");
-	cli_expect("OK\n", "SET after hostile");
-	cli_expect("hostile\n", "GET after");
+	kv_cli_expect("PONG\n", "PING");
+	kv_cli_expect("OK\n", "SET after hostile");
+	kv_cli_expect("hostile\n", "GET after");
 	pair_must(pair_protecting("pri"));
 	pair_must(pair_protecting("sec"));
 }
