@@ -57,8 +57,28 @@ void colo_nic_mac(uint8_t mac[6]);
  * clock, so both guests of a pair read the same time whatever their
  * hosts' clocks say. It is not the host's clock: use it for intervals
  * and deadlines only.
+ *
+ * Fed mode: a daemon may drive the clock instead, by events (a TICK, or
+ * a frame stamped with the time it is delivered at). From its first such
+ * event on, the clock reads the last time fed (it never goes back, and
+ * stands still between events however long they take), and the timer
+ * handler runs only when a fed time reaches its tick, not by the host's
+ * time: two guests given the same event sequence then read the same
+ * times at the same points of it and run their timers alike. Nothing
+ * changes for the guest's code.
  */
 uint64_t colo_clock_ms(void);
+
+/*
+ * A parameter of this host, not of the guest: the number the daemon gave
+ * this runtime at launch as environment variable COLO_HOST_<name> (name
+ * as written there, e.g. "TX_SEGMENT" for COLO_HOST_TX_SEGMENT=536), or
+ * -1 when it gave none. Each guest of a pair has its own, and a
+ * checkpoint does not carry the primary's into the secondary (anything
+ * in guest memory it does): so use one only for how the guest sends,
+ * never for what it computes or keeps, or the two guests diverge.
+ */
+long colo_host_param(const char *name);
 
 /* A line for the daemon's log, prefixed with the guest's name there. */
 void colo_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -56,7 +56,8 @@ static int64_t host_now_ns(void)
 /*
  * Leave the pause with the guest clock at clock_ms (0: where it stood at
  * the pause): the offset makes the clock read that now and run on from
- * there. -EINVAL, and nothing changed, if clock_ms does not fit.
+ * there; a fed clock is simply set (it moves with the daemon's clocks
+ * only). -EINVAL, and nothing changed, if clock_ms does not fit.
  */
 static long set_clock(struct colo_runtime *rt, uint64_t clock_ms)
 {
@@ -66,7 +67,10 @@ static long set_clock(struct colo_runtime *rt, uint64_t clock_ms)
 		return -EINVAL;
 	if (clock_ms)
 		at = (int64_t)clock_ms * 1000000;
-	rt->clock_offset_ns = at - host_now_ns();
+	if (rt->fed)
+		rt->fed_clock_ns = at;
+	else
+		rt->clock_offset_ns = at - host_now_ns();
 	return 0;
 }
 
@@ -104,7 +108,8 @@ void colo_pause_loop(void)
 	struct colo_runtime *rt = COLO_RT;
 	struct colo_guest_layout l;
 
-	/* guest time stands still from here until CONTINUE */
+	/* guest time stands still from here until CONTINUE (a fed clock
+	 * does anyway: the daemon sends a paused guest no TICK) */
 	rt->pause_clock_ns = colo_rt_guest_ns(host_now_ns());
 	send_record(rt, GUEST_MSG_PAUSED, rt->pause_seq, 0, NULL, 0);
 	for (;;) {

@@ -84,6 +84,16 @@ uint64_t colo_clock_ms(void)
 	return (uint64_t)host_ns / 1000000;
 }
 
+long colo_host_param(const char *name)
+{
+	if (!colo_rt_mapped || !name)
+		return -1;
+	for (unsigned i = 0; i < COLO_RT->host_params; i++)
+		if (!strcmp(COLO_RT->host_param[i].name, name))
+			return COLO_RT->host_param[i].value;
+	return -1;
+}
+
 void colo_log(const char *fmt, ...)
 {
 	char line[512];
@@ -188,6 +198,111 @@ static int runtime_check(char *why, size_t len)
 	return 0;
 }
 
+/* Decimal digits only, 0 to LONG_MAX: no sign, space, base or suffix,
+ * so that a typo is refused rather than read as something else. */
+static int parse_decimal(const char *s, long *v)
+{
+	long n = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (n > (LONG_MAX - (*s - '0')) / 10)
+			return -ERANGE;
+		n = n * 10 + (*s - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+/* Name characters of a host parameter: those of a shell variable. */
+static int host_param_name_ok(const char *name, size_t len)
+{
+	if (!len || len > COLO_GUEST_HOST_PARAM_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!(ch == '_' || (ch >= '0' && ch <= '9') ||
+		      (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
+			return 0;
+	}
+	return 1;
+}
+
+/* One COLO_HOST_<NAME>=<value> of the environment into the table. */
+static int host_param_add(const char *var, char *why, size_t len)
+{
+	const char *name = var + strlen(COLO_GUEST_HOST_PARAM_PREFIX);
+	const char *eq = strchr(name, '=');
+	struct colo_host_param *hp;
+	size_t n;
+	int vlen;		/* of the variable's name, as printed */
+	long value;
+
+	/* environ entries all have their '=' (putenv aside): one without
+	 * is no parameter of ours */
+	if (!eq)
+		return 0;
+	n = (size_t)(eq - name);
+	vlen = (int)(eq - var < 64 ? eq - var : 64);
+	if (!host_param_name_ok(name, n)) {
+		snprintf(why, len, "host parameter %.*s: its name after %s "
+			 "must be 1 to %d letters, digits or '_'", vlen, var,
+			 COLO_GUEST_HOST_PARAM_PREFIX,
+			 COLO_GUEST_HOST_PARAM_NAME_MAX);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < COLO_RT->host_params; i++) {
+		if (strlen(COLO_RT->host_param[i].name) == n &&
+		    !strncmp(COLO_RT->host_param[i].name, name, n)) {
+			snprintf(why, len, "host parameter %.*s is given twice",
+				 vlen, var);
+			return -EINVAL;
+		}
+	}
+	if (parse_decimal(eq + 1, &value)) {
+		snprintf(why, len, "host parameter %.*s='%.64s' is not a "
+			 "number: give decimal digits only, 0 to %ld", vlen,
+			 var, eq + 1, LONG_MAX);
+		return -EINVAL;
+	}
+	if (COLO_RT->host_params == COLO_GUEST_HOST_PARAMS) {
+		snprintf(why, len, "more than %d host parameters (%s*): the "
+			 "runtime keeps no more", COLO_GUEST_HOST_PARAMS,
+			 COLO_GUEST_HOST_PARAM_PREFIX);
+		return -E2BIG;
+	}
+	hp = &COLO_RT->host_param[COLO_RT->host_params++];
+	memcpy(hp->name, name, n);
+	hp->name[n] = '\0';
+	hp->value = value;
+	return 0;
+}
+
+/*
+ * This host's parameters, from the environment the daemon gave us, into
+ * the private mapping: guest memory (environ's strings on the stack
+ * included) is the primary's after a checkpoint, this table stays ours.
+ */
+static int host_params_load(char *why, size_t len)
+{
+	extern char **environ;
+	size_t plen = strlen(COLO_GUEST_HOST_PARAM_PREFIX);
+	int ret;
+
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, COLO_GUEST_HOST_PARAM_PREFIX, plen))
+			continue;
+		ret = host_param_add(*e, why, len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int runtime_init(struct colo_guest_hello *h)
 {
 	void *p;
@@ -218,6 +333,9 @@ static int runtime_init(struct colo_guest_hello *h)
 			 "unsupported libc");
 		return -ENOTSUP;
 	}
+	ret = host_params_load(h->why, sizeof(h->why));
+	if (ret)
+		return ret;
 	ret = colo_guest_uffd_create();
 	if (ret) {
 		snprintf(h->why, sizeof(h->why), "userfaultfd(): %s",
@@ -274,6 +392,25 @@ static int timeout_until(uint64_t deadline, uint64_t now)
 	return left > (uint64_t)INT_MAX ? INT_MAX : (int)left;
 }
 
+/*
+ * A clock the daemon gave with an event (0: none). The first one makes
+ * the clock fed, starting there whatever the guest's own clock read;
+ * from then on a later one moves it and an earlier one leaves it, so it
+ * never goes back (but by CONTINUE). One over the limit (which the
+ * daemon refuses to send) is ignored.
+ */
+static void feed_clock(uint64_t clock_ms)
+{
+	int64_t ns;
+
+	if (!clock_ms || clock_ms > (uint64_t)COLO_GUEST_CLOCK_MAX_MS)
+		return;
+	ns = (int64_t)clock_ms * 1000000;
+	if (!COLO_RT->fed || ns > COLO_RT->fed_clock_ns)
+		COLO_RT->fed_clock_ns = ns;
+	COLO_RT->fed = 1;
+}
+
 /* One record from the daemon; 1 when the guest must leave the loop. */
 static int dispatch(int argc, char **argv, const struct colo_guest_ops *ops,
 		    void *opaque, int *status)
@@ -299,8 +436,13 @@ static int dispatch(int argc, char **argv, const struct colo_guest_ops *ops,
 		}
 		break;
 	case GUEST_MSG_FRAME_IN:
+		/* the handler runs at the clock the frame came at */
+		feed_clock(m->arg[0]);
 		if (colo_rt_started && ops->frame && m->len <= (size_t)n - sizeof(*m))
 			ops->frame(COLO_RT->rx + sizeof(*m), m->len, opaque);
+		break;
+	case GUEST_MSG_TICK:
+		feed_clock(m->arg[0]);	/* the loop runs the timer if due */
 		break;
 	case GUEST_MSG_PAUSE:
 		if (!pause_cancelled(m->seq))
@@ -362,7 +504,11 @@ int colo_guest_main(int argc, char **argv, const struct colo_guest_ops *ops,
 					next_tick = now + ops->timer_ms;
 				continue;
 			}
-			timeout = timeout_until(next_tick, now);
+			/* a fed clock moves by events only: no wake-up of
+			 * our own, or the two guests of a pair would tick
+			 * at different points of the same event sequence */
+			if (!COLO_RT->fed)
+				timeout = timeout_until(next_tick, now);
 		}
 		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
 			return 1;

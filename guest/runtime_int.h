@@ -26,6 +26,17 @@ struct colo_runtime {
 	 * a replica resumes at its primary's clock; 0 until the first one */
 	int64_t clock_offset_ns;
 	int64_t pause_clock_ns;		/* guest clock when the pause began */
+	/* fed clock mode (guest_abi.h): on from the first TICK or stamped
+	 * FRAME_IN on; the guest clock is then fed_clock_ns, moved only by
+	 * the daemon's clocks and by CONTINUE */
+	int fed;
+	int64_t fed_clock_ns;
+	/* this host's parameters (COLO_HOST_<NAME>), never replicated */
+	unsigned host_params;		/* entries used in host_param[] */
+	struct colo_host_param {
+		char name[COLO_GUEST_HOST_PARAM_NAME_MAX + 1];
+		long value;		/* 0..LONG_MAX */
+	} host_param[COLO_GUEST_HOST_PARAMS];
 	/* one record in, one record out (both paths, never at once) */
 	unsigned char rx[sizeof(struct colo_guest_msg) + COLO_GUEST_MAX_PAYLOAD];
 	unsigned char tx[sizeof(struct colo_guest_msg) + 512];
@@ -35,9 +46,12 @@ struct colo_runtime {
 #define COLO_RT_STACK_TOP \
 	((void *)(uintptr_t)(COLO_GUEST_PRIVATE_BASE + COLO_GUEST_PRIVATE_SIZE))
 
-/* The guest clock, in ns, at host CLOCK_MONOTONIC time host_ns. */
+/* The guest clock, in ns, at host CLOCK_MONOTONIC time host_ns (which a
+ * fed clock ignores). */
 static inline int64_t colo_rt_guest_ns(int64_t host_ns)
 {
+	if (COLO_RT->fed)
+		return COLO_RT->fed_clock_ns;
 	return host_ns + COLO_RT->clock_offset_ns;
 }
 

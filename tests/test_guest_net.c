@@ -439,6 +439,153 @@ static void test_slow_reader_bounded(void **state)
 	wait_no_conns("the stalled client closed");
 }
 
+/* --- a host parameter: TX segmentation ----------------------------------- */
+
+/* The guest's TCP data segments from its echo port, as they reach the
+ * TAP. Runs in the pump. */
+struct seg_watch {
+	unsigned segments;		/* with data */
+	size_t bytes;			/* of data, in all */
+	size_t largest;			/* data bytes of the largest */
+};
+
+static bool seg_filter(enum tap_dir dir, const unsigned char *f, size_t len,
+		       void *opaque)
+{
+	struct seg_watch *w = opaque;
+	const unsigned char *ip = f + 14, *tcp;
+	size_t ihl, doff, tot, data;
+
+	if (dir != GUEST_TO_TAP || len < 14 + 40 || f[12] != 0x08 ||
+	    f[13] != 0x00 || ip[9] != 6)
+		return false;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	tot = (size_t)ip[2] << 8 | ip[3];
+	tcp = ip + ihl;
+	doff = (size_t)(tcp[12] >> 4) * 4;
+	if (((unsigned)tcp[0] << 8 | tcp[1]) != ECHO_PORT || tot <= ihl + doff)
+		return false;
+	data = tot - ihl - doff;
+	w->segments++;
+	w->bytes += data;
+	if (data > w->largest)
+		w->largest = data;
+	return false;
+}
+
+/* Echo 10,000 bytes of stream seed through the pumped guest, watching
+ * its segments. */
+static void echo_watched(uint64_t seed, struct seg_watch *w, const char *what)
+{
+	struct stream s;
+
+	memset(w, 0, sizeof(*w));
+	stream_open(&s, seed);
+	tap_pump_set_filter(&env.pump, seg_filter, w);
+	stream_more(&s, 10000, what);
+	tap_pump_set_filter(&env.pump, NULL, NULL);	/* w is ours again */
+	close(s.fd);
+	print_message("%s: 10000 bytes echoed in %u segments, the largest "
+		      "%zu bytes\n", what, w->segments, w->largest);
+}
+
+/*
+ * COLO_HOST_TX_SEGMENT=100 (this host's, not replicated): the guest
+ * sends the same 10,000 bytes back in segments of at most 100 bytes;
+ * without it, in segments as large as the client's (up to the MSS).
+ */
+static void test_tx_segment_host_param(void **state)
+{
+	char *genv[] = { "COLO_HOST_TX_SEGMENT=100", NULL };
+	struct seg_watch cut, whole;
+	struct guest g;
+	int ret;
+
+	(void)state;
+	ret = swap_in_netecho(&g, "C", genv, 0);
+	if (ret)
+		fail_msg("netecho with COLO_HOST_TX_SEGMENT=100: %s", strerror(-ret));
+	echo_watched(env.seed + 500, &cut, "COLO_HOST_TX_SEGMENT=100");
+	check_guest_alive("sending in 100-byte segments");
+	swap_out_netecho(&g);
+	echo_watched(env.seed + 500, &whole, "no TX_SEGMENT");
+
+	if (cut.bytes < 10000 || whole.bytes < 10000)
+		fail_msg("the watch saw %zu and %zu bytes of the 10000 echoed",
+			 cut.bytes, whole.bytes);
+	if (cut.largest > 100)
+		fail_msg("with COLO_HOST_TX_SEGMENT=100 a segment of %zu bytes "
+			 "went out", cut.largest);
+	if (cut.segments < 100)
+		fail_msg("10000 bytes in %u segments of at most 100 bytes?",
+			 cut.segments);
+	if (whole.largest <= 100)
+		fail_msg("without TX_SEGMENT the largest segment is %zu bytes: "
+			 "the default changed", whole.largest);
+}
+
+/* What the runtime logs a malformed host parameter with (it refuses to
+ * start, before any network). */
+static void expect_refused(char **genv, const char *says)
+{
+	struct guest g;
+	int ret;
+
+	captured[0] = '\0';
+	log_set_hook(capture_hook, NULL);
+	log_set_quiet(1);
+	ret = launch_netecho(&g, "bad", netecho_argv, genv, NULL, NULL);
+	if (!ret)
+		guest_destroy(&g, 1000);
+	log_set_hook(NULL, NULL);
+	log_set_quiet(0);
+	if (ret != -EINVAL && ret != -E2BIG)
+		fail_msg("netecho with %s: launch says %d, not a refusal", genv[0],
+			 ret);
+	if (!strstr(captured, "refused to start") || !strstr(captured, says))
+		fail_msg("netecho with %s: its refusal does not say \"%s\":\n%s",
+			 genv[0], says, captured);
+}
+
+/* A host parameter the runtime cannot take stops the guest at start,
+ * saying which and why. */
+static void test_host_param_refused(void **state)
+{
+	static char *many[] = {
+		"COLO_HOST_A=1", "COLO_HOST_B=2", "COLO_HOST_C=3",
+		"COLO_HOST_D=4", "COLO_HOST_E=5", "COLO_HOST_F=6",
+		"COLO_HOST_G=7", "COLO_HOST_H=8", "COLO_HOST_I=9", NULL,
+	};
+	static const struct {
+		char *env[3];
+		const char *says;
+	} bad[] = {
+		{ { "COLO_HOST_TX_SEGMENT=10x" },
+		  "COLO_HOST_TX_SEGMENT='10x' is not a number" },
+		{ { "COLO_HOST_TX_SEGMENT=-5" },
+		  "COLO_HOST_TX_SEGMENT='-5' is not a number" },
+		{ { "COLO_HOST_TX_SEGMENT= 5" },
+		  "COLO_HOST_TX_SEGMENT=' 5' is not a number" },
+		{ { "COLO_HOST_TX_SEGMENT=" },
+		  "COLO_HOST_TX_SEGMENT='' is not a number" },
+		{ { "COLO_HOST_TX_SEGMENT=99999999999999999999" },
+		  "is not a number" },
+		{ { "COLO_HOST_=5" }, "its name after COLO_HOST_ must be 1 to 31" },
+		{ { "COLO_HOST_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345=1" },
+		  "must be 1 to 31 letters" },
+		{ { "COLO_HOST_TX-SEG=1" }, "must be 1 to 31 letters" },
+		{ { "COLO_HOST_X=1", "COLO_HOST_X=2" },
+		  "COLO_HOST_X is given twice" },
+	};
+
+	(void)state;
+	tap_pump_pause(&env.pump);	/* no fork beside its thread */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused((char **)bad[i].env, bad[i].says);
+	expect_refused(many, "more than 8 host parameters");
+	tap_pump_resume(&env.pump);
+}
+
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those;
  * COLO_TEST_LOG=info shows the guests' own log lines. */
 int main(int argc, char **argv)
@@ -451,6 +598,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_echo_rate),
 		cmocka_unit_test(test_concurrent_connections),
 		cmocka_unit_test(test_slow_reader_bounded),
+		cmocka_unit_test(test_tx_segment_host_param),
+		cmocka_unit_test(test_host_param_refused),
 	};
 	const char *seed = getenv("COLO_TEST_SEED");
 	const char *level = getenv("COLO_TEST_LOG");

@@ -485,6 +485,90 @@ static void test_retransmission_on_guest_clock(void **state)
 	assert_true(delay >= 250);
 }
 
+/*
+ * Ticks of a fed clock: fed_ms moves by step_ms a tick (the pump paused
+ * around each, as it owns the guest), until w saw the retransmission or
+ * max_ms of guest time went by. The guest time it took, or -1.
+ */
+static long long tick_until_again(struct guest *g, uint64_t *fed_ms,
+				  unsigned step_ms, unsigned max_ms,
+				  const struct rtx_watch *w)
+{
+	uint64_t from = *fed_ms;
+	bool again = false;
+
+	while (!again && *fed_ms - from < max_ms) {
+		tap_pump_pause(&env.pump);
+		again = w->again > 0;		/* the pump is parked */
+		if (!again) {
+			*fed_ms += step_ms;
+			assert_int_equal(guest_send_tick(g, *fed_ms), 0);
+		}
+		tap_pump_resume(&env.pump);
+		if (!again)
+			sleep_ms(10);		/* for the guest's answer */
+	}
+	return again ? (long long)(*fed_ms - from) : -1;
+}
+
+/*
+ * A guest on a fed clock (a TICK before its start): a segment of its
+ * echo is lost, and the guest does not send it again however long the
+ * host waits (2 s here, past any RTO lwIP computed on the pairs before),
+ * because its timers run on the clock it is fed only. Fed on, 50 ms of
+ * guest time a tick, it retransmits once the fed clock passed lwIP's
+ * retransmission timeout (whole 500 ms slow-timer ticks, at least one),
+ * and the echo completes.
+ */
+static void test_retransmission_on_fed_clock(void **state)
+{
+	struct rtx_watch w = { 0 };
+	struct sockaddr_in sa;
+	socklen_t slen = sizeof(sa);
+	uint64_t fed = 1000;
+	struct stream s;
+	struct guest g;
+	long long took, t0;
+	int ret;
+
+	(void)state;
+	ret = swap_in_netecho(&g, "fed", NULL, fed);
+	if (ret)
+		fail_msg("a netecho on a fed clock: %s", strerror(-ret));
+	stream_open(&s, env.seed + 950);
+	for (int i = 0; i < 20; i++)		/* some round trip samples */
+		stream_more(&s, 100, "fed, before the loss");
+
+	assert_int_equal(getsockname(s.fd, (struct sockaddr *)&sa, &slen), 0);
+	w.port = ntohs(sa.sin_port);
+	tap_pump_set_filter(&env.pump, rtx_filter, &w);
+	s.len += 500;
+	t0 = now_ms();
+	ret = streams_run(&s, 1, 2000, 0);
+	tap_pump_pause(&env.pump);
+	if (!w.dropped || w.again || ret != -ETIMEDOUT)
+		fail_msg("fed clock standing still: the segment dropped %s, sent "
+			 "again %u times in %lld ms of host time (echo: %s)",
+			 w.dropped ? "yes" : "no", w.again, now_ms() - t0,
+			 strerror(-ret));
+	tap_pump_resume(&env.pump);
+
+	took = tick_until_again(&g, &fed, 50, 20000, &w);
+	tap_pump_set_filter(&env.pump, NULL, NULL);	/* w is ours again */
+	if (took < 0)
+		fail_msg("no retransmission in 20 s of fed guest time");
+	print_message("fed clock: the lost segment came again after %lld ms of "
+		      "fed guest time\n", took);
+	assert_true(took >= 250);
+	ret = streams_run(&s, 1, IO_TIMEOUT_MS, 0);
+	if (ret)
+		fail_msg("fed clock: the echo after the retransmission: %zu of "
+			 "%zu bytes (%s)", s.got, s.len, strerror(-ret));
+	close(s.fd);
+	check_guest_alive("on a fed clock");
+	swap_out_netecho(&g);
+}
+
 /* --- a connection carried into another guest ------------------------------ */
 
 /*
@@ -568,6 +652,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_frames),
 		cmocka_unit_test(test_retransmission_on_guest_clock),
+		cmocka_unit_test(test_retransmission_on_fed_clock),
 		cmocka_unit_test(test_connection_survives_checkpoint),
 	};
 	const char *seed = getenv("COLO_TEST_SEED");

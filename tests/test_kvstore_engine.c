@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -822,6 +823,59 @@ static void test_cmd_connection(void **state)
 	RUN(t);
 }
 
+/* DEBUG PID: the pid of the process the engine runs in, the one reply
+ * not the same on both guests of a pair; in a forked child, the child's
+ * (a copy of our memory answers with its own pid, as a replica does). */
+static void test_cmd_debug(void **state)
+{
+	static const struct exchange t[] = {
+		{ "DEBUG", ARITY("debug") },
+		{ "DEBUG PID x", ARITY("debug|pid") },
+		{ "DEBUG FOO", "-ERR unknown subcommand 'FOO'. Try DEBUG HELP.\r\n" },
+		{ "debug sleep 0", "-ERR unknown subcommand 'sleep'. Try DEBUG HELP.\r\n" },
+	};
+	char want[32], got[32] = "";
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	RUN(t);
+	snprintf(want, sizeof(want), ":%d\r\n", (int)getpid());
+	{
+		const struct exchange own[] = {
+			{ "DEBUG PID", want }, { "debug pid", want },
+		};
+
+		RUN(own);
+	}
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char req[] = "*2\r\n$5\r\nDEBUG\r\n$3\r\nPID\r\n";
+		struct engine *e = engine_new();
+		struct kv_client *c = kv_client_new(&e->srv);
+		size_t len;
+		char *r;
+
+		close(pfd[0]);
+		kv_client_feed(c, req, sizeof(req) - 1);
+		r = take(c, &len);
+		if (write(pfd[1], r, len) != (ssize_t)len)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], got, sizeof(got) - 1);
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(n > 0);
+	got[n] = '\0';
+	snprintf(want, sizeof(want), ":%d\r\n", (int)pid);
+	assert_string_equal(got, want);
+}
+
 static void test_cmd_strings(void **state)
 {
 	static const struct exchange t[] = {
@@ -1213,6 +1267,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_ttl_kept_or_dropped),
 		cmocka_unit_test(test_expiry_active_sweep),
 		cmocka_unit_test(test_cmd_connection),
+		cmocka_unit_test(test_cmd_debug),
 		cmocka_unit_test(test_cmd_strings),
 		cmocka_unit_test(test_cmd_lists),
 		cmocka_unit_test(test_cmd_sets_hashes),

@@ -219,6 +219,20 @@ static void test_compare_reports_difference(void **state)
 	unlink(path);
 }
 
+/* DEBUG PID, kvstore's own (not in the script: redis-server has no such
+ * subcommand): the pid of the process serving, here the engine's child. */
+static void test_debug_pid(void **state)
+{
+	char k[256], want[32];
+
+	(void)state;
+	snprintf(want, sizeof(want), ":%d\r\n", (int)tcp.host.pid);
+	assert_true(resp_query(tcp.host_addr, "DEBUG PID", k, sizeof(k)) > 0);
+	assert_string_equal(k, want);
+	assert_true(resp_query(tcp.host_addr, "DEBUG NOSUCH", k, sizeof(k)) > 0);
+	assert_string_equal(k, "-ERR unknown subcommand 'NOSUCH'. Try DEBUG HELP.\r\n");
+}
+
 /* INFO: not byte-equal by nature; its form and our fields checked. */
 static void test_side_by_side_info(void **state)
 {
@@ -420,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_side_by_side_script),
 		cmocka_unit_test(test_compare_reports_difference),
 		cmocka_unit_test(test_side_by_side_info),
+		cmocka_unit_test(test_debug_pid),
 		cmocka_unit_test(test_redis_cli),
 		cmocka_unit_test(test_redis_benchmark),
 		cmocka_unit_test(test_flood_over_tcp),

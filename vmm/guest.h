@@ -85,8 +85,25 @@ int guest_launch(struct guest *g, const struct guest_params *p);
 /* Run the guest's start handler. */
 int guest_start(struct guest *g);
 
-/* Give the guest a frame. -EBUSY while it is paused. */
+/*
+ * Give the guest a frame, delivered at guest clock clock_ms (fed clock,
+ * guest_abi.h; 0: none, the guest's own clock). -EBUSY while it is
+ * paused, -EINVAL (logged) for a clock over COLO_GUEST_CLOCK_MAX_MS;
+ * never blocks: -EAGAIN when its channel is full.
+ */
+int guest_send_frame_at(struct guest *g, const void *frame, size_t len,
+			uint64_t clock_ms);
+
+/* guest_send_frame_at(g, frame, len, 0). */
 int guest_send_frame(struct guest *g, const void *frame, size_t len);
+
+/*
+ * Move the guest's fed clock to clock_ms (1 to COLO_GUEST_CLOCK_MAX_MS,
+ * else -EINVAL, logged); its timer handler runs if that brings its
+ * tick. The first one puts the guest in fed clock mode for good. -EBUSY
+ * while it is paused; never blocks: -EAGAIN when its channel is full.
+ */
+int guest_send_tick(struct guest *g, uint64_t clock_ms);
 
 /* Handle what the guest sent (frames, log lines), waiting up to
  * timeout_ms for the first record. 0, or -EPIPE once the guest is gone. */

@@ -12,7 +12,9 @@
  *   launch ----------------------> init: private mapping, checks, uffd
  *          <---------------------- HELLO (its layout facts, or an error)
  *   START -----------------------> start handler, then the event loop
- *   FRAME_IN --------------------> frame handler
+ *   FRAME_IN(clock) -------------> clock fed (0: none), frame handler,
+ *                                  then the timer handler if due
+ *   TICK(clock) -----------------> clock fed, the timer handler if due
  *          <---------------------- FRAME_OUT, LOG (any time it runs)
  *   PAUSE(seq) ------------------> at the next event boundary: save the
  *          <---------------------- PAUSED(seq)   context, switch stacks
@@ -34,6 +36,18 @@
  * resumes at the clock it is given. A replica is continued at its
  * primary's clock, so both sides of a pair read the same time even when
  * their hosts' clocks are far apart.
+ *
+ * Fed clock: the first TICK, or FRAME_IN with a clock, makes the clock
+ * the daemon's to drive, for good (a flag in the private mapping: each
+ * guest of a pair has its own, a checkpoint does not copy it). The clock
+ * then starts at that first clock (whatever its own read), moves only
+ * when a TICK or a stamped FRAME_IN brings a later one (an earlier one
+ * leaves it), and CONTINUE(clock) sets it (0: it stays). The event loop
+ * never wakes by itself for the timer: after a clock moved to or past
+ * the next tick, the timer handler runs once, as the unfed loop does
+ * when it finds itself late (the next tick then one period from the
+ * clock). Two guests given the same event sequence read the same times
+ * and run their timers at the same points of it.
  */
 #ifndef COLO_GUEST_ABI_H
 #define COLO_GUEST_ABI_H
@@ -42,7 +56,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define COLO_GUEST_ABI_VERSION		2
+#define COLO_GUEST_ABI_VERSION		3
 
 /* Descriptors the runtime owns in the guest. */
 #define COLO_GUEST_UFFD_FD		1000	/* its userfaultfd */
@@ -57,9 +71,9 @@
 #define COLO_GUEST_PRIVATE_BASE		0x600000000000ull
 #define COLO_GUEST_PRIVATE_SIZE		(4ull << 20)
 
-/* The largest guest clock CONTINUE accepts, in ms: about 146 years. The
- * runtime keeps the clock in signed 64-bit ns, and this leaves it as long
- * again to run before it could overflow. */
+/* The largest guest clock CONTINUE, TICK and FRAME_IN accept, in ms:
+ * about 146 years. The runtime keeps the clock in signed 64-bit ns, and
+ * this leaves it as long again to run before it could overflow. */
 #define COLO_GUEST_CLOCK_MAX_MS		(INT64_MAX / 2 / 1000000)
 
 /* Largest payload of one record (a jumbo Ethernet frame fits). */
@@ -84,6 +98,18 @@ static inline int colo_mac_parse(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/*
+ * A host's parameters for its guest's runtime (colo_host_param()): each an
+ * environment variable COLO_HOST_<NAME>=<decimal digits>, read at start
+ * into the private mapping, so a checkpoint does not carry the primary's
+ * into the secondary. At most COLO_GUEST_HOST_PARAMS of them, names of at
+ * most COLO_GUEST_HOST_PARAM_NAME_MAX bytes; a malformed one is a refusal
+ * in the HELLO.
+ */
+#define COLO_GUEST_HOST_PARAM_PREFIX	"COLO_HOST_"
+#define COLO_GUEST_HOST_PARAMS		8
+#define COLO_GUEST_HOST_PARAM_NAME_MAX	31
+
 enum colo_guest_msg_type {
 	/* guest -> daemon */
 	GUEST_MSG_HELLO = 1,		/* payload: struct colo_guest_hello */
@@ -94,10 +120,15 @@ enum colo_guest_msg_type {
 
 	/* daemon -> guest, while it runs */
 	GUEST_MSG_START = 32,		/* run the start handler, once */
-	GUEST_MSG_FRAME_IN = 33,	/* payload: an Ethernet frame */
+	/* payload: an Ethernet frame; arg[0]: the guest clock in ms it is
+	 * delivered at (fed clock), 0: none (the guest's own clock) */
+	GUEST_MSG_FRAME_IN = 33,
 	GUEST_MSG_PAUSE = 34,		/* stop at the next event boundary */
 	GUEST_MSG_CANCEL = 35,		/* give up PAUSE seq */
 	GUEST_MSG_SHUTDOWN = 36,	/* leave the event loop */
+	/* arg[0]: the guest clock in ms (fed clock, 1 or more); the timer
+	 * handler runs if that brings its tick */
+	GUEST_MSG_TICK = 37,
 
 	/* daemon -> paused guest; each answered by a REPLY */
 	GUEST_CMD_LAYOUT = 64,		/* reply payload: colo_guest_layout */

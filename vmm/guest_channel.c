@@ -70,11 +70,50 @@ int guest_start(struct guest *g)
 	return send_record(g, GUEST_MSG_START, 0, NULL, NULL, 0);
 }
 
-int guest_send_frame(struct guest *g, const void *frame, size_t len)
+/* A clock for a TICK or FRAME_IN the runtime can keep (0: none). */
+static int check_clock(struct guest *g, const char *what, uint64_t clock_ms)
 {
+	if (clock_ms <= (uint64_t)COLO_GUEST_CLOCK_MAX_MS)
+		return 0;
+	pr_err("%s: a %s at guest clock %" PRIu64 " ms: at most %lld", g->name,
+	       what, clock_ms, (long long)COLO_GUEST_CLOCK_MAX_MS);
+	return -EINVAL;
+}
+
+int guest_send_frame_at(struct guest *g, const void *frame, size_t len,
+			uint64_t clock_ms)
+{
+	const uint64_t arg[4] = { clock_ms };
+	int ret;
+
 	if (g->paused)
 		return -EBUSY;
-	return send_record(g, GUEST_MSG_FRAME_IN, 0, NULL, frame, len);
+	ret = check_clock(g, "frame", clock_ms);
+	if (ret)
+		return ret;
+	return send_record(g, GUEST_MSG_FRAME_IN, 0, arg, frame, len);
+}
+
+int guest_send_frame(struct guest *g, const void *frame, size_t len)
+{
+	return guest_send_frame_at(g, frame, len, 0);
+}
+
+int guest_send_tick(struct guest *g, uint64_t clock_ms)
+{
+	const uint64_t arg[4] = { clock_ms };
+	int ret;
+
+	if (g->paused)
+		return -EBUSY;
+	if (!clock_ms) {
+		pr_err("%s: a tick at guest clock 0 ms: 0 is no clock", g->name);
+		return -EINVAL;
+	}
+	ret = check_clock(g, "tick", clock_ms);
+	if (ret)
+		return ret;
+	return send_record(g, GUEST_MSG_TICK, 0, arg, NULL, 0);
 }
 
 static void reap(struct guest *g)

@@ -32,12 +32,20 @@ static const struct kv_cmd command_sub[] = {
 	{ NULL, NULL, 0, NULL, NULL },
 };
 
+/* DEBUG: only what a test of a pair needs (Redis's has many more). */
+static const struct kv_cmd debug_sub[] = {
+	{ "help", "debug|help", 2, kv_cmd_debug_help, NULL },
+	{ "pid", "debug|pid", 2, kv_cmd_debug_pid, NULL },
+	{ NULL, NULL, 0, NULL, NULL },
+};
+
 /* Sorted by name: looked up by binary search. */
 const struct kv_cmd kv_cmd_table[] = {
 	{ "append", "append", 3, kv_cmd_append, NULL },
 	{ "command", "command", -1, kv_cmd_command, command_sub },
 	{ "config", "config", -2, NULL, config_sub },
 	{ "dbsize", "dbsize", 1, kv_cmd_dbsize, NULL },
+	{ "debug", "debug", -2, NULL, debug_sub },
 	{ "decr", "decr", 2, kv_cmd_decr, NULL },
 	{ "decrby", "decrby", 3, kv_cmd_decrby, NULL },
 	{ "del", "del", -2, kv_cmd_del, NULL },

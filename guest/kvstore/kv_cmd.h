@@ -95,6 +95,7 @@ kv_cmd_proc kv_cmd_del, kv_cmd_exists, kv_cmd_dbsize, kv_cmd_flushall,
 kv_cmd_proc kv_cmd_ping, kv_cmd_echo, kv_cmd_quit, kv_cmd_info,
 	kv_cmd_config_get, kv_cmd_config_set, kv_cmd_config_resetstat,
 	kv_cmd_config_rewrite, kv_cmd_config_help, kv_cmd_command,
-	kv_cmd_command_count, kv_cmd_command_help;
+	kv_cmd_command_count, kv_cmd_command_help, kv_cmd_debug_help,
+	kv_cmd_debug_pid;
 
 #endif /* KV_CMD_H */

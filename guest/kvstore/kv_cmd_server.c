@@ -1,6 +1,6 @@
 /*
  * kv_cmd_server.c - connection and server commands: PING, ECHO, QUIT,
- * INFO, CONFIG and COMMAND.
+ * INFO, CONFIG, COMMAND and DEBUG.
  *
  * INFO reports fields of ours under Redis's section and field names (its
  * content is not Redis's, only its form). CONFIG GET knows the few
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "kv_cmd.h"
 #include "kv_util.h"
@@ -329,4 +330,32 @@ void kv_cmd_command_help(struct kv_client *c)
 	};
 
 	reply_help(c, help);
+}
+
+/* --- DEBUG --------------------------------------------------------------- */
+
+void kv_cmd_debug_help(struct kv_client *c)
+{
+	static const char *const help[] = {
+		"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"PID",
+		"    Return the server process's own pid (not replicated: the "
+		"two guests of a pair answer differently).",
+		"HELP",
+		"    Prints this help.",
+		NULL,
+	};
+
+	reply_help(c, help);
+}
+
+/*
+ * The pid of the process serving, from the kernel (glibc caches none):
+ * in a replica it is the replica's own, whatever memory a checkpoint
+ * copied in. The one reply on purpose not the same on both guests of a
+ * pair, so that a test can make their outputs differ.
+ */
+void kv_cmd_debug_pid(struct kv_client *c)
+{
+	kv_reply_int(&c->reply, (long long)getpid());
 }

@@ -8,7 +8,8 @@
  * timeouts (TCP's 250 ms fast and 500 ms slow timers: retransmission,
  * delayed ACKs, persist, keepalive, TIME_WAIT; ARP and IP reassembly
  * ageing) run on colo_clock_ms(): they stand still while the guest is
- * paused, and a replica resumes them where its primary was. The timeout
+ * paused, and a replica resumes them where its primary was; on a fed
+ * clock (colo_guest.h) they fire at the fed times only. The timeout
  * list itself is in lwIP's memory and is copied with the rest.
  *
  * colo_net_timer() runs sys_check_timeouts() (lwIP's NO_SYS main-loop

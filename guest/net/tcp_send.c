@@ -15,6 +15,14 @@
  *   leave it to colo_tcp_settle(), so that all a handler wrote goes out
  *   in as few segments as lwIP can make of it (Nagle is off).
  *
+ * A host's TX segment size (COLO_HOST_TX_SEGMENT=N, colo_host_param(); a
+ * test knob, so that two guests of a pair send the same bytes in
+ * different segments): everything goes through the chunks, handed to
+ * lwIP N bytes at a time, each sent (tcp_output) before the next is
+ * written, since tcp_write() appends to a segment not yet sent. A piece
+ * that cannot go now (window, congestion) waits in lwIP, and the next
+ * one waits for the ACK that sends it. Unset, none of this runs.
+ *
  * colo_tcp_queued() = the chunks + what lwIP holds unacknowledged
  * (TCP_SND_BUF - tcp_sndbuf()); COLO_TCP_MAX_QUEUED bounds that sum, so
  * a connection whose client does not read holds at most ~1 MiB of
@@ -61,8 +69,22 @@ static void write_failed(struct colo_tcp_conn *c, err_t err)
 	colo_tcp_mark(c);		/* aborted from settle */
 }
 
+/*
+ * The host's TX segment size, 0 when it gave none. Asked of the runtime
+ * at each use and never kept in guest memory: a checkpoint would carry
+ * the primary's into the secondary.
+ */
+static size_t tx_segment(void)
+{
+	long seg = colo_host_param("TX_SEGMENT");
+
+	return seg > 0 ? (size_t)seg : 0;
+}
+
 void colo_tcp_push(struct colo_tcp_conn *c)
 {
+	size_t seg = tx_segment();
+
 	while (c->out_head && c->pcb && !c->fatal) {
 		struct colo_tcp_chunk *k = c->out_head;
 		size_t left = k->len - c->out_off, n = left;
@@ -71,8 +93,12 @@ void colo_tcp_push(struct colo_tcp_conn *c)
 
 		if (n > tcp_sndbuf(c->pcb))
 			n = tcp_sndbuf(c->pcb);
+		if (seg && n > seg)
+			n = seg;
 		if (!n)
 			break;		/* full: the next ACK calls us */
+		if (seg && c->pcb->unsent)
+			break;		/* it would join that segment */
 		if (n < left || k->next)
 			flags |= TCP_WRITE_FLAG_MORE;	/* no PSH yet */
 		err = tcp_write(c->pcb, k->data + c->out_off, (u16_t)n, flags);
@@ -91,6 +117,8 @@ void colo_tcp_push(struct colo_tcp_conn *c)
 			c->out_off = 0;
 			free(k);
 		}
+		if (seg)
+			colo_tcp_output(c);	/* a segment of its own */
 	}
 }
 
@@ -136,8 +164,10 @@ int colo_tcp_send(struct colo_tcp_conn *c, const void *data, size_t len)
 		c->want_writable = true;
 		return -ENOBUFS;
 	}
-	/* the common case: nothing waits, and lwIP takes it all now */
-	if (!c->out_head && len <= tcp_sndbuf(c->pcb) && len <= 0xffff) {
+	/* the common case: nothing waits, and lwIP takes it all now (not
+	 * in pieces: those go through the chunks) */
+	if (!c->out_head && len <= tcp_sndbuf(c->pcb) && len <= 0xffff &&
+	    !tx_segment()) {
 		err = tcp_write(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
 		if (err == ERR_OK)
 			goto written;

@@ -376,3 +376,38 @@ void check_guest_alive(const char *after)
 	if (st.guest_gone || kill(env.cur->pid, 0))
 		fail_msg("the guest died %s", after);
 }
+
+int swap_in_netecho(struct guest *g, const char *name, char **genv,
+		    uint64_t fed_ms)
+{
+	int ret;
+
+	/* no fork beside the pump's thread */
+	tap_pump_pause(&env.pump);
+	ret = launch_netecho(g, name, netecho_argv, genv, tap_pump_guest_frame,
+			     &env.pump);
+	if (ret) {
+		tap_pump_resume(&env.pump);
+		return ret;
+	}
+	if (fed_ms)
+		ret = guest_send_tick(g, fed_ms);
+	if (!ret)
+		ret = guest_start(g);
+	if (ret) {
+		guest_destroy(g, 1000);
+		tap_pump_resume(&env.pump);
+		return ret;
+	}
+	tap_pump_set_guest(&env.pump, g);
+	tap_pump_resume(&env.pump);
+	return 0;
+}
+
+void swap_out_netecho(struct guest *g)
+{
+	tap_pump_pause(&env.pump);
+	tap_pump_set_guest(&env.pump, env.cur);
+	guest_destroy(g, 1000);
+	tap_pump_resume(&env.pump);
+}

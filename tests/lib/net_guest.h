@@ -132,4 +132,16 @@ int group_teardown(void **state);
  * when, for the message). */
 void check_guest_alive(const char *after);
 
+/*
+ * Launch another netecho g (netecho_argv, with environment genv, NULL:
+ * none), give it a TICK at fed_ms first if that is not 0 (its clock is
+ * then fed from before its start), start it and pump it instead of
+ * env.cur: it answers at the guest's address from now on. The pump is
+ * paused across. 0 or a negative errno (g destroyed then).
+ */
+int swap_in_netecho(struct guest *g, const char *name, char **genv,
+		    uint64_t fed_ms);
+/* Pump env.cur again, and destroy g. */
+void swap_out_netecho(struct guest *g);
+
 #endif
