@@ -284,7 +284,7 @@ FUZZ_SRCS := $(filter-out tests/fuzz/libfuzzer_main.c tests/fuzz/gen_corpus.c,\
 	$(wildcard tests/fuzz/*.c))
 FUZZ_ARCHIVE := $(FUZZ_BUILD)/libfuzz.a
 FUZZ_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_SRCS) $(CHECKPOINT_SRCS) \
-	$(VMM_SRCS) $(DAEMON_SRCS) $(KV_ENGINE_SRCS))
+	$(VMM_SRCS) $(DAEMON_SRCS) $(NETCOMPARE_SRCS) $(KV_ENGINE_SRCS))
 
 .PHONY: fuzz fuzz-deps fuzz-corpus
 

@@ -29,7 +29,7 @@ static int daemon_guest_cmd_timeout_ms(const struct colo_config *cfg)
 
 /* [net]'s guest interface, as the guest's network layer reads it from
  * its environment (guest/net/colo_net.h): the keys set, into env[] (NULL
- * terminated, room for 4), their text in buf. */
+ * terminated, room for 5), their text in buf. */
 static void guest_net_env(const struct colo_config *cfg, char buf[4][48],
 			  char **env)
 {
@@ -43,8 +43,9 @@ static void guest_net_env(const struct colo_config *cfg, char buf[4][48],
 	};
 	int n = 0;
 
-	if (cfg->net.tx_segment)
-		snprintf(segment, sizeof(segment), "%u", cfg->net.tx_segment);
+	/* always, and always 5 digits: the environment's length places the
+	 * stack, which must start at the same address in both guests */
+	snprintf(segment, sizeof(segment), "%05u", cfg->net.tx_segment);
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		if (!vars[i].value[0])
 			continue;

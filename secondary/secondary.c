@@ -300,8 +300,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		if (!s->pending[i].ch)
 			slot = &s->pending[i];
 	/* with a primary, one more may come: its mirror link */
-	if ((s->ch && s->mirror) || !slot ||
-	    (s->state != S_WAITING && !(s->ch && !s->mirror))) {
+	if (!slot || (s->state != S_WAITING &&
+		      !(s->ch && !s->mirror && secondary_mirror_expected(s)))) {
 		pr_warn("refusing a connection from %s: %s", peer,
 			s->state == S_PEER_LOST || s->state == S_UNRESTORABLE ?
 			"the pair was broken; its guest waits for a failover" :
@@ -422,7 +422,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_num(&so, "heartbeat_age_ms", s->ch ? (double)
 		   peer_watch_silence_ms(&s->watch, daemon_now_ms()) : -1, 0);
 	status_str(&so, "last_verify", verify_names[s->last_verify]);
-	if (s->cfg.net.output == NET_OUTPUT_COMPARE)
+	if (secondary_mirror_expected(s))
 		secondary_mirror_status(s, &so);
 	status_end(&so);
 }

@@ -109,6 +109,8 @@ int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len);
 
 /* --- the mirror link (secondary_mirror.c) --------------------------------- */
 
+/* Does the primary open a mirror link to us (compare mode, a network)? */
+bool secondary_mirror_expected(const struct secondary *s);
 /* MIRROR_HELLO on a connection still in its handshake: the primary's
  * mirror link, if the session is ours. 0, or -EPROTO (logged). */
 int secondary_mirror_attach(struct secondary *s, struct channel *ch,

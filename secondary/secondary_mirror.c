@@ -35,6 +35,13 @@ static bool linked(const struct secondary *s)
 
 /* --- attach --------------------------------------------------------------- */
 
+/* A guest with a network (its address in [net]) in compare mode: the
+ * primary opens a mirror link to us. */
+bool secondary_mirror_expected(const struct secondary *s)
+{
+	return s->cfg.net.output == NET_OUTPUT_COMPARE && s->cfg.net.guest_ip[0];
+}
+
 int secondary_mirror_attach(struct secondary *s, struct channel *ch,
 			    const uint8_t *payload, uint32_t len)
 {

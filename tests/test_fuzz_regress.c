@@ -38,6 +38,7 @@ static const struct target targets[] = {
 	{ "control", fuzz_control },
 	{ "resp", fuzz_resp },
 	{ "kvstore", fuzz_kvstore },
+	{ "netcompare", fuzz_netcompare },
 };
 
 /* The file at path, malloc'ed, and its size. */

@@ -73,7 +73,18 @@ void fuzz_config_check(const struct colo_config *cfg)
 		   cfg->ha.heartbeat_timeout_ms <= 600000);
 	FUZZ_CHECK(ifname_or_nothing(cfg->net.bridge));
 	FUZZ_CHECK(ifname_or_nothing(cfg->net.tap));
-	FUZZ_CHECK(cfg->net.output == NET_OUTPUT_BUFFER);
+	FUZZ_CHECK(cfg->net.output == NET_OUTPUT_COMPARE ||
+		   cfg->net.output == NET_OUTPUT_BUFFER);
+	FUZZ_CHECK(cfg->net.compare_timeout_ms >= 1 &&
+		   cfg->net.compare_timeout_ms <= 60000);
+	FUZZ_CHECK(cfg->net.max_queue_frames >= 16 &&
+		   cfg->net.max_queue_frames <= 1u << 20);
+	FUZZ_CHECK(cfg->net.max_queue_bytes >= 64u << 10 &&
+		   cfg->net.max_queue_bytes <= 1u << 30);
+	FUZZ_CHECK(cfg->net.passthrough.n <= NET_MAX_PASSTHROUGH);
+	for (unsigned i = 0; i < cfg->net.passthrough.n; i++)
+		FUZZ_CHECK(cfg->net.passthrough.port[i] != 0);
+	FUZZ_CHECK(cfg->net.tx_segment <= 65535);
 	FUZZ_CHECK(ipv4_or_nothing(cfg->net.guest_ip));
 	FUZZ_CHECK(ipv4_or_nothing(cfg->net.guest_netmask));
 	FUZZ_CHECK(ipv4_or_nothing(cfg->net.guest_gateway));

@@ -3,8 +3,8 @@
  * project's own encoders (make fuzz-corpus): records for fuzz_proto,
  * streams framed by the channel itself for fuzz_channel, layouts for
  * fuzz_layout (this process's own among them), runtime records for
- * fuzz_guest_channel. The text seeds (colo.conf, control lines, RESP)
- * are files written by hand.
+ * fuzz_guest_channel, operation sequences for fuzz_netcompare. The text
+ * seeds (colo.conf, control lines, RESP) are files written by hand.
  *
  *     gen_corpus DIR      writes DIR/proto/..., DIR/channel/..., ...
  */
@@ -424,6 +424,114 @@ static void write_guest_channel(void)
 	save("guest_channel", "continue-refused", &b);
 }
 
+/* --- fuzz_netcompare: operations (fuzz_netcompare.c's encoding) ------- */
+
+/* opcodes: the operation is op % 10, bit 0x10 its variant */
+enum { NC_P = 0, NC_S = 3, NC_TICK = 6, NC_CKPT = 7, NC_ON = 18, NC_OFF = 8,
+       NC_LIMITS = 19, NC_RELEASE_ALL = 9 };
+
+/* A segment of stream 0..3: off from the stream's start, 6 * len6 bytes
+ * of it, ack byte ack; epoch byte: 0 the current, 6 the next. */
+static void nc_tcp(struct buf *b, uint8_t op, uint8_t stream, uint8_t flags,
+		   uint16_t off, uint8_t len6, uint8_t ack, uint8_t epoch)
+{
+	put_u8(b, op);
+	put_u8(b, 0);			/* TCP template, no mutation */
+	put_u8(b, stream);
+	put_u8(b, flags);
+	put_u16(b, off);
+	put_u8(b, len6);
+	put_u8(b, ack);
+	put_u8(b, epoch);
+}
+
+static void nc_both(struct buf *b, uint8_t stream, uint8_t flags, uint16_t off,
+		    uint8_t len6, uint8_t ack)
+{
+	nc_tcp(b, NC_P, stream, flags, off, len6, ack, 0);
+	nc_tcp(b, NC_S, stream, flags, off, len6, ack, 0);
+}
+
+static void nc_begin(struct buf *b, uint8_t cfg)
+{
+	b->len = 0;
+	put_u8(b, cfg);
+	put_u8(b, NC_ON);
+	put_u8(b, NC_CKPT);
+	put_u8(b, 1);			/* checkpoint 0: epoch 1, compared */
+}
+
+static void write_netcompare(void)
+{
+	static const uint8_t raw[] = { 0x45, 0x00, 0xff, 0xff, 0, 0, 0x40, 0,
+				       64, 6, 0, 0, 10, 0, 0, 100, 10, 0, 0, 10 };
+	struct buf b;
+
+	/* a stream in 3 segments on one side, 2 on the other, across 0 */
+	nc_begin(&b, 0x7f);
+	nc_both(&b, 0, 0x12, 0, 0, 0x10);		/* SYN|ACK */
+	nc_tcp(&b, NC_P, 0, 0x10, 1, 100, 0x10, 0);
+	nc_tcp(&b, NC_P, 0, 0x10, 601, 100, 0x10, 0);
+	nc_tcp(&b, NC_S, 0, 0x10, 1, 150, 0x10, 0);
+	nc_tcp(&b, NC_P, 0, 0x10, 1201, 100, 0x10, 0);
+	nc_tcp(&b, NC_S, 0, 0x10, 901, 50, 0x10, 0);
+	nc_both(&b, 0, 0x11, 1501, 10, 0x20);		/* FIN|ACK */
+	save("netcompare", "tcp-resegmented", &b);
+
+	/* the ACK rule: the primary acknowledges more, then the secondary */
+	nc_begin(&b, 0x7f);
+	nc_tcp(&b, NC_P, 1, 0x10, 100, 20, 0x40, 0);
+	nc_tcp(&b, NC_S, 1, 0x10, 100, 20, 0x30, 0);
+	nc_tcp(&b, NC_S, 1, 0x10, 220, 0, 0x40, 0);
+	nc_tcp(&b, NC_P, 2, 0x04, 0, 0, 0, 0);		/* RST */
+	nc_tcp(&b, NC_S, 2, 0x04, 0, 0, 0, 0);
+	save("netcompare", "tcp-ack-rst", &b);
+
+	/* packets: ARP, UDP, a byte flipped; a tick past the timeout */
+	nc_begin(&b, 0x7f);
+	put_u8(&b, NC_P); put_u8(&b, 3); put_u8(&b, 1); put_u8(&b, 0);
+	put_u8(&b, NC_S); put_u8(&b, 3); put_u8(&b, 1); put_u8(&b, 0);
+	put_u8(&b, NC_P); put_u8(&b, 4); put_u8(&b, 0x4a); put_u8(&b, 0);
+	put_u8(&b, NC_S); put_u8(&b, 0xa0); put_u8(&b, 0x4a);	/* UDP, 1 flip */
+	put_u16(&b, 50); put_u8(&b, 0x01); put_u8(&b, 0);
+	put_u8(&b, NC_TICK); put_u8(&b, 200);
+	put_u8(&b, NC_CKPT); put_u8(&b, 1);
+	save("netcompare", "packets-mismatch", &b);
+
+	/* epochs: frames of the next one wait for its checkpoint */
+	nc_begin(&b, 0x7f);
+	nc_tcp(&b, NC_P, 0, 0x10, 0, 50, 0, 0);
+	nc_tcp(&b, NC_P, 0, 0x10, 300, 50, 0, 6);
+	nc_tcp(&b, NC_S, 0, 0x10, 300, 50, 0, 6);
+	nc_tcp(&b, NC_S, 0, 0x10, 0, 50, 0, 7);		/* stale */
+	put_u8(&b, NC_CKPT); put_u8(&b, 1);
+	nc_tcp(&b, NC_P, 0, 0x10, 0, 50, 0, 0);		/* retransmitted */
+	put_u8(&b, NC_OFF);
+	put_u8(&b, NC_RELEASE_ALL);
+	save("netcompare", "epochs", &b);
+
+	/* passthrough, and the limits: many frames the secondary lacks */
+	nc_begin(&b, 0x80);
+	for (uint16_t i = 0; i < 24; i++)
+		nc_tcp(&b, NC_P, (uint8_t)(i & 3), 0x10, (uint16_t)(i * 60),
+		       10, 0, 0);
+	put_u8(&b, NC_LIMITS); put_u8(&b, 3); put_u16(&b, 100); put_u8(&b, 9);
+	nc_tcp(&b, NC_P, 0, 0x10, 2000, 200, 0, 0);
+	save("netcompare", "passthrough-queue-full", &b);
+
+	/* hostile: raw bytes, an IPv4 header that claims 65535 bytes */
+	nc_begin(&b, 0x7f);
+	for (int side = 0; side < 2; side++) {
+		put_u8(&b, side ? NC_S : NC_P);
+		put_u8(&b, 5);			/* raw */
+		put_u8(&b, 14 + sizeof(raw));
+		put(&b, "\xff\xff\xff\xff\xff\xff\x02\0\0\0\0\x0a\x08\0", 14);
+		put(&b, raw, sizeof(raw));
+		put_u8(&b, 0);
+	}
+	save("netcompare", "hostile-total-length", &b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -437,6 +545,7 @@ int main(int argc, char **argv)
 	write_channel();
 	write_layout();
 	write_guest_channel();
+	write_netcompare();
 	printf("gen_corpus: seeds written in %s\n", root);
 	return 0;
 }

@@ -274,6 +274,10 @@ int pair_teardown(void **state)
 		if (same_process(&tracked[i]))
 			kill(tracked[i].pid, SIGKILL);
 	nr_tracked = 0;
+	if (getenv("COLO_TEST_KEEP")) {		/* to read the logs after */
+		pair_run("rm -rf %s.kept; cp -a %s %s.kept", pair_dir, pair_dir,
+			 pair_dir);
+	}
 	if (pair_run("rm -rf %s", pair_dir))
 		return -1;
 	return 0;
