@@ -260,7 +260,7 @@ static void test_stalled_secondary_times_out(void **state)
 
 /*
  * Output not compared (passthrough) waits for its checkpoint; with room
- * for 16 frames and 5 s between checkpoints, 20 clients fill the queue:
+ * for 32 frames and 5 s between checkpoints, 20 clients fill the queue:
  * it asks for checkpoints, and nothing is dropped.
  */
 static void test_full_queue_checkpoints(void **state)
@@ -269,11 +269,11 @@ static void test_full_queue_checkpoints(void **state)
 	int ret;
 
 	(void)state;
-	kv_pair_start(5000, "passthrough = 6379\nmax_queue_frames = 16\n", "");
+	kv_pair_start(5000, "passthrough = 6379\nmax_queue_frames = 32\n", "");
 	ret = benchmark("-t set -n 400 -c 20");
 	print_message("redis-benchmark exited %d: %s", ret, out);
 	assert_int_equal(ret, 0);
-	print_compare("passthrough, 16 frames of room");
+	print_compare("passthrough, 32 frames of room");
 	asked = pair_status_num("pri", "checkpoints_queue_full");
 	assert_true(asked >= 5);
 	assert_true(pair_status_num("pri", "compare_passthrough_frames") > 400);

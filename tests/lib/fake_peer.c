@@ -273,6 +273,8 @@ int fake_send_hello(struct fake_peer *f, uint32_t role, uint32_t guest_hash)
 				guest_hash, 0, 0 };
 	uint8_t b[COLO_HELLO_LEN];
 
+	if (role == COLO_ROLE_SECONDARY)
+		h.session = f->session;		/* the primary's, echoed */
 	colo_hello_encode(&h, b);
 	return fake_send(f, COLO_HELLO, b, sizeof(b));
 }
@@ -330,6 +332,8 @@ int fake_read(struct fake_peer *f, int timeout_ms)
 	f->type = get_be16(hdr);
 	f->len = len;
 	f->records++;
+	if (f->type == COLO_HELLO && len == COLO_HELLO_LEN)
+		f->session = get_be64(f->payload + 24);
 	return 1;
 }
 

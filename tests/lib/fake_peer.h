@@ -49,6 +49,7 @@ struct fake_peer {
 	uint8_t *payload;	/* its payload (COLO_RECORD_MAX bytes) */
 	uint64_t records;	/* records read */
 	int64_t next_hb_ms;	/* when to send the next HEARTBEAT */
+	uint64_t session;	/* of the last HELLO read: a secondary's echoes it */
 };
 
 /* A fake secondary listening on 127.0.0.1:port (NULL, pair_why). */
