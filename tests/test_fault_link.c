@@ -105,6 +105,22 @@ static void test_other_guest_refused(void **state)
 		      "saying %08x\n", hash, hash ^ 1);
 }
 
+/* A secondary that answers with another session than the primary's
+ * HELLO drew is answering another primary: refused. */
+static void test_other_session_refused(void **state)
+{
+	struct fake_peer *f;
+	uint32_t hash;
+
+	(void)state;
+	pair_must(pair_configs(GUEST_ARGS, NULL));
+	f = fake_secondary_for_primary(&hash);
+	f->session ^= 1;
+	pair_must(fake_send_hello(f, COLO_ROLE_SECONDARY, hash));
+	serve_until_state(f, "pri", "solo", PAIR_HEARTBEAT_MS / 2);
+	pair_must(pair_log_has("pri", "it answers another primary"));
+}
+
 /* --- F8: stray connections ------------------------------------------------------ */
 
 static void test_stray_connections(void **state)
@@ -634,6 +650,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_bad_verify_value),
 		T(test_other_guest_refused),
+		T(test_other_session_refused),
 		T(test_stray_connections),
 		T(test_connection_flood),
 		T(test_link_lost_before_first_checkpoint),
