@@ -109,6 +109,14 @@ file = $WORK/$1.log
 EOF
 }
 
+mismatches() {		# STATUS-JSON: netcompare's mismatches, all reasons
+	local n=0 r
+	for r in payload length flags malformed; do
+		n=$((n + $(jget "compare_mismatch_$r" "$1")))
+	done
+	echo $n
+}
+
 # Remember a daemon and its guest, should they outlive their stop.
 remember() {
 	local s
@@ -235,14 +243,6 @@ p=$(pri status --json)
 s=$(sec status --json)
 "$COLOCTL" guest compare "$(jget guest_pid "$p")" "$(jget guest_pid "$s")"
 same=$?
-
-mismatches() {		# STATUS-JSON
-	local n=0 r
-	for r in payload length flags malformed; do
-		n=$((n + $(jget "compare_mismatch_$r" "$1")))
-	done
-	echo $n
-}
 
 row() {		# LABEL UNPROTECTED PROTECTED
 	local ratio="-"

@@ -317,6 +317,11 @@ static void test_demo_script(void **state)
 	pair_must(pair_expect("last checkpoint, both guests held"));
 	pair_must(pair_expect("byte-identical to the primary's"));
 	pair_must(pair_expect("the lab, both daemons and guests removed"));
+	/* compare mode's counters, and a script that ran clean */
+	pair_must(pair_expect("checkpoints by reason"));
+	pair_must(pair_expect(" matched, 0 mismatches"));
+	if (strstr(pair_out, "command not found") || strstr(pair_out, "syntax error"))
+		fail_msg("the demo script has an error:\n%s", pair_out);
 	daemons[0] = pid_after("secondary started: pid ");
 	daemons[1] = pid_after("primary started: pid ");
 	assert_int_equal(pair_run("ip netns list | grep colodemo || true"), 0);
