@@ -29,28 +29,6 @@
 
 static char out[16384];
 
-static int setup(void **state)
-{
-	if (pair_setup(state))
-		return -1;
-	if (lab_up()) {
-		fprintf(stderr, "%s\n", pair_why);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	int ret = pair_teardown(state);
-
-	if (lab_down()) {
-		fprintf(stderr, "%s\n", pair_why);
-		ret = -1;
-	}
-	return ret;
-}
-
 /* Mismatches found by netcompare, all reasons. */
 static double mismatches(void)
 {
@@ -94,30 +72,6 @@ static int benchmark(const char *args)
 
 /* --- the pair matches ------------------------------------------------------ */
 
-struct compare_arg {
-	struct resp_compare_result res;
-	int port;
-};
-
-static int compare_in_client(void *opaque)
-{
-	struct compare_arg *a = opaque;
-	char redis[32], guest[32];
-	int ret;
-
-	snprintf(redis, sizeof(redis), "127.0.0.1:%d", a->port);
-	snprintf(guest, sizeof(guest), "%s:%d", LAB_GUEST_IP, KV_PORT);
-	ret = resp_compare(redis, guest, "tests/data/kv_commands.txt", &a->res);
-	if (ret)
-		fprintf(stderr, "%s\n", a->res.diff);
-	else
-		printf("%u steps, %u replies byte-equal, %u by shape, %u closes\n",
-		       a->res.steps, a->res.replies, a->res.shapes,
-		       a->res.closes);
-	fflush(stdout);
-	return ret ? 1 : 0;
-}
-
 /*
  * redis-benchmark through the pair: the replies leave on a match, so
  * almost every frame is matched and next to no checkpoint is a
@@ -127,7 +81,6 @@ static int compare_in_client(void *opaque)
  */
 static void test_benchmark_matches(void **state)
 {
-	struct compare_arg a = { .port = 6390 };
 	double ckpts, matched, primary;
 	int ret;
 
@@ -152,16 +105,7 @@ static void test_benchmark_matches(void **state)
 			 pair_status_num("pri", "checkpoints_mismatch"), ckpts);
 	pair_must(pair_protecting("pri"));
 	pair_must(pair_protecting("sec"));
-	ret = shell_run(out, sizeof(out), "", "tests/lab/colo-lab.sh spawn %s "
-			"client redis-server --port %d --bind 127.0.0.1 "
-			"--save \"\" --appendonly no --databases 1 --dir %s",
-			lab_prefix, a.port, pair_dir);
-	assert_int_equal(ret, 0);
-	pair_sleep_ms(500);
-	ret = lab_in("client", compare_in_client, &a);
-	if (ret != 0)
-		fail_msg("the protected guest's replies differ from "
-			 "redis-server's (see above), exit %d", ret);
+	kv_replies_equal_redis();
 	print_compare("after the scripted commands");
 }
 
@@ -320,7 +264,7 @@ static void test_clock_feed_on_and_off(void **state)
 
 int main(int argc, char **argv)
 {
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, kv_lab_setup, kv_lab_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_benchmark_matches),
 		T(test_other_segmentation_matches),

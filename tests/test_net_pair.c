@@ -41,28 +41,6 @@
 
 static char out[16384];
 
-static int setup(void **state)
-{
-	if (pair_setup(state))
-		return -1;
-	if (lab_up()) {
-		fprintf(stderr, "%s\n", pair_why);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	int ret = pair_teardown(state);
-
-	if (lab_down()) {
-		fprintf(stderr, "%s\n", pair_why);
-		ret = -1;
-	}
-	return ret;
-}
-
 /* Buffer mode: what this file is about. */
 static void start_pair_with(unsigned delay_ms, const char *pri_net_extra)
 {
@@ -444,31 +422,6 @@ static void test_hostile_input(void **state)
 
 /* --- replies byte-equal to redis-server's ------------------------------------ */
 
-struct compare_arg {
-	struct resp_compare_result res;
-	int port;
-	int ret;
-};
-
-static int compare_in_client(void *opaque)
-{
-	struct compare_arg *a = opaque;
-	char redis[32], guest[32];
-	int ret;
-
-	snprintf(redis, sizeof(redis), "127.0.0.1:%d", a->port);
-	snprintf(guest, sizeof(guest), "%s:%d", LAB_GUEST_IP, KV_PORT);
-	ret = resp_compare(redis, guest, "tests/data/kv_commands.txt", &a->res);
-	if (ret)
-		fprintf(stderr, "%s\n", a->res.diff);
-	else
-		printf("%u steps, %u replies byte-equal, %u by shape, %u closes\n",
-		       a->res.steps, a->res.replies, a->res.shapes,
-		       a->res.closes);
-	fflush(stdout);
-	return ret ? 1 : 0;
-}
-
 /*
  * The scripted command list, against Debian's redis-server in the client
  * namespace and against the protected guest across the lab: the replies
@@ -476,28 +429,14 @@ static int compare_in_client(void *opaque)
  */
 static void test_replies_equal_redis_server(void **state)
 {
-	struct compare_arg a = { .port = 6390 };
-	int ret;
-
 	(void)state;
 	start_pair(20);
-	/* spawned through the lab, which stops it with the lab */
-	ret = shell_run(out, sizeof(out), "", "tests/lab/colo-lab.sh spawn %s "
-			"client redis-server --port %d --bind 127.0.0.1 "
-			"--save \"\" --appendonly no --databases 1 --dir %s",
-			lab_prefix,
-			a.port, pair_dir);
-	assert_int_equal(ret, 0);
-	pair_sleep_ms(500);
-	ret = lab_in("client", compare_in_client, &a);
-	if (ret != 0)
-		fail_msg("the guest's replies differ from redis-server's (see "
-			 "above), exit %d", ret);
+	kv_replies_equal_redis();
 }
 
 int main(int argc, char **argv)
 {
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, kv_lab_setup, kv_lab_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_redis_cli_round_trips),
 		T(test_acknowledged_set_in_secondary),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,6 +16,8 @@
 #include "kv_pair.h"
 #include "net_lab.h"
 #include "pair_lib.h"
+#include "resp_compare.h"
+#include "shell.h"
 
 #define FORM_SECS	30
 
@@ -69,4 +72,65 @@ void kv_cli_expect(const char *want, const char *cmd)
 	if (ret != 0 || strcmp(kv_out, want) != 0)
 		fail_msg("redis-cli %s exited %d with '%s', expected '%s'", cmd,
 			 ret, kv_out, want);
+}
+
+int kv_lab_setup(void **state)
+{
+	if (pair_setup(state))
+		return -1;
+	if (lab_up()) {
+		fprintf(stderr, "%s\n", pair_why);
+		return -1;
+	}
+	return 0;
+}
+
+int kv_lab_teardown(void **state)
+{
+	int ret = pair_teardown(state);
+
+	if (lab_down()) {
+		fprintf(stderr, "%s\n", pair_why);
+		ret = -1;
+	}
+	return ret;
+}
+
+#define REDIS_PORT	6390
+
+/* In the client namespace: the script against both servers. */
+static int compare_in_client(void *opaque)
+{
+	struct resp_compare_result res;
+	char redis[32], guest[32];
+	int ret;
+
+	(void)opaque;
+	snprintf(redis, sizeof(redis), "127.0.0.1:%d", REDIS_PORT);
+	snprintf(guest, sizeof(guest), "%s:%d", LAB_GUEST_IP, KV_PORT);
+	ret = resp_compare(redis, guest, "tests/data/kv_commands.txt", &res);
+	if (ret)
+		fprintf(stderr, "%s\n", res.diff);
+	else
+		printf("%u steps, %u replies byte-equal, %u by shape, %u closes\n",
+		       res.steps, res.replies, res.shapes, res.closes);
+	fflush(stdout);
+	return ret ? 1 : 0;
+}
+
+void kv_replies_equal_redis(void)
+{
+	int ret;
+
+	ret = shell_run(kv_out, sizeof(kv_out), "", "tests/lab/colo-lab.sh "
+			"spawn %s client redis-server --port %d --bind 127.0.0.1 "
+			"--save \"\" --appendonly no --databases 1 --dir %s",
+			lab_prefix, REDIS_PORT, pair_dir);
+	if (ret != 0)
+		fail_msg("redis-server did not start in the lab: %s", kv_out);
+	pair_sleep_ms(500);
+	ret = lab_in("client", compare_in_client, NULL);
+	if (ret != 0)
+		fail_msg("the guest's replies differ from redis-server's (see "
+			 "above), exit %d", ret);
 }

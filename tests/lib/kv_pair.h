@@ -31,4 +31,18 @@ int kv_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* kv_cli(cmd), which must print exactly want. */
 void kv_cli_expect(const char *want, const char *cmd);
 
+/* cmocka setup and teardown of a test in its lab: pair_setup() and
+ * lab_up(), pair_teardown() and lab_down() (which checks nothing is
+ * left). */
+int kv_lab_setup(void **state);
+int kv_lab_teardown(void **state);
+
+/*
+ * Debian's redis-server spawned in the client namespace (stopped with
+ * the lab), then tests/data/kv_commands.txt against it and against the
+ * protected guest: the replies must be the same bytes (the test fails
+ * with the difference otherwise).
+ */
+void kv_replies_equal_redis(void);
+
 #endif /* COLO_TESTS_KV_PAIR_H */
