@@ -131,3 +131,20 @@ void tg_destroy(struct test_guest *t)
 {
 	guest_destroy(&t->g, 1000);
 }
+
+unsigned long guest_sleeps(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long n = ULONG_MAX;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ULONG_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %lu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}

@@ -6,6 +6,7 @@
 #define COLO_TEST_GUESTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "guest.h"
@@ -42,5 +43,9 @@ int tg_wait(struct test_guest *t, int timeout_ms, char *out, size_t len);
 int tg_ask(struct test_guest *t, const char *cmd, char *out, size_t len);
 
 void tg_destroy(struct test_guest *t);
+
+/* Voluntary context switches of process pid (how often it went to
+ * sleep), from /proc/PID/status; ULONG_MAX when it cannot be read. */
+unsigned long guest_sleeps(pid_t pid);
 
 #endif /* COLO_TEST_GUESTS_H */
