@@ -64,3 +64,23 @@ int mirror_frame_decode(uint16_t type, const uint8_t *payload, uint32_t len,
 	};
 	return 0;
 }
+
+int mirror_send_u64(struct channel *ch, uint16_t type, uint64_t v)
+{
+	uint8_t b[8];
+
+	mirror_u64_encode(v, b);
+	return channel_send(ch, type, b, sizeof(b));
+}
+
+int mirror_send_frame(struct channel *ch, uint16_t type, uint64_t stamp,
+		      const uint8_t *frame, size_t len)
+{
+	uint8_t hdr[MIRROR_FRAME_HDR];
+	struct iovec iov[2] = {
+		{ hdr, sizeof(hdr) }, { (void *)frame, len },
+	};
+
+	mirror_frame_hdr(stamp, hdr);
+	return channel_sendv(ch, type, iov, 2);
+}

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "channel.h"
 #include "colo_proto.h"
 
 /* The largest frame either way (the guest channel's payload bound). */
@@ -76,5 +77,12 @@ void mirror_frame_hdr(uint64_t stamp, uint8_t out[MIRROR_FRAME_HDR]);
  * OUTPUT's epoch 1 or more. */
 int mirror_frame_decode(uint16_t type, const uint8_t *payload, uint32_t len,
 			struct mirror_frame *m);
+
+/* Encode and queue on ch: a be64 record, or a frame record (the frame
+ * is not copied twice: it goes as the second iov). channel_sendv()'s
+ * answer. */
+int mirror_send_u64(struct channel *ch, uint16_t type, uint64_t v);
+int mirror_send_frame(struct channel *ch, uint16_t type, uint64_t stamp,
+		      const uint8_t *frame, size_t len);
 
 #endif /* COLO_MIRROR_PROTO_H */

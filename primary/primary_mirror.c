@@ -127,8 +127,6 @@ void primary_mirror_open(struct primary *p)
 
 static void connected(struct primary *p, int fd)
 {
-	uint8_t b[MIRROR_HELLO_LEN];
-
 	p->mirror_connecting = false;
 	p->mirror = channel_new(p->base, fd, &mirror_ops, p,
 				p->cfg.checkpoint.peer);
@@ -137,9 +135,8 @@ static void connected(struct primary *p, int fd)
 		lost(p, "cannot set it up");
 		return;
 	}
-	mirror_u64_encode(p->hello.session, b);
 	if (channel_set_timeouts(p->mirror, p->cfg.ha.heartbeat_timeout_ms) ||
-	    channel_send(p->mirror, COLO_MIRROR_HELLO, b, sizeof(b)))
+	    mirror_send_u64(p->mirror, COLO_MIRROR_HELLO, p->hello.session))
 		lost(p, "cannot send MIRROR_HELLO");
 }
 
@@ -208,21 +205,10 @@ uint64_t primary_mirror_clock(struct primary *p, int64_t now)
 	return feed_advance(p, now);
 }
 
-static void send_frame(struct primary *p, uint16_t type, uint64_t stamp,
-		       const uint8_t *frame, size_t len)
+/* Output queued on the link is bounded: past it an input is dropped. */
+static bool room(const struct primary *p)
 {
-	uint8_t hdr[MIRROR_FRAME_HDR];
-	struct iovec iov[2] = {
-		{ hdr, sizeof(hdr) }, { (void *)frame, len },
-	};
-
-	if (channel_pending(p->mirror) > MIRROR_MAX_PENDING) {
-		p->mirror_dropped++;
-		return;
-	}
-	mirror_frame_hdr(stamp, hdr);
-	if (channel_sendv(p->mirror, type, iov, 2))
-		p->mirror_dropped++;
+	return channel_pending(p->mirror) <= MIRROR_MAX_PENDING;
 }
 
 void primary_mirror_input(struct primary *p, const uint8_t *frame, size_t len,
@@ -235,12 +221,13 @@ void primary_mirror_input(struct primary *p, const uint8_t *frame, size_t len,
 		return;
 	}
 	p->mirror_inputs++;
-	send_frame(p, COLO_MIRROR_INPUT, clock_ms, frame, len);
+	if (!room(p) || mirror_send_frame(p->mirror, COLO_MIRROR_INPUT,
+					  clock_ms, frame, len))
+		p->mirror_dropped++;
 }
 
 void primary_mirror_feed(struct primary *p, int64_t now)
 {
-	uint8_t b[MIRROR_TICK_LEN];
 	uint64_t clock;
 
 	if (!p->cfg.net.clock_feed || !p->nc || p->g.paused || p->g.exited)
@@ -250,9 +237,7 @@ void primary_mirror_feed(struct primary *p, int64_t now)
 		return;		/* a full channel: the next tick says it */
 	if (!linked(p))
 		return;
-	mirror_u64_encode(clock, b);
-	if (channel_pending(p->mirror) > MIRROR_MAX_PENDING ||
-	    channel_send(p->mirror, COLO_MIRROR_TICK, b, sizeof(b)))
+	if (!room(p) || mirror_send_u64(p->mirror, COLO_MIRROR_TICK, clock))
 		p->mirror_dropped++;
 	else
 		p->mirror_ticks++;
@@ -260,14 +245,11 @@ void primary_mirror_feed(struct primary *p, int64_t now)
 
 void primary_mirror_epoch(struct primary *p, uint64_t id)
 {
-	uint8_t b[MIRROR_EPOCH_LEN];
-
 	if (!linked(p))
 		return;
-	mirror_u64_encode(id, b);
 	/* never dropped: without it the secondary's guest waits for inputs
 	 * until its stop deadline */
-	if (channel_send(p->mirror, COLO_MIRROR_EPOCH, b, sizeof(b)))
+	if (mirror_send_u64(p->mirror, COLO_MIRROR_EPOCH, id))
 		lost(p, "cannot send MIRROR_EPOCH");
 }
 

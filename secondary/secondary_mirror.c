@@ -45,7 +45,6 @@ bool secondary_mirror_expected(const struct secondary *s)
 int secondary_mirror_attach(struct secondary *s, struct channel *ch,
 			    const uint8_t *payload, uint32_t len)
 {
-	uint8_t b[MIRROR_HELLO_LEN];
 	uint64_t session;
 	int ret;
 
@@ -65,10 +64,9 @@ int secondary_mirror_attach(struct secondary *s, struct channel *ch,
 	}
 	s->mirror = ch;
 	s->in_epoch = s->ckpt_done + 1;
-	mirror_u64_encode(session, b);
 	ret = channel_set_timeouts(ch, s->cfg.ha.heartbeat_timeout_ms);
 	if (!ret)
-		ret = channel_send(ch, COLO_MIRROR_HELLO, b, sizeof(b));
+		ret = mirror_send_u64(ch, COLO_MIRROR_HELLO, session);
 	if (!ret)
 		pr_info("mirror link from %s: our guest gets the primary "
 			"guest's inputs", channel_peer(ch));
@@ -256,16 +254,12 @@ static void on_guest_frame(struct guest *g, const void *frame, size_t len,
 			   void *opaque)
 {
 	struct secondary *s = opaque;
-	uint8_t hdr[MIRROR_FRAME_HDR];
-	struct iovec iov[2] = {
-		{ hdr, sizeof(hdr) }, { (void *)frame, len },
-	};
 
 	(void)g;
 	if (!linked(s) || len < MIRROR_FRAME_MIN || len > MIRROR_FRAME_MAX)
 		return;
-	mirror_frame_hdr(s->ckpt_done + 1, hdr);
-	if (!channel_sendv(s->mirror, COLO_MIRROR_OUTPUT, iov, 2))
+	if (!mirror_send_frame(s->mirror, COLO_MIRROR_OUTPUT, s->ckpt_done + 1,
+			       frame, len))
 		s->mirror_outputs++;
 }
 
