@@ -107,7 +107,11 @@ TESTS := $(sort $(notdir $(basename $(wildcard tests/test_*.c))))
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(TESTS))
 # Test helpers linked into the tests that need them.
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
-TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
+# kv_engine_test calls the kvstore engine, which only the kvstore tests
+# link: the others leave it out.
+KV_ENGINE_TEST_OBJ := $(BUILD)/tests/lib/kv_engine_test.o
+TEST_LIB_OBJS := $(filter-out $(KV_ENGINE_TEST_OBJ),\
+	$(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS)))
 
 # The tracked process of tests and benchmarks. It is the "guest" and is
 # never built with sanitizers: ASan's shadow maps terabytes of writable
@@ -147,7 +151,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIBCOLO)
 # same object with or without sanitizers).
 $(BUILD)/tests/test_context: $(GUEST_BUILD)/context.o
 # The RESP engine, tested on the host (with sanitizers when asked).
-$(BUILD)/tests/test_kvstore_engine: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
+$(BUILD)/tests/test_kvstore_engine: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS)) \
+	$(KV_ENGINE_TEST_OBJ)
+$(BUILD)/tests/test_kvstore_commands: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS)) \
+	$(KV_ENGINE_TEST_OBJ)
 $(BUILD)/tests/test_kvstore_redis: $(patsubst %.c,$(BUILD)/%.o,$(KV_ENGINE_SRCS))
 
 $(COLOCTL): $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS)) $(LIBCOLO)
