@@ -75,11 +75,9 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c
-DAEMON_SRCS := daemon/config.c daemon/control.c daemon/colo_daemon.c daemon/status.c daemon/quantile.c daemon/peer_link.c
-SECONDARY_SRCS := secondary/ram_cache.c secondary/secondary.c secondary/secondary_checkpoint.c \
-	secondary/secondary_mirror.c
-PRIMARY_SRCS := primary/primary.c primary/primary_control.c primary/primary_checkpoint.c \
-	primary/primary_net.c primary/primary_mirror.c
+DAEMON_SRCS := $(wildcard daemon/*.c)
+SECONDARY_SRCS := $(wildcard secondary/*.c)
+PRIMARY_SRCS := $(wildcard primary/*.c)
 NETCOMPARE_SRCS := $(wildcard netcompare/*.c)
 
 LIBCOLO := $(BUILD)/libcolo.a
@@ -118,8 +116,10 @@ TEST_LIB_OBJS := $(filter-out $(KV_ENGINE_TEST_OBJ),\
 # memory that no dirty log should track.
 TRACKED_CHILD := $(GUEST_BUILD)/tracked_child
 
-BENCH_BINS := $(BUILD)/bench/bench_dirty_log $(BUILD)/bench/bench_local_checkpoint \
-	$(BUILD)/bench/bench_pair
+# Every bench/*.c but the shared bench_util.c is a program (kv_verify:
+# the demo's and the soak's client).
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,\
+	$(filter-out bench/bench_util.c,$(wildcard bench/*.c)))
 
 COLOCTL := $(BUILD)/coloctl
 

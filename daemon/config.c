@@ -118,6 +118,15 @@ static int parse_address(const char *value, void *dst)
 	return copy_string(value, dst, 64);
 }
 
+static int parse_optional_address(const char *value, void *dst)
+{
+	if (!*value) {
+		*(char *)dst = '\0';
+		return 0;
+	}
+	return parse_address(value, dst);
+}
+
 static int parse_output(const char *value, void *dst)
 {
 	if (strcmp(value, "compare") == 0)
@@ -257,6 +266,29 @@ static const struct config_key config_keys[] = {
 	{ "ha", "heartbeat_timeout_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, ha.heartbeat_timeout_ms), 100, 600000,
 	  NULL, "milliseconds from 100 to 600000 (default 2000)", false },
+	{ "ha", "auto_failover", KEY_NAMED,
+	  offsetof(struct colo_config, ha.auto_failover), 0, 0, parse_bool,
+	  "yes or no (default no); yes needs lan_listen and lan_peer", false },
+	{ "ha", "lan_listen", KEY_NAMED,
+	  offsetof(struct colo_config, ha.lan_listen), 0, 0,
+	  parse_optional_address,
+	  "IPV4-ADDRESS:PORT on the client LAN, like 10.77.1.2:9471, or "
+	  "nothing", false },
+	{ "ha", "lan_peer", KEY_NAMED,
+	  offsetof(struct colo_config, ha.lan_peer), 0, 0,
+	  parse_optional_address,
+	  "IPV4-ADDRESS:PORT of the peer's lan_listen, or nothing", false },
+	{ "hooks", "role_change", KEY_NAMED,
+	  offsetof(struct colo_config, hooks.role_change), 0, 0,
+	  parse_optional_path, "the absolute path of a program, or nothing",
+	  false },
+	{ "hooks", "peer_event", KEY_NAMED,
+	  offsetof(struct colo_config, hooks.peer_event), 0, 0,
+	  parse_optional_path, "the absolute path of a program, or nothing",
+	  false },
+	{ "hooks", "timeout_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, hooks.timeout_ms), 100, 600000,
+	  NULL, "milliseconds from 100 to 600000 (default 10000)", false },
 	{ "net", "bridge", KEY_NAMED,
 	  offsetof(struct colo_config, net.bridge), 0, 0, parse_ifname,
 	  "the name of an existing bridge (under 16 characters), or nothing "
@@ -343,6 +375,7 @@ void config_defaults(struct colo_config *cfg)
 	snprintf(cfg->checkpoint.peer, sizeof(cfg->checkpoint.peer),
 		 "127.0.0.1:9470");
 	cfg->ha.heartbeat_timeout_ms = 2000;
+	cfg->hooks.timeout_ms = 10000;
 	cfg->net.output = NET_OUTPUT_COMPARE;
 	cfg->net.clock_feed = true;
 	cfg->net.compare_timeout_ms = 100;

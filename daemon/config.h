@@ -65,7 +65,18 @@ struct colo_config {
 	} checkpoint;
 	struct {
 		unsigned heartbeat_timeout_ms;	/* peer lost after this */
+		/* the secondary takes over by itself when the primary is
+		 * silent on both heartbeat paths */
+		bool auto_failover;
+		/* the second heartbeat path, over the client LAN (UDP):
+		 * where we listen, where the peer does; "" = none */
+		char lan_listen[64], lan_peer[64];
 	} ha;
+	struct {
+		/* scripts run on role changes and on peer events; "" = none */
+		char role_change[4096], peer_event[4096];
+		unsigned timeout_ms;		/* a hook is killed after this */
+	} hooks;
 	struct {
 		/* the primary's uplink: a TAP on this bridge; "" = the
 		 * guest has no network */
