@@ -48,6 +48,19 @@ static const struct ctl_command commands[] = {
 	  "messages; KEY is KEY or SECTION.KEY", ctl_set, ctl_set_help },
 	{ "stop", "", "stop the daemon (the primary stops the pair) and its guest",
 	  ctl_stop, NULL },
+	{ "failover", "[--force]",
+	  "make the secondary the primary: its guest runs on from where a "
+	  "takeover must run it (compare mode: its own state; buffer mode: "
+	  "the last complete checkpoint), on the local uplink, announced by "
+	  "gratuitous ARP; refused while the primary is connected and heard "
+	  "(--force: even then, once the HA manager has fenced it)",
+	  ctl_failover, NULL },
+	{ "protect", "[HOST:PORT]",
+	  "have a solo primary (after losing its secondary, or after a "
+	  "takeover) protect its guest again with the secondary at HOST:PORT "
+	  "(default [checkpoint] peer): live pre-copy while the guest "
+	  "serves, then COLO",
+	  ctl_protect, NULL },
 	{ "guest run", CTL_GUEST_RUN_USAGE,
 	  "run PROGRAM as a colo guest on this host, for debugging: its log "
 	  "lines and frames are printed, each stdin line is sent to it as a "

@@ -43,5 +43,7 @@ int ctl_set(const struct colo_config *cfg, int argc, char **argv);
 /* "KEY is one of ...": the keys set takes, for its help */
 void ctl_set_help(char *buf, size_t len);
 int ctl_stop(const struct colo_config *cfg, int argc, char **argv);
+int ctl_failover(const struct colo_config *cfg, int argc, char **argv);
+int ctl_protect(const struct colo_config *cfg, int argc, char **argv);
 
 #endif /* COLO_CTL_H */

@@ -124,12 +124,22 @@ int ctl_start_primary(const struct colo_config *cfg, int argc, char **argv)
 				 has_flag(argc, argv, "--foreground"));
 }
 
+/* The secondary, and the primary it becomes if it takes over: the same
+ * process, the same guest and control socket. */
+static int run_secondary(const struct colo_config *cfg, int ready_fd)
+{
+	struct colo_takeover t;
+	int code = secondary_run(cfg, ready_fd, &t);
+
+	return t.ready ? primary_run_takeover(cfg, &t) : code;
+}
+
 int ctl_start_secondary(const struct colo_config *cfg, int argc, char **argv)
 {
 	static const char *const allowed[] = { "--foreground", NULL };
 	int ret = check_args(argc, argv, allowed, CTL_START_USAGE);
 
-	return ret ? ret : start(cfg, "secondary", secondary_run,
+	return ret ? ret : start(cfg, "secondary", run_secondary,
 				 has_flag(argc, argv, "--foreground"));
 }
 
@@ -194,6 +204,31 @@ int ctl_stop(const struct colo_config *cfg, int argc, char **argv)
 	int ret = check_args(argc, argv, (const char *const[]){ NULL }, "");
 
 	return ret ? ret : ask(cfg, "stop", true, NULL);
+}
+
+int ctl_failover(const struct colo_config *cfg, int argc, char **argv)
+{
+	static const char *const allowed[] = { "--force", NULL };
+	int ret = check_args(argc, argv, allowed, "[--force]");
+
+	if (ret)
+		return ret;
+	return ask(cfg, has_flag(argc, argv, "--force") ? "failover --force" :
+		   "failover", true, NULL);
+}
+
+int ctl_protect(const struct colo_config *cfg, int argc, char **argv)
+{
+	char line[128];
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "coloctl: protect: usage: coloctl protect "
+			"[HOST:PORT]\n");
+		return 2;
+	}
+	snprintf(line, sizeof(line), "protect%s%s", argc == 2 ? " " : "",
+		 argc == 2 ? argv[1] : "");
+	return ask(cfg, line, true, NULL);
 }
 
 int ctl_checkpoint(const struct colo_config *cfg, int argc, char **argv)

@@ -368,6 +368,13 @@ static int socket_alive(const struct sockaddr_un *sun)
 	return alive;
 }
 
+void control_set_handler(struct control *c, control_handler_fn fn,
+			 void *opaque)
+{
+	c->fn = fn;
+	c->opaque = opaque;
+}
+
 int control_open(struct control **out, struct event_base *base,
 		 const char *path, control_handler_fn fn, void *opaque)
 {

@@ -52,6 +52,10 @@ int control_parse(struct evbuffer *in, char **line, int *argc,
  * live one refused: another daemon uses it). */
 int control_open(struct control **out, struct event_base *base,
 		 const char *path, control_handler_fn fn, void *opaque);
+/* Who runs the commands from now on (the secondary's code hands the
+ * socket to the primary's on takeover); open connections stay. */
+void control_set_handler(struct control *c, control_handler_fn fn,
+			 void *opaque);
 /* Held requests get "error" (the daemon stops); every client is closed. */
 void control_close(struct control *c);
 

@@ -34,6 +34,7 @@
 #define LOG_PREFIX "primary: "
 #include "log.h"
 #include "channel.h"
+#include "lan_watch.h"
 #include "colo_daemon.h"
 #include "control.h"
 #include "dirty_log.h"
@@ -86,12 +87,10 @@ void primary_stop(struct primary *p, int code)
  * start over with a new connection, all of the guest to send again (the
  * next secondary's cache is empty).
  */
-static void connect_again(struct primary *p, const char *why)
+/* A new secondary's cache is empty: all of the guest goes again, from
+ * checkpoint 1, once connected after delay_ms. */
+static void start_over(struct primary *p, int delay_ms)
 {
-	p->connect_backoff_ms = p->connect_backoff_ms ?
-		p->connect_backoff_ms * 2 : CONNECT_RETRY_MS;
-	if (p->connect_backoff_ms > CONNECT_BACKOFF_MAX_MS)
-		p->connect_backoff_ms = CONNECT_BACKOFF_MAX_MS;
 	if (p->ps_ready)
 		page_stream_destroy(&p->ps);
 	p->ps_ready = false;
@@ -102,11 +101,42 @@ static void connect_again(struct primary *p, const char *why)
 	p->ckpt_id = 0;
 	p->ckpt_requested = p->verify_next = p->hold_next = false;
 	primary_mirror_close(p);
-	p->conn.next_ms = daemon_now_ms() + p->connect_backoff_ms;
+	p->conn.next_ms = daemon_now_ms() + delay_ms;
+	p->state = P_CONNECTING;
+}
+
+static void connect_again(struct primary *p, const char *why)
+{
+	p->connect_backoff_ms = p->connect_backoff_ms ?
+		p->connect_backoff_ms * 2 : CONNECT_RETRY_MS;
+	if (p->connect_backoff_ms > CONNECT_BACKOFF_MAX_MS)
+		p->connect_backoff_ms = CONNECT_BACKOFF_MAX_MS;
+	start_over(p, p->connect_backoff_ms);
 	pr_warn("lost the secondary before the guest was protected (%s); "
 		"connecting again in %d ms", why, p->connect_backoff_ms);
-	p->state = P_CONNECTING;
 	primary_net_release(p);
+}
+
+/*
+ * Re-protection: the guest goes on serving while a new secondary gets
+ * it by live pre-copy (the initial sync), then COLO as at the start.
+ * Checkpoint ids begin at 1 again: they are the pair's, and this is a
+ * new pair; netcompare starts afresh with it.
+ */
+void primary_protect(struct primary *p)
+{
+	peer_connect_close(&p->conn);
+	peer_connect_init(&p->conn, p->cfg.checkpoint.peer, CONNECT_RETRY_MS);
+	p->refused = false;
+	p->ckpt_done = p->ckpt_sent = 0;
+	p->connect_backoff_ms = 0;
+	p->protected_since_ms = 0;
+	p->peer_why[0] = '\0';
+	primary_net_reprotect(p);
+	start_over(p, 0);
+	pr_info("protecting the guest again: connecting to the secondary at "
+		"%s; it gets the guest by live pre-copy while the guest serves",
+		p->cfg.checkpoint.peer);
 }
 
 /* The link is gone (closed by either side): connect again or run solo.
@@ -416,6 +446,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	primary_net_guest_running(p);	/* if a resume did not say so */
 	primary_net_tick(p, now);
+	lan_watch_set(p->lan, COLO_ROLE_PRIMARY, p->state == P_COLO ||
+		      p->state == P_CHECKPOINT || p->state == P_HELD);
 	if (p->state == P_STOPPING) {
 		/* a few ticks for control answers; then the stream drained */
 		if (++p->stop_ticks > 4 &&
@@ -487,6 +519,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* --- setup and teardown --------------------------------------------------- */
 
+/* The tick, the guest's channel and the signals. */
+int primary_setup_events(struct primary *p)
+{
+	struct timeval tick = { 0, TICK_MS * 1000 };
+
+	p->ev_tick = event_new(p->base, -1, EV_PERSIST, on_tick, p);
+	p->ev_guest = event_new(p->base, p->g.chan, EV_READ | EV_PERSIST,
+				on_guest, p);
+	p->ev_sig_term = evsignal_new(p->base, SIGTERM, on_signal, p);
+	p->ev_sig_int = evsignal_new(p->base, SIGINT, on_signal, p);
+	if (!p->ev_tick || !p->ev_guest || !p->ev_sig_term || !p->ev_sig_int)
+		return -ENOMEM;
+	event_add(p->ev_tick, &tick);
+	event_add(p->ev_guest, NULL);
+	event_add(p->ev_sig_term, NULL);
+	event_add(p->ev_sig_int, NULL);
+	return 0;
+}
+
 static int setup(struct primary *p, int *ready_fd)
 {
 	struct dirty_log_params dp = {
@@ -496,7 +547,6 @@ static int setup(struct primary *p, int *ready_fd)
 		.guest_uffd = COLO_GUEST_UFFD_FD,
 		.whole_file_blocks = true,	/* the secondary's cache starts empty */
 	};
-	struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
 	ret = control_open(&p->ctl, p->base, p->cfg.control.socket,
@@ -518,19 +568,15 @@ static int setup(struct primary *p, int *ready_fd)
 					p->g.hello.private_base + p->g.hello.private_len);
 	if (!ret)
 		ret = ram_save_init(&p->rs, p->dl);
+	if (!ret)
+		ret = primary_setup_events(p);
+	if (!ret && p->cfg.ha.lan_listen[0] && p->cfg.ha.lan_peer[0])
+		ret = lan_watch_open(&p->lan, p->base, p->cfg.ha.lan_listen,
+				     p->cfg.ha.lan_peer,
+				     p->cfg.ha.heartbeat_timeout_ms,
+				     COLO_ROLE_PRIMARY);
 	if (ret)
 		return ret;
-	p->ev_tick = event_new(p->base, -1, EV_PERSIST, on_tick, p);
-	p->ev_guest = event_new(p->base, p->g.chan, EV_READ | EV_PERSIST,
-				on_guest, p);
-	p->ev_sig_term = evsignal_new(p->base, SIGTERM, on_signal, p);
-	p->ev_sig_int = evsignal_new(p->base, SIGINT, on_signal, p);
-	if (!p->ev_tick || !p->ev_guest || !p->ev_sig_term || !p->ev_sig_int)
-		return -ENOMEM;
-	event_add(p->ev_tick, &tick);
-	event_add(p->ev_guest, NULL);
-	event_add(p->ev_sig_term, NULL);
-	event_add(p->ev_sig_int, NULL);
 	pr_info("primary up: guest pid %d, secondary expected at %s, control "
 		"socket %s", (int)p->g.pid, p->cfg.checkpoint.peer,
 		p->cfg.control.socket);
@@ -560,29 +606,53 @@ static void teardown(struct primary *p)
 	dirty_log_close(p->dl);
 	guest_destroy(&p->g, 2000);
 	primary_net_close(p);
+	lan_watch_close(p->lan);
 	control_close(p->ctl);
 }
 
-int primary_run(const struct colo_config *cfg, int ready_fd)
+struct primary *primary_new(const struct colo_config *cfg,
+			    struct event_base *base)
 {
 	struct primary *p = calloc(1, sizeof(*p));
-	int ret, code;
 
-	/* a peer or a control client that resets its connection is an
-	 * error to handle where it happens, never a signal that kills us */
-	signal(SIGPIPE, SIG_IGN);
-	if (!p) {
-		daemon_ready(&ready_fd, -ENOMEM, "out of memory");
-		return 1;
-	}
+	if (!p)
+		return NULL;
 	p->cfg = *cfg;
 	peer_connect_init(&p->conn, p->cfg.checkpoint.peer, CONNECT_RETRY_MS);
 	peer_watch_init(&p->watch, p->cfg.ha.heartbeat_timeout_ms);
 	p->g.chan = -1;
-	p->base = event_base_new();
+	p->base = base ? base : event_base_new();
 	if (!p->base) {
 		free(p);
-		daemon_ready(&ready_fd, -ENOMEM, "cannot create an event loop");
+		return NULL;
+	}
+	return p;
+}
+
+int primary_serve(struct primary *p, bool run)
+{
+	int code;
+
+	if (run)
+		event_base_dispatch(p->base);
+	code = p->exit_code;
+	teardown(p);
+	event_base_free(p->base);
+	free(p);
+	return code;
+}
+
+int primary_run(const struct colo_config *cfg, int ready_fd)
+{
+	struct primary *p;
+	int ret;
+
+	/* a peer or a control client that resets its connection is an
+	 * error to handle where it happens, never a signal that kills us */
+	signal(SIGPIPE, SIG_IGN);
+	p = primary_new(cfg, NULL);
+	if (!p) {
+		daemon_ready(&ready_fd, -ENOMEM, "out of memory");
 		return 1;
 	}
 	ret = setup(p, &ready_fd);
@@ -594,12 +664,6 @@ int primary_run(const struct colo_config *cfg, int ready_fd)
 			 log_last_error()[0] ? log_last_error() : strerror(-ret));
 		daemon_ready(&ready_fd, ret, why);
 		p->exit_code = 1;
-	} else {
-		event_base_dispatch(p->base);
 	}
-	code = p->exit_code;
-	teardown(p);
-	event_base_free(p->base);
-	free(p);
-	return code;
+	return primary_serve(p, !ret);
 }

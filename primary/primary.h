@@ -6,6 +6,7 @@
 #define COLO_PRIMARY_H
 
 #include "config.h"
+#include "takeover.h"
 
 /*
  * Run the primary until it is stopped (coloctl stop, SIGTERM, the guest
@@ -13,5 +14,13 @@
  * socket listens, or the reason it could not start. Returns 0 or 1.
  */
 int primary_run(const struct colo_config *cfg, int ready_fd);
+
+/*
+ * Go on as the primary from what the secondary handed over (takeover.h):
+ * its guest runs again, on the local uplink, solo until coloctl protect.
+ * Runs until stopped, as primary_run(). Returns 0 or 1.
+ */
+int primary_run_takeover(const struct colo_config *cfg,
+			 struct colo_takeover *t);
 
 #endif /* COLO_PRIMARY_H */

@@ -11,6 +11,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "lan_watch.h"
 #include "primary_control.h"
 #include "primary_int.h"
 
@@ -223,6 +224,40 @@ static int do_checkpoint(struct primary *p, int argc, char **argv,
 	return 0;
 }
 
+/* --- protect -------------------------------------------------------------- */
+
+/* coloctl protect [HOST:PORT]: a solo primary takes a new secondary (at
+ * [checkpoint] peer, or the one given, which becomes peer). */
+static int do_protect(struct primary *p, int argc, char **argv,
+		      struct evbuffer *reply)
+{
+	char msg[512];
+
+	if (argc > 2) {
+		evbuffer_add_printf(reply, "usage: protect [HOST:PORT]\n");
+		return -EINVAL;
+	}
+	if (p->state != P_SOLO) {
+		evbuffer_add_printf(reply, "the primary is %s, not solo: it "
+				    "protects the guest with %s already%s\n",
+				    primary_state_name(p->state),
+				    p->cfg.checkpoint.peer,
+				    p->state == P_STOPPING ? " (stopping)" : "");
+		return -EBUSY;
+	}
+	if (argc == 2 && config_set_key(&p->cfg, "checkpoint.peer", argv[1], msg,
+					sizeof(msg)) < 0) {
+		evbuffer_add_printf(reply, "%s\n", msg);
+		return -EINVAL;
+	}
+	primary_protect(p);
+	evbuffer_add_printf(reply, "protecting the guest with the secondary at "
+			    "%s: live pre-copy while it serves, then COLO "
+			    "(coloctl status shows the progress)\n",
+			    p->cfg.checkpoint.peer);
+	return 0;
+}
+
 /* --- status --------------------------------------------------------------- */
 
 static void status(struct primary *p, bool json, struct evbuffer *reply)
@@ -298,6 +333,8 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 		status_num(&so, names[r], (double)p->ckpt_by_reason[r], 0);
 	}
 	primary_net_status(p, &so);
+	primary_takeover_status(p, &so);
+	lan_watch_status(p->lan, &so);
 	status_end(&so);
 }
 
@@ -329,7 +366,13 @@ int primary_on_control(void *opaque, int argc, char **argv,
 		primary_stop(p, 0);
 		return 0;
 	}
+	if (strcmp(argv[0], "protect") == 0)
+		return do_protect(p, argc, argv, reply);
+	if (strcmp(argv[0], "failover") == 0) {
+		evbuffer_add_printf(reply, "this daemon is the primary already\n");
+		return 0;
+	}
 	evbuffer_add_printf(reply, "unknown command '%s'; the primary takes "
-			    "status, checkpoint, set, stop\n", argv[0]);
+			    "status, checkpoint, set, protect, stop\n", argv[0]);
 	return -EINVAL;
 }

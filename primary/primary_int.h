@@ -15,6 +15,7 @@
 #include "channel.h"
 #include "colo_daemon.h"
 #include "control.h"
+#include "announce.h"
 #include "dirty_log.h"
 #include "output_buffer.h"
 #include "page_stream.h"
@@ -55,6 +56,8 @@ struct primary {
 	struct event *ev_uplink_in, *ev_uplink_out;
 	bool uplink_stalled;		/* not read while the guest is paused */
 	uint8_t *frame_buf;		/* one frame from the uplink */
+	struct announce announce;	/* after a takeover: gratuitous ARP */
+	int64_t announce_first_ms;	/* its first round went then */
 	/* compare mode (primary_net.c, primary_mirror.c): NULL in buffer
 	 * mode; outbuf then only queues what netcompare released */
 	struct netcompare *nc;
@@ -119,9 +122,39 @@ struct primary {
 	int64_t sync_start_ms;		/* the initial sync began */
 	uint64_t bytes_at_protect;	/* stream bytes and pages then */
 	uint64_t pages_at_protect;
+
+	/* HA: the LAN heartbeat path, the hooks, and a takeover's figures
+	 * (primary_takeover.c) when this daemon was the secondary */
+	struct lan_watch *lan;
+	struct hooks *hooks;
+	bool took_over;
+	char took_over_from[64];
+	uint64_t took_over_ckpt;	/* the checkpoint it ran from */
+	bool took_over_rolled_back;
+	double detect_ms, takeover_ms;	/* primary last heard -> lost ->
+					 * guest running */
+	double decide_ms;		/* lost -> the decision to take over */
+	int64_t running_ms;		/* the guest ran again then */
 };
 
 const char *primary_state_name(enum primary_state state);
+
+/* A primary on base (NULL: its own), with cfg; NULL when out of memory. */
+struct primary *primary_new(const struct colo_config *cfg,
+			    struct event_base *base);
+/* Its tick, guest channel and signal events. 0 or -ENOMEM. */
+int primary_setup_events(struct primary *p);
+/* Run its loop (if run) until it stops; then free it all. The exit
+ * status. */
+int primary_serve(struct primary *p, bool run);
+
+/* A takeover's figures, in status (nothing if this daemon began as the
+ * primary). */
+void primary_takeover_status(struct primary *p, struct status_out *so);
+
+/* coloctl protect: a solo primary takes a new secondary, at
+ * p->cfg.checkpoint.peer: connect, live pre-copy, COLO. */
+void primary_protect(struct primary *p);
 
 /* Stop once what is queued is out (code: the daemon's exit status). */
 void primary_stop(struct primary *p, int code);
@@ -144,6 +177,12 @@ void primary_request_checkpoint(struct primary *p, enum ckpt_reason why);
  * 0, or a negative errno with what to fix logged. */
 int primary_net_open(struct primary *p);
 void primary_net_close(struct primary *p);
+/* After a takeover: gratuitous ARP for the guest's address, in rounds
+ * (announce.h) sent from the tick. */
+void primary_net_announce(struct primary *p);
+/* Re-protection: netcompare starts afresh (0, or -ENOMEM logged: the
+ * guest is then protected with output held to its checkpoints). */
+void primary_net_reprotect(struct primary *p);
 /* The guest's frames go here (daemon_launch_guest's on_frame). */
 guest_frame_fn primary_net_frame_fn(void);
 /* The guest runs again: frames from the uplink go to it again. */

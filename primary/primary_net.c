@@ -23,6 +23,7 @@
  * checkpoint, which lets the rest go. Inputs go to the secondary's guest
  * too, over the mirror link (primary_mirror.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "announce.h"
 #include "compare.h"
 #include "output_buffer.h"
 #include "primary_int.h"
@@ -122,8 +124,43 @@ bool primary_net_ready(struct primary *p)
 	return !p->nc || p->mirror_ready;
 }
 
+/* A round of the announcement after a takeover, when due. */
+static void announce_tick(struct primary *p, int64_t now)
+{
+	uint8_t frame[ANNOUNCE_FRAME_LEN];
+	uint8_t mac[6] = COLO_GUEST_MAC_DEFAULT;
+	struct in_addr ip;
+	int ret;
+
+	if (!announce_due(&p->announce, now))
+		return;
+	if (p->cfg.net.guest_mac[0])
+		colo_mac_parse(p->cfg.net.guest_mac, mac);
+	inet_pton(AF_INET, p->cfg.net.guest_ip, &ip);
+	announce_arp_frame(frame, mac, ip.s_addr);
+	ret = uplink_write_frame(p->uplink, frame, sizeof(frame));
+	if (ret)
+		pr_warn("gratuitous ARP %u of %d for %s not sent: %s",
+			p->announce.round, ANNOUNCE_ROUNDS, p->cfg.net.guest_ip,
+			strerror(-ret));
+	else if (p->announce.round == 1)
+		p->announce_first_ms = now;
+}
+
+void primary_net_announce(struct primary *p)
+{
+	if (!p->uplink || !p->cfg.net.guest_ip[0])
+		return;
+	announce_start(&p->announce, daemon_now_ms());
+	announce_tick(p, daemon_now_ms());
+	pr_info("announcing %s at its new place: %d gratuitous ARPs on %s",
+		p->cfg.net.guest_ip, ANNOUNCE_ROUNDS, uplink_name(p->uplink));
+}
+
 void primary_net_tick(struct primary *p, int64_t now)
 {
+	if (p->uplink)
+		announce_tick(p, now);
 	if (!p->nc)
 		return;
 	primary_mirror_tick(p, now);
@@ -211,6 +248,37 @@ guest_frame_fn primary_net_frame_fn(void)
 	return on_guest_frame;
 }
 
+static int open_compare(struct primary *p)
+{
+	const struct colo_config *c = &p->cfg;
+	struct compare_params cp = {
+		.max_frames = c->net.max_queue_frames,
+		.max_bytes = c->net.max_queue_bytes,
+		.timeout_ms = c->net.compare_timeout_ms,
+		.n_passthrough = c->net.passthrough.n,
+		.emit = compared,
+		.checkpoint = compare_wants,
+		.opaque = p,
+	};
+
+	memcpy(cp.passthrough, c->net.passthrough.port, sizeof(cp.passthrough));
+	return compare_new(&p->nc, &cp);
+}
+
+void primary_net_reprotect(struct primary *p)
+{
+	if (!p->nc)
+		return;
+	compare_release_all(p->nc);
+	primary_net_release(p);		/* what it let go, out first */
+	compare_free(p->nc);
+	p->nc = NULL;
+	p->nc_loaded = 0;
+	if (open_compare(p))
+		pr_err("out of memory for netcompare: the guest's output waits "
+		       "for its checkpoints (as in buffer mode) from now on");
+}
+
 int primary_net_open(struct primary *p)
 {
 	const struct colo_config *c = &p->cfg;
@@ -228,19 +296,7 @@ int primary_net_open(struct primary *p)
 		return ret;
 	p->outbuf_ready = true;
 	if (c->net.output == NET_OUTPUT_COMPARE) {
-		struct compare_params cp = {
-			.max_frames = c->net.max_queue_frames,
-			.max_bytes = c->net.max_queue_bytes,
-			.timeout_ms = c->net.compare_timeout_ms,
-			.n_passthrough = c->net.passthrough.n,
-			.emit = compared,
-			.checkpoint = compare_wants,
-			.opaque = p,
-		};
-
-		memcpy(cp.passthrough, c->net.passthrough.port,
-		       sizeof(cp.passthrough));
-		ret = compare_new(&p->nc, &cp);
+		ret = open_compare(p);
 		if (ret)
 			return ret;
 	}

@@ -506,18 +506,23 @@ int ram_cache_commit(struct ram_cache *rc, uint64_t id, struct layout *layout,
 	return 0;
 }
 
-int ram_cache_rollback(struct ram_cache *rc, const struct dirty_log *guest_log,
-		       struct guest_writer *w)
+void ram_cache_discard(struct ram_cache *rc)
 {
 	struct ram_list *next = &rc->next, *zero = &rc->next_zero;
 
-	if (!rc->committed)
-		return 0;	/* no image yet: the guest never had one */
 	for (size_t i = 0; i < next->nr_blocks; i++) {
 		stage_release(rc, next->blocks[i]);
 		bitmap_clear(next->blocks[i]->bmap, 0, next->blocks[i]->npages);
 		bitmap_clear(zero->blocks[i]->bmap, 0, zero->blocks[i]->npages);
 	}
+}
+
+int ram_cache_rollback(struct ram_cache *rc, const struct dirty_log *guest_log,
+		       struct guest_writer *w)
+{
+	if (!rc->committed)
+		return 0;	/* no image yet: the guest never had one */
+	ram_cache_discard(rc);
 	return ram_cache_flush(rc, guest_log, w);
 }
 

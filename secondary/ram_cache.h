@@ -157,6 +157,10 @@ int ram_cache_commit(struct ram_cache *rc, uint64_t id, struct layout *layout,
 int ram_cache_flush(struct ram_cache *rc, const struct dirty_log *guest_log,
 		    struct guest_writer *w);
 
+/* What was received since the last complete checkpoint is dropped (its
+ * memory given back); the image and the guest stay as they are. */
+void ram_cache_discard(struct ram_cache *rc);
+
 /*
  * The checkpoint in progress will not come: drop what was received since
  * the last complete one (its memory given back) and put the stopped guest

@@ -4,6 +4,8 @@
  *   WAITING -> SYNC (the initial image into the cache) -> COLO
  *                        CHECKPOINT <-> COLO
  *   SYNC/COLO/CHECKPOINT -> PEER_LOST when the primary goes away
+ *   PEER_LOST -> TAKING_OVER on coloctl failover or auto_failover: the
+ *                loop ends, and the primary's code runs our guest
  *   any -> UNRESTORABLE when our guest cannot be put back to the image
  *
  * In WAITING any number of peers may connect; the first valid HELLO makes
@@ -27,6 +29,7 @@
 
 #define LOG_PREFIX "secondary: "
 #include "log.h"
+#include "lan_watch.h"
 #include "secondary.h"
 #include "secondary_int.h"
 
@@ -37,6 +40,7 @@ const char *secondary_state_name(enum secondary_state state)
 		[S_COLO] = "colo", [S_CHECKPOINT] = "checkpoint",
 		[S_HELD] = "held", [S_PEER_LOST] = "peer-lost",
 		[S_UNRESTORABLE] = "unrestorable", [S_STOPPING] = "stopping",
+		[S_TAKING_OVER] = "taking-over",
 	};
 
 	return names[state];
@@ -83,10 +87,11 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 	}
 	s->ch = NULL;
 	secondary_mirror_close(s);
-	if (s->state == S_STOPPING)
+	if (s->state == S_STOPPING || s->state == S_TAKING_OVER)
 		return;
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
 	pr_warn("lost the primary: %s", why);
+	secondary_takeover_lost(s, why);
 	secondary_checkpoint_lost(s);
 }
 
@@ -132,6 +137,8 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 		return ret;
 	forget_pending(s, ch);
 	s->ch = ch;
+	snprintf(s->primary_addr, sizeof(s->primary_addr), "%s",
+		 channel_peer(ch));
 	peer_watch_start(&s->watch, daemon_now_ms());
 	channel_set_timeouts(ch, s->cfg.ha.heartbeat_timeout_ms);
 	drop_pending(s, "another peer is the primary now");
@@ -348,6 +355,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	peer_watch_tick(&s->watch, now, "the primary");
 	free_dead(s);
 	expire_pending(s, now);
+	if (s->state == S_TAKING_OVER)
+		return;
 	if (s->restore_pending && now >= s->next_restore_ms) {
 		s->restore_retry_ms = s->restore_retry_ms ?
 			s->restore_retry_ms * 2 : RESTORE_RETRY_MS;
@@ -356,6 +365,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		s->next_restore_ms = now + s->restore_retry_ms;
 		secondary_checkpoint_fall_back(s);
 	}
+	secondary_takeover_tick(s, now);
 	if (!s->ch || !channel_is_open(s->ch))
 		return;
 	secondary_checkpoint_tick(s, now);
@@ -424,6 +434,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_str(&so, "last_verify", verify_names[s->last_verify]);
 	if (secondary_mirror_expected(s))
 		secondary_mirror_status(s, &so);
+	secondary_takeover_status(s, &so);
 	status_end(&so);
 }
 
@@ -441,9 +452,25 @@ static int on_control(void *opaque, int argc, char **argv,
 		secondary_stop(s, 0);
 		return 0;
 	}
+	if (strcmp(argv[0], "failover") == 0) {
+		bool force = argc > 1 && strcmp(argv[1], "--force") == 0;
+		char msg[320];
+		int ret;
+
+		if (argc > 2 || (argc == 2 && !force)) {
+			evbuffer_add_printf(reply, "usage: failover [--force]\n");
+			return -EINVAL;
+		}
+		ret = secondary_failover(s, force, msg, sizeof(msg));
+		evbuffer_add_printf(reply, "%s%s", ret ? "cannot take over: " : "",
+				    msg);
+		if (ret)
+			evbuffer_add_printf(reply, "\n");
+		return ret;
+	}
 	evbuffer_add_printf(reply, "unknown command '%s'; the secondary takes "
-			    "status, stop (checkpoint and set go to the "
-			    "primary)\n", argv[0]);
+			    "status, failover, stop (checkpoint, set and protect "
+			    "go to the primary)\n", argv[0]);
 	return -EINVAL;
 }
 
@@ -469,6 +496,8 @@ static int setup(struct secondary *s, int *ready_fd)
 					  secondary_mirror_frame_fn(), s);
 	if (!ret)
 		ret = secondary_mirror_setup(s);
+	if (!ret)
+		ret = secondary_takeover_setup(s);
 	if (!ret)
 		ret = dirty_log_open(&s->dl, s->g.pid, &dp);
 	if (!ret)
@@ -524,12 +553,18 @@ static void teardown(struct secondary *s)
 	layout_free(&s->layout);
 	guest_writer_destroy(&s->w);
 	ram_cache_destroy(&s->cache);
-	dirty_log_close(s->dl);
-	guest_destroy(&s->g, 2000);
-	control_close(s->ctl);
+	/* after a takeover these are the primary's (NULL here) */
+	if (s->dl)
+		dirty_log_close(s->dl);
+	if (s->g.pid)
+		guest_destroy(&s->g, 2000);
+	lan_watch_close(s->lan);
+	if (s->ctl)
+		control_close(s->ctl);
 }
 
-int secondary_run(const struct colo_config *cfg, int ready_fd)
+int secondary_run(const struct colo_config *cfg, int ready_fd,
+		  struct colo_takeover *takeover)
 {
 	struct secondary *s = calloc(1, sizeof(*s));
 	int ret, code;
@@ -543,6 +578,8 @@ int secondary_run(const struct colo_config *cfg, int ready_fd)
 	}
 	s->cfg = *cfg;
 	s->g.chan = -1;
+	s->takeover = takeover;
+	takeover->ready = false;
 	peer_watch_init(&s->watch, s->cfg.ha.heartbeat_timeout_ms);
 	s->base = event_base_new();
 	if (!s->base) {
@@ -564,7 +601,8 @@ int secondary_run(const struct colo_config *cfg, int ready_fd)
 	}
 	code = s->exit_code;
 	teardown(s);
-	event_base_free(s->base);
+	if (!takeover->ready)
+		event_base_free(s->base);	/* else the primary's now */
 	free(s);
 	return code;
 }

@@ -18,8 +18,9 @@
  *          <------------------------------------------- CHECKPOINT_READY (1st)
  *
  * Nothing of a checkpoint reaches our guest before VMSTATE_SIZE said all
- * of it arrived. The primary lost at any point: the fall back puts our
- * guest to the last complete checkpoint, kept stopped there.
+ * of it arrived. The primary lost at any point: the fall back stops our
+ * guest where a takeover runs it from (compare mode: its own state;
+ * buffer mode: the last complete checkpoint), kept stopped there.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -431,10 +432,11 @@ void secondary_checkpoint_lost(struct secondary *s)
 }
 
 /*
- * Put our guest back to the last complete checkpoint and keep it
- * stopped. What arrived of a newer checkpoint is dropped. A guest that
- * does not stop now (busy, or stopped by someone) is tried again at the
- * ticks.
+ * Stop our guest where a takeover runs it from, and keep it there:
+ * compare mode, its own state (what arrived of a newer checkpoint is
+ * dropped, nothing is rolled back); buffer mode, the last complete
+ * checkpoint. A guest that does not stop now (busy, or stopped by
+ * someone) is tried again at the ticks.
  */
 void secondary_checkpoint_fall_back(struct secondary *s)
 {
@@ -452,14 +454,22 @@ void secondary_checkpoint_fall_back(struct secondary *s)
 	ret = guest_stop(&s->g, STOP_SLICE_MS);
 	if (ret == -ETIMEDOUT) {
 		if (!s->restore_pending)
-			pr_warn("our guest does not stop; putting it back to "
-				"checkpoint %" PRIu64 " as soon as it does",
-				s->cache.image_id);
+			pr_warn("our guest does not stop; stopping it for a "
+				"takeover as soon as it does");
 		s->restore_pending = true;
 		return;
 	}
 	s->restore_pending = false;
 	s->restore_retry_ms = 0;
+	s->guest_stopped_ms = daemon_now_ms();
+	if (!ret && s->continues) {
+		ram_cache_discard(&s->cache);
+		pr_warn("our guest is stopped at its own state after checkpoint %"
+			PRIu64 " (compare mode: a takeover continues from there; "
+			"what arrived of a newer checkpoint is dropped)",
+			s->cache.image_id);
+		return;
+	}
 	if (!ret)
 		ret = restore_image(s, true);
 	if (!ret)
@@ -474,6 +484,6 @@ void secondary_checkpoint_fall_back(struct secondary *s)
 		return;
 	}
 	pr_warn("the guest is stopped at checkpoint %" PRIu64 ", the last "
-		"complete one (take over: coloctl failover, when it exists)",
+		"complete one (buffer mode: a takeover resumes it from there)",
 		s->cache.image_id);
 }

@@ -20,6 +20,7 @@
 #include "layout.h"
 #include "peer_link.h"
 #include "ram_cache.h"
+#include "takeover.h"
 
 #define TICK_MS			20
 #define STOP_SLICE_MS		50	/* a stop waits this long, then the loop runs */
@@ -33,7 +34,7 @@
 
 enum secondary_state {
 	S_WAITING, S_SYNC, S_COLO, S_CHECKPOINT, S_HELD, S_PEER_LOST,
-	S_UNRESTORABLE, S_STOPPING,
+	S_UNRESTORABLE, S_STOPPING, S_TAKING_OVER,
 };
 
 /* A connection that has not said HELLO yet. */
@@ -76,6 +77,17 @@ struct secondary {
 	int64_t inputs_deadline_ms;	/* a stop waits for the epoch's inputs */
 	uint64_t mirror_inputs, mirror_delivered, mirror_dropped;
 	uint64_t mirror_outputs, mirror_stops_early;
+	/* losing the primary, and taking over (secondary_takeover.c) */
+	struct colo_takeover *takeover;	/* filled in for the caller */
+	struct lan_watch *lan;		/* [ha] lan_listen: the second path */
+	struct hooks *hooks;
+	char primary_addr[64];		/* the primary that was connected */
+	int64_t last_heard_ms;		/* it was last heard then */
+	int64_t lost_ms;		/* and found lost then */
+	int64_t guest_stopped_ms;	/* ours stopped for the takeover then */
+	bool primary_alive;		/* heard on the LAN after the loss */
+	bool continues;			/* a takeover runs from our guest's own
+					 * state (compare mode), not the image */
 	struct pending_peer pending[MAX_PENDING];
 	struct channel *dead[MAX_DEAD];	/* closed, freed at the next tick */
 	struct peer_watch watch;	/* the primary's heartbeats */
@@ -159,8 +171,32 @@ void secondary_checkpoint_tick(struct secondary *s, int64_t now);
  * falls back to the last complete one. */
 void secondary_checkpoint_lost(struct secondary *s);
 
-/* Our guest back to the last complete checkpoint, kept stopped there
- * (the primary is lost). Tried again at the ticks while it will not stop. */
+/* Our guest stopped where a takeover runs it from (the primary is lost):
+ * compare mode, its own current state (what arrived of a checkpoint is
+ * dropped); else the last complete checkpoint. Tried again at the ticks
+ * while it will not stop. */
 void secondary_checkpoint_fall_back(struct secondary *s);
+
+/* --- losing the primary, taking over (secondary_takeover.c) --------------- */
+
+/* Does a takeover run from our guest's own state? Compare mode with a
+ * network: it ran on every input the primary's did, and every frame a
+ * client got matched its own. */
+bool secondary_continues_own_state(const struct secondary *s);
+
+/* The primary is lost (why): figures, hooks, and auto_failover's wait. */
+void secondary_takeover_lost(struct secondary *s, const char *why);
+
+/* coloctl failover [--force]: 0 when the takeover begins (the loop ends
+ * and the caller runs the primary from s->takeover), else a negative
+ * errno with the reason in msg. */
+int secondary_failover(struct secondary *s, bool force, char *msg, size_t len);
+
+/* At each tick: auto_failover's decision, once the primary was lost. */
+void secondary_takeover_tick(struct secondary *s, int64_t now);
+
+/* At start: auto_failover's needs, and the LAN path. */
+int secondary_takeover_setup(struct secondary *s);
+void secondary_takeover_status(struct secondary *s, struct status_out *so);
 
 #endif /* COLO_SECONDARY_INT_H */
