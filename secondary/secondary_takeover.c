@@ -147,6 +147,16 @@ int secondary_failover(struct secondary *s, bool force, char *msg, size_t len)
 		snprintf(msg, len, "%s", why);
 		return -EAGAIN;
 	}
+	if (!force && s->lan && lan_watch_heard_ms(s->lan) &&
+	    now - lan_watch_heard_ms(s->lan) < s->cfg.ha.heartbeat_timeout_ms &&
+	    lan_watch_last(s->lan)->role == COLO_ROLE_PRIMARY) {
+		snprintf(msg, len, "the primary is alive on the LAN path (heard "
+			 "%" PRId64 " ms ago): only the replication link is "
+			 "down, and it serves solo; taking over would make two "
+			 "primaries (coloctl failover --force once it is fenced)",
+			 now - lan_watch_heard_ms(s->lan));
+		return -EBUSY;
+	}
 	if (hand_over(s, force ? "coloctl failover --force" :
 			 "coloctl failover")) {
 		snprintf(msg, len, "our guest does not answer (see the log)");

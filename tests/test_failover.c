@@ -20,25 +20,41 @@
 
 #include <cmocka.h>
 
+#include "guests.h"
 #include "kv_pair.h"
 #include "net_lab.h"
 #include "pair_lib.h"
 #include "shell.h"
 
 #define SEC_NET	"bridge = br0\n"
+#define HB_MS	600	/* heartbeat_timeout_ms of the auto_failover tests */
+/* the LAN heartbeat path between the hosts' br0 addresses */
+#define PRI_LAN	"[ha]\nlan_listen = 10.77.1.1:9471\nlan_peer = 10.77.1.2:9471\n"
+#define SEC_LAN	"[ha]\nlan_listen = 10.77.1.2:9471\nlan_peer = 10.77.1.1:9471\n"
+#define SEC_AUTO SEC_NET SEC_LAN "auto_failover = yes\n"
 
-/* SIGKILL the primary daemon and its guest, as a host dying would. */
+static void kill_pid(pid_t pid)
+{
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 100 && pair_alive(pid); i++)
+		pair_sleep_ms(20);
+	assert_false(pair_alive(pid));
+}
+
+/* SIGKILL a daemon and its guest, as a host dying would. */
+static void kill_role(const char *role)
+{
+	pid_t daemon = (pid_t)pair_status_num(role, "pid");
+	pid_t guest = (pid_t)pair_status_num(role, "guest_pid");
+
+	kill_pid(daemon);
+	kill_pid(guest);
+}
+
 static void kill_primary(void)
 {
-	pid_t daemon = (pid_t)pair_status_num("pri", "pid");
-	pid_t guest = (pid_t)pair_status_num("pri", "guest_pid");
-
-	assert_true(daemon > 0 && guest > 0);
-	assert_int_equal(kill(daemon, SIGKILL), 0);
-	assert_int_equal(kill(guest, SIGKILL), 0);
-	for (int i = 0; i < 100 && (pair_alive(daemon) || pair_alive(guest)); i++)
-		pair_sleep_ms(20);
-	assert_false(pair_alive(daemon));
+	kill_role("pri");
 }
 
 /* Keys k1..kN with values v1..vN through redis-cli, each acknowledged. */
@@ -80,10 +96,161 @@ static void test_failover_compare(void **state)
 	read_keys(1, 30);
 }
 
+/* buffer mode, coloctl failover: from the last complete checkpoint,
+ * which holds every write a client was told of. */
+static void test_failover_buffer(void **state)
+{
+	(void)state;
+	kv_pair_start(100, "output = buffer\n", SEC_NET "output = buffer\n");
+	write_keys(1, 20);
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	assert_true(pair_status_is("sec", "takeover_from", "last-checkpoint"));
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	assert_true(pair_status_is("sec", "took_over_state", "last-checkpoint"));
+	read_keys(1, 20);
+	write_keys(21, 25);
+	read_keys(21, 25);
+}
+
+/* auto_failover: the primary silent on both paths, and the secondary
+ * takes over by itself, with the figures in status. */
+static void test_auto_failover(void **state)
+{
+	(void)state;
+	kv_pair_start_ha(100, PRI_LAN, SEC_AUTO, HB_MS);
+	write_keys(1, 10);
+	assert_true(pair_status_num("sec", "lan_beats_received") > 0);
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "solo", 10 * HB_MS), 0);
+	assert_true(pair_status_is("sec", "role", "primary"));
+	print_message("takeover: detect %.0f ms, decide %.0f ms, run %.0f ms, "
+		      "announce %.0f ms\n",
+		      pair_status_num("sec", "takeover_detect_ms"),
+		      pair_status_num("sec", "takeover_decide_ms"),
+		      pair_status_num("sec", "takeover_run_ms"),
+		      pair_status_num("sec", "takeover_announce_ms"));
+	assert_true(pair_status_num("sec", "takeover_decide_ms") <= 3 * HB_MS);
+	read_keys(1, 10);
+	write_keys(11, 15);
+}
+
+/* auto_failover off: a dead primary leaves the secondary waiting for
+ * the command, however long. */
+static void test_no_takeover_without_command(void **state)
+{
+	(void)state;
+	kv_pair_start_ha(100, PRI_LAN, SEC_NET SEC_LAN, HB_MS);
+	write_keys(1, 5);
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	pair_sleep_ms(4 * HB_MS);
+	assert_true(pair_status_is("sec", "role", "secondary"));
+	assert_true(pair_status_is("sec", "state", "peer-lost"));
+	assert_int_not_equal(kv_cli("PING"), 0);	/* nobody serves */
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	read_keys(1, 5);
+}
+
+/* Only the replication link goes: the primary runs solo and serves,
+ * the secondary hears it on the LAN and never takes over. One primary. */
+static void test_replication_partition(void **state)
+{
+	char out[256];
+
+	(void)state;
+	kv_pair_start_ha(100, PRI_LAN, SEC_AUTO, HB_MS);
+	write_keys(1, 5);
+	assert_int_equal(lab_sh("pri", out, sizeof(out),
+				"ip link set repl0 down"), 0);
+	assert_int_equal(pair_wait_state("pri", "solo", 10 * HB_MS), 0);
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 10 * HB_MS), 0);
+	pair_sleep_ms(4 * HB_MS);
+	assert_true(pair_status_is("sec", "role", "secondary"));
+	assert_true(pair_status_is("sec", "primary_alive_on_lan", "yes"));
+	assert_true(pair_status_is("pri", "role", "primary"));
+	write_keys(6, 10);
+	read_keys(1, 10);
+	/* and the operator is told why, on asking */
+	assert_int_not_equal(pair_run("%s $C -c $D/sec failover",
+				      lab_ns("sec")), 0);
+}
+
+/* The secondary dies: the primary goes solo, saying why, and serves. */
+static void test_secondary_killed(void **state)
+{
+	(void)state;
+	kv_pair_start_ha(100, "", "", HB_MS);
+	write_keys(1, 5);
+	kill_role("sec");
+	assert_int_equal(pair_wait_state("pri", "solo", 10 * HB_MS), 0);
+	assert_true(pair_run("$C -c $D/pri status") == 0 &&
+		    strstr(pair_out, "solo_because"));
+	write_keys(6, 10);
+	read_keys(1, 10);
+}
+
+/* A secondary on the old primary's host, for the way back. */
+static void start_secondary_on_pri(void)
+{
+	char kv[4096], conf[512];
+	struct pair_role r = { .program = kv, .conf = conf };
+
+	guest_binary("kvstore", kv, sizeof(kv));
+	snprintf(conf, sizeof(conf), "[net]\nguest_ip = %s\nguest_gateway = "
+		 "%s\nbridge = br0\n", LAB_GUEST_IP, LAB_GATEWAY);
+	pair_must(pair_write_conf("pri2", "listen = 10.77.2.1:9470",
+				  "--port 6379", &r));
+	assert_int_equal(pair_run("%s $C -c $D/pri2 start-secondary",
+				  lab_ns("pri")), 0);
+	pair_track((pid_t)pair_status_num("pri2", "pid"));
+	pair_track((pid_t)pair_status_num("pri2", "guest_pid"));
+}
+
+/* Take over, protect the new primary with a secondary on the old
+ * primary's host, take over back: nothing acknowledged is lost. */
+static void test_reprotect_and_back(void **state)
+{
+	(void)state;
+	kv_pair_start(100, "", SEC_NET);
+	write_keys(1, 10);
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	write_keys(11, 20);
+	start_secondary_on_pri();
+	assert_int_equal(pair_run("%s $C -c $D/sec protect 10.77.2.1:9470",
+				  lab_ns("sec")), 0);
+	pair_must(pair_wait_num("sec", "checkpoints", 3, 30));
+	assert_true(pair_status_is("sec", "state", "colo") ||
+		    pair_status_is("sec", "state", "checkpoint"));
+	write_keys(21, 30);		/* protected again, compared */
+	kill_role("sec");
+	assert_int_equal(pair_wait_state("pri2", "peer-lost", 5000), 0);
+	assert_int_equal(pair_run("%s $C -c $D/pri2 failover", lab_ns("pri")), 0);
+	assert_int_equal(pair_wait_state("pri2", "solo", 5000), 0);
+	read_keys(1, 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_compare,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_failover_buffer,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_auto_failover,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_no_takeover_without_command,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_replication_partition,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_secondary_killed,
+						kv_lab_setup, kv_lab_teardown),
+		cmocka_unit_test_setup_teardown(test_reprotect_and_back,
 						kv_lab_setup, kv_lab_teardown),
 	};
 

@@ -26,9 +26,17 @@ char kv_out[16384];
 void kv_pair_start(unsigned delay_ms, const char *pri_net,
 		   const char *sec_net)
 {
-	char kv[PATH_MAX], lines[128], pri_conf[512], sec_conf[512];
-	struct pair_role sec = { .program = kv, .conf = sec_conf };
-	struct pair_role pri = { .program = kv, .conf = pri_conf };
+	kv_pair_start_ha(delay_ms, pri_net, sec_net, 0);
+}
+
+void kv_pair_start_ha(unsigned delay_ms, const char *pri_net,
+		      const char *sec_net, unsigned heartbeat_ms)
+{
+	char kv[PATH_MAX], lines[128], pri_conf[1024], sec_conf[1024];
+	struct pair_role sec = { .program = kv, .conf = sec_conf,
+				 .heartbeat_timeout_ms = heartbeat_ms };
+	struct pair_role pri = { .program = kv, .conf = pri_conf,
+				 .heartbeat_timeout_ms = heartbeat_ms };
 	const char *args = "--port 6379";
 
 	guest_binary("kvstore", kv, sizeof(kv));

@@ -23,6 +23,10 @@ extern char kv_out[16384];
  */
 void kv_pair_start(unsigned delay_ms, const char *pri_net,
 		   const char *sec_net);
+/* The same with [ha] heartbeat_timeout_ms (0: pair_lib.h's default);
+ * pri_net and sec_net may go on with other sections ("[ha]\n..."). */
+void kv_pair_start_ha(unsigned delay_ms, const char *pri_net,
+		      const char *sec_net, unsigned heartbeat_ms);
 
 /* redis-cli -h GUEST -p 6379 ARGS in the client namespace; its output in
  * kv_out, its exit status returned. */
