@@ -33,6 +33,17 @@
 #define SEC_LAN	"[ha]\nlan_listen = 10.77.1.2:9471\nlan_peer = 10.77.1.1:9471\n"
 #define SEC_AUTO SEC_NET SEC_LAN "auto_failover = yes\n"
 
+/* The pair at a 100 ms cadence and HB_MS heartbeats. */
+static void start_pair(const char *pri_net, const char *sec_net)
+{
+	struct kv_pair_opts o = {
+		.delay_ms = 100, .pri_net = pri_net, .sec_net = sec_net,
+		.heartbeat_ms = HB_MS,
+	};
+
+	kv_pair_start_opts(&o);
+}
+
 static void kill_pid(pid_t pid)
 {
 	assert_true(pid > 0);
@@ -119,7 +130,7 @@ static void test_failover_buffer(void **state)
 static void test_auto_failover(void **state)
 {
 	(void)state;
-	kv_pair_start_ha(100, PRI_LAN, SEC_AUTO, HB_MS);
+	start_pair(PRI_LAN, SEC_AUTO);
 	write_keys(1, 10);
 	assert_true(pair_status_num("sec", "lan_beats_received") > 0);
 	kill_primary();
@@ -141,7 +152,7 @@ static void test_auto_failover(void **state)
 static void test_no_takeover_without_command(void **state)
 {
 	(void)state;
-	kv_pair_start_ha(100, PRI_LAN, SEC_NET SEC_LAN, HB_MS);
+	start_pair(PRI_LAN, SEC_NET SEC_LAN);
 	write_keys(1, 5);
 	kill_primary();
 	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
@@ -161,7 +172,7 @@ static void test_replication_partition(void **state)
 	char out[256];
 
 	(void)state;
-	kv_pair_start_ha(100, PRI_LAN, SEC_AUTO, HB_MS);
+	start_pair(PRI_LAN, SEC_AUTO);
 	write_keys(1, 5);
 	assert_int_equal(lab_sh("pri", out, sizeof(out),
 				"ip link set repl0 down"), 0);
@@ -182,7 +193,7 @@ static void test_replication_partition(void **state)
 static void test_secondary_killed(void **state)
 {
 	(void)state;
-	kv_pair_start_ha(100, "", "", HB_MS);
+	start_pair("", "");
 	write_keys(1, 5);
 	kill_role("sec");
 	assert_int_equal(pair_wait_state("pri", "solo", 10 * HB_MS), 0);
@@ -190,6 +201,40 @@ static void test_secondary_killed(void **state)
 		    strstr(pair_out, "solo_because"));
 	write_keys(6, 10);
 	read_keys(1, 10);
+}
+
+#define SKEW_S	100000	/* the primary host's clock ahead of the other's */
+
+/*
+ * The guest's clock goes on across the takeover: the primary's host
+ * lives SKEW_S ahead, so a guest that fell back to the secondary host's
+ * clock would keep a key set to expire in 3 s for a day more; one that
+ * jumped ahead would lose the key that has ten minutes to live.
+ */
+static void test_takeover_clock(void **state)
+{
+	char prefix[64];
+	struct kv_pair_opts o = {
+		.delay_ms = 100, .sec_net = SEC_NET, .heartbeat_ms = HB_MS,
+		.pri_prefix = prefix,
+	};
+	int64_t set_ms;
+
+	(void)state;
+	snprintf(prefix, sizeof(prefix), "unshare --time --monotonic %d --fork",
+		 SKEW_S);
+	kv_pair_start_opts(&o);
+	kv_cli_expect("OK\n", "SET soon x PX 3000");
+	set_ms = pair_now_ms();
+	kv_cli_expect("OK\n", "SET later y PX 600000");
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	kv_cli_expect("x\n", "GET soon");	/* not yet */
+	pair_sleep_ms((int)(set_ms + 3500 - pair_now_ms()));
+	kv_cli_expect("\n", "GET soon");	/* expired on time */
+	kv_cli_expect("y\n", "GET later");	/* and no sooner */
 }
 
 /* A secondary on the old primary's host, for the way back. */
@@ -235,25 +280,24 @@ static void test_reprotect_and_back(void **state)
 	read_keys(1, 30);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, kv_lab_setup, kv_lab_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_failover_compare,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_failover_buffer,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_auto_failover,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_no_takeover_without_command,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_replication_partition,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_secondary_killed,
-						kv_lab_setup, kv_lab_teardown),
-		cmocka_unit_test_setup_teardown(test_reprotect_and_back,
-						kv_lab_setup, kv_lab_teardown),
+		T(test_failover_compare),
+		T(test_failover_buffer),
+		T(test_auto_failover),
+		T(test_no_takeover_without_command),
+		T(test_replication_partition),
+		T(test_secondary_killed),
+		T(test_reprotect_and_back),
+		T(test_takeover_clock),
 	};
+#undef T
 
-	pair_init("failover");
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (pair_init("failover"))
+		return 1;
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("failover", tests, NULL, NULL);
 }

@@ -26,34 +26,40 @@ char kv_out[16384];
 void kv_pair_start(unsigned delay_ms, const char *pri_net,
 		   const char *sec_net)
 {
-	kv_pair_start_ha(delay_ms, pri_net, sec_net, 0);
+	struct kv_pair_opts o = {
+		.delay_ms = delay_ms, .pri_net = pri_net, .sec_net = sec_net,
+	};
+
+	kv_pair_start_opts(&o);
 }
 
-void kv_pair_start_ha(unsigned delay_ms, const char *pri_net,
-		      const char *sec_net, unsigned heartbeat_ms)
+void kv_pair_start_opts(const struct kv_pair_opts *o)
 {
 	char kv[PATH_MAX], lines[128], pri_conf[1024], sec_conf[1024];
 	struct pair_role sec = { .program = kv, .conf = sec_conf,
-				 .heartbeat_timeout_ms = heartbeat_ms };
+				 .heartbeat_timeout_ms = o->heartbeat_ms };
 	struct pair_role pri = { .program = kv, .conf = pri_conf,
-				 .heartbeat_timeout_ms = heartbeat_ms };
+				 .heartbeat_timeout_ms = o->heartbeat_ms };
 	const char *args = "--port 6379";
 
 	guest_binary("kvstore", kv, sizeof(kv));
 	snprintf(sec_conf, sizeof(sec_conf), "[net]\nguest_ip = %s\n"
-		 "guest_gateway = %s\n%s", LAB_GUEST_IP, LAB_GATEWAY, sec_net);
+		 "guest_gateway = %s\n%s", LAB_GUEST_IP, LAB_GATEWAY,
+		 o->sec_net ? o->sec_net : "");
 	snprintf(lines, sizeof(lines), "listen = %s:%d", LAB_SEC_REPL_IP,
 		 LAB_REPL_PORT);
 	pair_must(pair_write_conf("sec", lines, args, &sec));
-	pair_must(pair_run("%s $C -c $D/sec start-secondary", lab_ns("sec")) ?
+	pair_must(pair_run("%s %s $C -c $D/sec start-secondary", lab_ns("sec"),
+			   o->sec_prefix ? o->sec_prefix : "") ?
 		  (pair_set_why("start-secondary: %s", pair_out), -1) : 0);
 	snprintf(pri_conf, sizeof(pri_conf), "[net]\nbridge = br0\n"
 		 "guest_ip = %s\nguest_gateway = %s\n%s", LAB_GUEST_IP,
-		 LAB_GATEWAY, pri_net);
+		 LAB_GATEWAY, o->pri_net ? o->pri_net : "");
 	snprintf(lines, sizeof(lines), "peer = %s:%d\ncheckpoint_delay_ms = %u",
-		 LAB_SEC_REPL_IP, LAB_REPL_PORT, delay_ms);
+		 LAB_SEC_REPL_IP, LAB_REPL_PORT, o->delay_ms);
 	pair_must(pair_write_conf("pri", lines, args, &pri));
-	pair_must(pair_run("%s $C -c $D/pri start-primary", lab_ns("pri")) ?
+	pair_must(pair_run("%s %s $C -c $D/pri start-primary", lab_ns("pri"),
+			   o->pri_prefix ? o->pri_prefix : "") ?
 		  (pair_set_why("start-primary: %s", pair_out), -1) : 0);
 	pair_must(pair_wait_num("pri", "checkpoints", 3, FORM_SECS));
 	pair_must(pair_protecting("pri"));

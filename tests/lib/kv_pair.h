@@ -23,10 +23,19 @@ extern char kv_out[16384];
  */
 void kv_pair_start(unsigned delay_ms, const char *pri_net,
 		   const char *sec_net);
-/* The same with [ha] heartbeat_timeout_ms (0: pair_lib.h's default);
- * pri_net and sec_net may go on with other sections ("[ha]\n..."). */
-void kv_pair_start_ha(unsigned delay_ms, const char *pri_net,
-		      const char *sec_net, unsigned heartbeat_ms);
+/* The same with more to say. */
+struct kv_pair_opts {
+	unsigned delay_ms;		/* the primary's checkpoint_delay_ms */
+	/* more [net] lines for each side, which may go on with other
+	 * sections ("[ha]\n..."); NULL: none */
+	const char *pri_net, *sec_net;
+	unsigned heartbeat_ms;		/* 0: pair_lib.h's default */
+	/* words before coloctl on each start line ("unshare --time ...
+	 * --fork"); NULL: none */
+	const char *pri_prefix, *sec_prefix;
+};
+
+void kv_pair_start_opts(const struct kv_pair_opts *o);
 
 /* redis-cli -h GUEST -p 6379 ARGS in the client namespace; its output in
  * kv_out, its exit status returned. */
