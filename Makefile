@@ -339,8 +339,9 @@ fuzz-corpus: deps $(BUILD)/fuzz/gen_corpus
 
 # The main job: kvstore in the lab, unprotected and protected, a final
 # byte-for-byte comparison and a summary (mk/demo.sh; DEMO_SECONDS=N).
-demo: deps $(COLOCTL) $(GUESTS)
-	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) $(CURDIR)/build/demo
+demo: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
+	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
+		$(CURDIR)/$(BUILD)/bench/kv_verify $(CURDIR)/build/demo
 
 clean:
 	rm -rf build

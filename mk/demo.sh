@@ -1,37 +1,41 @@
 #!/bin/bash
-# mk/demo.sh - a protected key-value guest on a network, start to finish.
+# mk/demo.sh - kill the primary of a protected key-value guest mid-run:
+# the secondary takes over, on the clients' own connections, and no
+# acknowledged write is lost.
 #
-#   mk/demo.sh COLOCTL GUEST_DIR WORK_DIR
+#   mk/demo.sh COLOCTL GUEST_DIR KV_VERIFY WORK_DIR
 #
 # Builds the lab of tests/lab/colo-lab.sh on this machine (a client host,
 # a LAN switch, a primary and a secondary host, each a network
 # namespace), then:
-#   1. runs kvstore unprotected: a primary daemon without a secondary (no
-#      checkpoints, output not held) on the primary host, its TAP on the
-#      host's bridge; redis-cli and redis-benchmark from the client host;
-#   2. protects it: a secondary daemon on the secondary host, replication
-#      over the hosts' own link, in compare mode: every input goes to both
-#      guests, a reply leaves once the secondary's guest sent the same,
-#      a difference costs a checkpoint; the same clients again, while the
-#      pair checkpoints, with progress and the compare counters;
-#   3. takes a last checkpoint with both guests held and compares their
-#      memories byte for byte;
-# and prints both runs' figures side by side. Everything it started (the
-# lab, daemons, guests) is removed on the way out, even after a failure or
-# ^C; configurations and logs stay in WORK_DIR. Exit status 0 when the
-# clients were served right and the copy was identical.
+#   1. protects kvstore: the primary on its host, the secondary on the
+#      other, replication over the hosts' own link, compare mode (every
+#      input to both guests, a reply leaves once the secondary's guest
+#      sent the same), auto_failover with the LAN heartbeat path;
+#   2. runs redis-benchmark as background load and kv_verify, a client
+#      that writes sequential keys over one persistent connection and
+#      records each acknowledged one;
+#   3. kills the primary daemon and its guest with SIGKILL mid-run; the
+#      secondary finds the primary silent on both paths and takes over;
+#   4. after a while, stops the writes and reads every acknowledged key
+#      back on the same connection;
+# and prints the figures. Everything it started (the lab, daemons, guests,
+# clients) is removed on the way out, even after a failure or ^C;
+# configurations and logs stay in WORK_DIR. Exit status 0 only when no
+# acknowledged write was lost and the client's connection survived.
 #
-# DEMO_SECONDS (the protected run's progress, default 10), DEMO_DELAY_MS
-# (the checkpoint delay, default 100) and DEMO_REQUESTS (redis-benchmark's
-# -n, default 5000) change the run.
+# DEMO_SECONDS (load before and after the kill, default 5), DEMO_DELAY_MS
+# (the checkpoint delay, default 100) and DEMO_HEARTBEAT_MS (the heartbeat
+# timeout: how soon a dead primary is found, default 500) change the run.
 set -u
 
 COLOCTL=$1
 GUEST_DIR=$2
-WORK=$3
-SECONDS_TO_RUN=${DEMO_SECONDS:-10}
+KV_VERIFY=$3
+WORK=$4
+SECONDS_TO_RUN=${DEMO_SECONDS:-5}
 DELAY_MS=${DEMO_DELAY_MS:-100}
-REQUESTS=${DEMO_REQUESTS:-5000}
+HEARTBEAT_MS=${DEMO_HEARTBEAT_MS:-500}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 LAB="$HERE/tests/lab/colo-lab.sh"
 PREFIX=colodemo$$
@@ -43,14 +47,17 @@ die() {
 	exit 1
 }
 
-for v in SECONDS_TO_RUN DELAY_MS REQUESTS; do
+for v in SECONDS_TO_RUN DELAY_MS HEARTBEAT_MS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || {
 		n=${v/SECONDS_TO_RUN/SECONDS}
 		die "DEMO_${n#DEMO_}=${!v}: give a whole number above 0"
 	}
 done
+[ "$HEARTBEAT_MS" -ge 100 ] ||
+	die "DEMO_HEARTBEAT_MS=$HEARTBEAT_MS: give 100 or more (colo.conf's lower bound)"
 [ -x "$COLOCTL" ] || die "no coloctl at $COLOCTL: run it through 'make demo'"
 [ -x "$GUEST_DIR/kvstore" ] || die "no guest at $GUEST_DIR/kvstore: run it through 'make demo'"
+[ -x "$KV_VERIFY" ] || die "no kv_verify at $KV_VERIFY: run it through 'make demo'"
 [ "$(id -u)" = 0 ] || die "the demo builds network namespaces: run it as root"
 for t in redis-cli redis-benchmark ip; do
 	command -v $t >/dev/null || die "no $t: run it through 'make demo', which installs it"
@@ -63,15 +70,16 @@ pri() { "$COLOCTL" -c "$WORK/primary.conf" "$@"; }
 sec() { "$COLOCTL" -c "$WORK/secondary.conf" "$@"; }
 in_ns() { local role=$1; shift; ip netns exec "$PREFIX-$role" "$@"; }
 client() { in_ns client "$@"; }
-
-# Arithmetic on figures: awk is in every Debian.
-calc() {
-	awk "BEGIN { printf \"%.${2:-1}f\", $1 }"
-}
+now_ms() { date +%s%3N; }
 
 # One value of a 'status --json' answer (numbers and strings alike).
 jget() {
 	sed -n "s/.*\"$1\": \"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$2"
+}
+
+# One figure of kv_verify's summary ("NAME  VALUE ...").
+vget() {
+	sed -n "s/^$1  \([^ ]*\).*/\1/p" "$WORK/verify.txt"
 }
 
 pids=()
@@ -88,7 +96,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
 
-write_conf() {		# NAME ROLE-LINES NET-LINES
+write_conf() {		# NAME CHECKPOINT-LINES HA-LINES
 	cat >"$WORK/$1.conf" <<EOF
 # written by mk/demo.sh; see colo.conf for every key
 [guest]
@@ -97,24 +105,17 @@ args = --port 6379
 [checkpoint]
 $2
 [ha]
-heartbeat_timeout_ms = 3000
+heartbeat_timeout_ms = $HEARTBEAT_MS
+$3
 [net]
+bridge = br0
 guest_ip = $GUEST_IP
 guest_gateway = 10.77.1.1
-$3
 [control]
 socket = $WORK/$1.sock
 [log]
 file = $WORK/$1.log
 EOF
-}
-
-mismatches() {		# STATUS-JSON: netcompare's mismatches, all reasons
-	local n=0 r
-	for r in payload length flags malformed; do
-		n=$((n + $(jget "compare_mismatch_$r" "$1")))
-	done
-	echo $n
 }
 
 # Remember a daemon and its guest, should they outlive their stop.
@@ -133,72 +134,49 @@ wait_for_guest() {
 	die "the guest does not answer at $GUEST_IP; see $WORK/*.log"
 }
 
-# SET, GET, INCR, LPUSH and LRANGE from the client: they must answer right.
+# SET, GET and INCR from the client: they must answer right.
 round_trips() {
 	local got want="OK
 hello
 1
-2
-3
-c
-b
-a"
+2"
 	got=$(client sh -c "redis-cli -h $GUEST_IP SET greeting hello &&
 		redis-cli -h $GUEST_IP GET greeting &&
 		redis-cli -h $GUEST_IP DEL visits >/dev/null &&
 		redis-cli -h $GUEST_IP INCR visits &&
-		redis-cli -h $GUEST_IP INCR visits &&
-		redis-cli -h $GUEST_IP DEL queue >/dev/null &&
-		redis-cli -h $GUEST_IP LPUSH queue a b c &&
-		redis-cli -h $GUEST_IP LRANGE queue 0 -1")
+		redis-cli -h $GUEST_IP INCR visits")
 	[ "$got" = "$want" ] || die "redis-cli got
 $got
 expected
 $want"
-	echo "   redis-cli SET/GET/INCR/LPUSH/LRANGE: answered right"
+	echo "   redis-cli SET/GET/INCR: answered right"
 }
 
-# redis-benchmark from the client; figures into bench_<label>_<TEST>.
-benchmark() {		# LABEL
-	local out line t
-	out=$(client redis-benchmark -h $GUEST_IP -t set,get -n "$REQUESTS" \
-		-c 20 -q 2>&1) || die "redis-benchmark failed: $out"
-	grep -qi "error" <<<"$out" && die "redis-benchmark reported errors: $out"
-	for t in SET GET; do
-		line=$(tr '\r' '\n' <<<"$out" | grep "^ *$t: .*requests per second" | tail -1)
-		[ -n "$line" ] || die "redis-benchmark printed no $t figures: $out"
-		printf -v "bench_$1_$t" "%s" "$(sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' <<<"$line")"
-		printf -v "p50_$1_$t" "%s" "$(sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' <<<"$line")"
-	done
-	echo "   redis-benchmark -t set,get -n $REQUESTS -c 20: SET $(eval echo \$bench_$1_SET)/s, GET $(eval echo \$bench_$1_GET)/s"
+# One progress line: the serving daemon's state and the verifier's count.
+progress() {		# LABEL CONF
+	local s
+	s=$("$COLOCTL" -c "$2" status --json 2>/dev/null)
+	printf "   %-5s %-9s %-11s checkpoints %-5s %s\n" "$1" \
+		"$(jget role "$s")" "$(jget state "$s")" "$(jget checkpoints "$s")" \
+		"$(tr '\r' '\n' <"$WORK/verify.err" | grep -v '^$' | tail -1)"
 }
 
-echo "== colo demo: kvstore (a Redis-protocol key-value guest on lwIP)"
+echo "== colo demo: kvstore (a Redis-protocol key-value guest on lwIP), its primary killed mid-run"
 echo "   lab: client 10.77.1.10 -- LAN switch -- primary host 10.77.1.1 / secondary host 10.77.1.2,"
 echo "   guest $GUEST_IP behind the primary's TAP; replication over 10.77.2.0/24"
 echo "   work directory (configurations, logs): $WORK"
 echo
 "$LAB" up "$PREFIX" >"$WORK/lab.txt" 2>&1 || die "the lab did not come up: $(cat "$WORK/lab.txt")"
 
-# --- 1. unprotected ---------------------------------------------------------
+# --- 1. protect ---------------------------------------------------------------
+echo "1. protect: a secondary on the other host, checkpoints every $DELAY_MS ms, outputs compared,"
+echo "   auto_failover on, heartbeats every $((HEARTBEAT_MS / 4)) ms on the replication link and the LAN"
+write_conf secondary "listen = $REPL" "auto_failover = yes
+lan_listen = 10.77.1.2:9471
+lan_peer = 10.77.1.1:9471"
 write_conf primary "peer = $REPL
-checkpoint_delay_ms = $DELAY_MS" "bridge = br0"
-echo "1. unprotected: the primary daemon alone (no secondary: no checkpoints, output not held)"
-in_ns pri "$COLOCTL" -c "$WORK/primary.conf" start-primary >"$WORK/start.txt" 2>&1 ||
-	die "the primary did not start: $(cat "$WORK/start.txt")"
-sed 's/^/   /' "$WORK/start.txt"
-remember primary
-wait_for_guest
-round_trips
-benchmark solo
-pri stop >/dev/null || die "the primary did not stop; see $WORK/primary.log"
-for _ in $(seq 1 50); do pri status >/dev/null 2>&1 || break; sleep 0.1; done
-mv "$WORK/primary.log" "$WORK/primary-unprotected.log"
-echo
-
-# --- 2. protected -------------------------------------------------------------
-echo "2. protected: a secondary on the other host, checkpoints every $DELAY_MS ms, outputs compared"
-write_conf secondary "listen = $REPL" ""
+checkpoint_delay_ms = $DELAY_MS" "lan_listen = 10.77.1.1:9471
+lan_peer = 10.77.1.2:9471"
 in_ns sec "$COLOCTL" -c "$WORK/secondary.conf" start-secondary >"$WORK/start.txt" 2>&1 ||
 	die "the secondary did not start: $(cat "$WORK/start.txt")"
 sed 's/^/   /' "$WORK/start.txt"
@@ -209,7 +187,7 @@ sed 's/^/   /' "$WORK/start.txt"
 remember primary
 for _ in $(seq 1 600); do
 	p=$(pri status --json) || die "the primary stopped; see $WORK/primary.log"
-	[ "$(jget checkpoints "$p")" -ge 2 ] 2>/dev/null && break
+	[ "$(jget checkpoints "$p")" -ge 3 ] 2>/dev/null && break
 	sleep 0.1
 done
 case $(jget state "$p") in
@@ -219,63 +197,86 @@ esac
 echo "   protected after an initial sync of $(jget initial_sync_ms "$p") ms (pause $(jget initial_sync_pause_ms "$p") ms)"
 wait_for_guest
 round_trips
-benchmark colo
-printf "%6s %12s %10s %10s %14s %10s\n" time checkpoints "p50 ms" "p99 ms" "frames matched" mismatches
-for t in $(seq 1 "$SECONDS_TO_RUN"); do
-	client redis-benchmark -h $GUEST_IP -t set -n 200 -c 5 -q >/dev/null 2>&1
-	p=$(pri status --json) || die "the primary stopped; see $WORK/primary.log"
-	case $(jget state "$p") in
-	colo | checkpoint) ;;
-	*) die "the pair left COLO: state $(jget state "$p") $(jget solo_because "$p"); see $WORK/*.log" ;;
-	esac
-	if [ $((t % 5)) = 0 ] || [ "$t" = "$SECONDS_TO_RUN" ]; then
-		printf "%5ss %12s %10s %10s %14s %10s\n" "$t" "$(jget checkpoints "$p")" \
-			"$(jget pause_p50_ms "$p")" "$(jget pause_p99_ms "$p")" \
-			"$(jget compare_matched_frames "$p")" "$(mismatches "$p")"
-	fi
-	sleep 1
-done
-
 echo
-echo "3. last checkpoint, both guests held, the secondary checks its copy:"
-pri checkpoint --verify --hold || die "the last checkpoint failed; see $WORK/*.log"
-p=$(pri status --json)
-s=$(sec status --json)
-"$COLOCTL" guest compare "$(jget guest_pid "$p")" "$(jget guest_pid "$s")"
-same=$?
 
-row() {		# LABEL UNPROTECTED PROTECTED
-	local ratio="-"
-	[ -n "$2" ] && [ -n "$3" ] && ratio=$(calc "$3 / $2" 2)
-	printf "  %-34s %12s %12s %8s\n" "$1" "$2" "$3" "$ratio"
-}
+# --- 2. load and the verifier -------------------------------------------------
+echo "2. load: redis-benchmark (SET/GET, 10 clients, looping) and kv_verify (sequential SETs, one connection)"
+# (ip netns exec execs the client: $! is its pid, for the signals below)
+ip netns exec "$PREFIX-client" redis-benchmark -h $GUEST_IP -t set,get -n 1000000 \
+	-c 10 -l -q >"$WORK/benchmark.txt" 2>&1 &
+bench_pid=$!
+pids+=($bench_pid)
+ip netns exec "$PREFIX-client" "$KV_VERIFY" --server $GUEST_IP:6379 --prefix demo \
+	--stall-timeout-ms 30000 >"$WORK/verify.txt" 2>"$WORK/verify.err" &
+verify_pid=$!
+pids+=($verify_pid)
+for t in $(seq 1 "$SECONDS_TO_RUN"); do
+	sleep 1
+	kill -0 $verify_pid 2>/dev/null ||
+		die "kv_verify ended early: $(cat "$WORK/verify.err" "$WORK/verify.txt")"
+	progress "${t}s" "$WORK/primary.conf"
+done
+echo
+
+# --- 3. kill the primary --------------------------------------------------------
+p=$(pri status --json) || die "the primary stopped before the kill; see $WORK/primary.log"
+echo "3. SIGKILL to the primary daemon (pid $(jget pid "$p")) and its guest (pid $(jget guest_pid "$p")), mid-run"
+kill_ms=$(now_ms)
+kill -KILL "$(jget pid "$p")" "$(jget guest_pid "$p")"
+took=""
+for _ in $(seq 1 1000); do
+	s=$(sec status --json 2>/dev/null)
+	if [ "$(jget role "$s")" = primary ]; then
+		took=$(now_ms)
+		break
+	fi
+	sleep 0.01
+done
+[ -n "$took" ] || die "the secondary did not take over within 10 s; see $WORK/secondary.log"
+echo "   the secondary took over $((took - kill_ms)) ms after the kill: $(jget solo_because "$s")"
+echo "   its guest runs from: $(jget took_over_state "$s") (checkpoint $(jget took_over_checkpoint "$s"))"
+for t in $(seq 1 "$SECONDS_TO_RUN"); do
+	sleep 1
+	progress "+${t}s" "$WORK/secondary.conf"
+done
+echo
+
+# --- 4. verify ------------------------------------------------------------------
+echo "4. kv_verify stops writing and reads every acknowledged key back on the same connection"
+kill -TERM $verify_pid
+wait $verify_pid
+verified=$?
+kill -KILL $bench_pid 2>/dev/null
+wait $bench_pid 2>/dev/null
+s=$(sec status --json)
+lost=$(vget "acknowledged writes lost")
+wrong=$(vget "acknowledged writes wrong")
+survived=$(vget "connection survived")
+gap_end=$(sed -n 's/^longest reply gap  [0-9]* ms (from [0-9]* to \([0-9]*\)).*/\1/p' "$WORK/verify.txt")
+if [ -n "$gap_end" ] && [ "$gap_end" -ge "$kill_ms" ]; then
+	failover_ms=$((gap_end - kill_ms))
+else
+	failover_ms="?"
+fi
+bench_errors=$(tr '\r' '\n' <"$WORK/benchmark.txt" | grep -ci "error")
+
 echo
 echo "== summary"
-printf "  %-34s %12s %12s %8s\n" "" unprotected protected ratio
-row "SET requests/s (20 clients)" "$bench_solo_SET" "$bench_colo_SET"
-row "GET requests/s (20 clients)" "$bench_solo_GET" "$bench_colo_GET"
-row "SET latency p50 (ms)" "$p50_solo_SET" "$p50_colo_SET"
-row "GET latency p50 (ms)" "$p50_solo_GET" "$p50_colo_GET"
-printf "  %-34s %s\n" "checkpoints" "$(jget checkpoints "$p") (each $DELAY_MS ms after the last one ended)"
-printf "  %-34s %s / %s ms\n" "pause p50 / p99 (guest stopped)" \
-	"$(jget pause_p50_ms "$p")" "$(jget pause_p99_ms "$p")"
-printf "  %-34s timer %s, mismatch %s, timeout %s, queue full %s, request %s\n" \
-	"checkpoints by reason" "$(jget checkpoints_timer "$p")" \
-	"$(jget checkpoints_mismatch "$p")" "$(jget checkpoints_timeout "$p")" \
-	"$(jget checkpoints_queue_full "$p")" "$(jget checkpoints_request "$p")"
-printf "  %-34s %s of the primary's, %s of the secondary's\n" "frames compared" \
-	"$(jget compare_primary_frames "$p")" "$(jget compare_secondary_frames "$p")"
-printf "  %-34s %s matched, %s mismatches, at most %s held at once\n" \
-	"primary's frames" "$(jget compare_matched_frames "$p")" \
-	"$(mismatches "$p")" "$(jget compare_high_frames "$p")"
-printf "  %-34s %s to the secondary's guest (clock feed %s)\n" "inputs mirrored" \
-	"$(jget mirror_inputs "$p")" "$(jget clock_feed "$p")"
-if [ $same = 0 ]; then
-	printf "  %-34s %s\n" "secondary's guest at the end" "byte-identical to the primary's"
-else
-	printf "  %-34s %s\n" "secondary's guest at the end" "DIFFERS from the primary's"
-fi
+printf "  %-40s %s\n" "failover time (detect + take over)" \
+	"$failover_ms ms (the kill to the verifier's first reply from the new primary)"
+printf "  %-40s %s ms detect, %s ms decide, %s ms to run, first ARP %s ms after\n" \
+	"  its parts (the new primary's status)" \
+	"$(jget takeover_detect_ms "$s")" "$(jget takeover_decide_ms "$s")" \
+	"$(jget takeover_run_ms "$s")" "$(jget takeover_announce_ms "$s")"
+printf "  %-40s %s\n" "writes acknowledged" "$(vget "writes acknowledged") (of $(vget "writes sent") sent)"
+printf "  %-40s %s\n" "acknowledged writes lost" "${lost:-?}"
+printf "  %-40s %s\n" "acknowledged writes wrong" "${wrong:-?}"
+printf "  %-40s %s\n" "client connection survived" "${survived:-no}"
+printf "  %-40s %s\n" "throughput before (verifier replies/s)" "$(vget "replies per second before gap")"
+printf "  %-40s %s\n" "throughput after (verifier replies/s)" "$(vget "replies per second after gap")"
+printf "  %-40s %s\n" "redis-benchmark error lines" "$bench_errors"
+printf "  %-40s %s\n" "the new primary" "$(jget role "$s"), $(jget state "$s"), guest pid $(jget guest_pid "$s")"
 cleanup
 echo
-echo "the lab, both daemons and guests removed; logs in $WORK"
-exit $same
+echo "the lab, the daemons, guests and clients removed; logs in $WORK"
+[ "$verified" = 0 ] && [ "${lost:-1}" = 0 ] && [ "${wrong:-1}" = 0 ] && [ "$survived" = yes ]
