@@ -225,13 +225,15 @@ $(TRACKED_CHILD): tests/tracked_child.c guest/guest_uffd.c guest/guest_uffd.h | 
 
 # --- entry targets ---------------------------------------------------------
 
-tests: $(TEST_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
+# kv_verify: the failover tests' client (and the demo's)
+TEST_TOOLS := $(TRACKED_CHILD) $(GUESTS) $(COLOCTL) $(BUILD)/bench/kv_verify
+tests: $(TEST_BINS) $(TEST_TOOLS)
 
 # T=test_NAME runs only that program (or several: T='test_a test_b');
 # ARGS are its arguments, split into words but not globbed, e.g.
 # make check T=test_fault_stall ARGS='*stopped*' (a cmocka name pattern). With T
 # only what those programs need is built.
-check: deps check-tree $(if $(T),$(addprefix $(BUILD)/tests/,$(filter $(TESTS),$(notdir $(T)))) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL),tests)
+check: deps check-tree $(if $(T),$(addprefix $(BUILD)/tests/,$(filter $(TESTS),$(notdir $(T)))) $(TEST_TOOLS),tests)
 	$(Q)$(if $(filter-out $(TESTS),$(notdir $(T))),echo "make check: T=$(filter-out $(TESTS),$(notdir $(T))): no such test program; the programs are: $(TESTS)"; exit 2;) \
 	set -f; fail=0; \
 	for t in $(if $(T),$(addprefix $(BUILD)/tests/,$(notdir $(T))),$(TEST_BINS)); do \
