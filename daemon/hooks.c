@@ -153,7 +153,10 @@ static int hooks_spawn(const char *prog, char **argv, char **envp,
 		return err;
 	}
 	sigemptyset(&none);
-	sigfillset(&all);
+	/* every bit, not sigfillset(): that leaves out glibc's two internal
+	 * signals (32, 33), which its posix_spawn then sets to SIG_IGN in
+	 * the child, to be inherited by a program that never resets them */
+	memset(&all, 0xff, sizeof(all));
 	err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 				       POSIX_SPAWN_SETSIGMASK |
 				       POSIX_SPAWN_SETSIGDEF);

@@ -14,6 +14,8 @@
  * the daemon's other children (its guest) stay the daemon's to reap; no
  * SIGCHLD handler is installed.
  *
+ * Not thread-safe: call everything from the thread that runs the base.
+ *
  * struct hooks keeps no pointer into the colo_config it was opened with:
  * it may outlive it, and change owner with its event base (the secondary
  * hands both to the primary code on takeover).

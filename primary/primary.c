@@ -34,6 +34,7 @@
 #define LOG_PREFIX "primary: "
 #include "log.h"
 #include "channel.h"
+#include "hooks.h"
 #include "lan_watch.h"
 #include "colo_daemon.h"
 #include "control.h"
@@ -163,6 +164,9 @@ static void secondary_gone(struct primary *p, const char *why)
 	}
 	primary_checkpoint_abort(p);
 	primary_mirror_close(p);
+	hooks_run(p->hooks, HOOK_PEER_EVENT, "primary",
+		  p->refused ? "peer-refused" : "peer-lost",
+		  p->cfg.checkpoint.peer, why);
 	if (!p->ckpt_sent && !p->refused) {
 		connect_again(p, why);
 		return;
@@ -177,6 +181,8 @@ static void secondary_gone(struct primary *p, const char *why)
 	else
 		pr_warn("the guest runs unprotected from now on: %s", why);
 	p->state = P_SOLO;
+	hooks_run(p->hooks, HOOK_ROLE_CHANGE, "primary", "solo",
+		  p->cfg.checkpoint.peer, why);
 	primary_net_release(p);
 }
 
@@ -222,6 +228,8 @@ static int on_hello(struct primary *p, const uint8_t *payload, uint32_t len)
 		return ret;
 	}
 	pr_info("the secondary answered: initial sync begins");
+	hooks_run(p->hooks, HOOK_PEER_EVENT, "primary", "peer-joined",
+		  p->cfg.checkpoint.peer, "the secondary answered HELLO");
 	p->state = P_SYNC;
 	primary_mirror_open(p);
 	p->sync_start_ms = daemon_now_ms();
@@ -570,6 +578,8 @@ static int setup(struct primary *p, int *ready_fd)
 		ret = ram_save_init(&p->rs, p->dl);
 	if (!ret)
 		ret = primary_setup_events(p);
+	if (!ret)
+		ret = hooks_open(&p->hooks, p->base, &p->cfg);
 	if (!ret && p->cfg.ha.lan_listen[0] && p->cfg.ha.lan_peer[0])
 		ret = lan_watch_open(&p->lan, p->base, p->cfg.ha.lan_listen,
 				     p->cfg.ha.lan_peer,
@@ -607,6 +617,7 @@ static void teardown(struct primary *p)
 	guest_destroy(&p->g, 2000);
 	primary_net_close(p);
 	lan_watch_close(p->lan);
+	hooks_close(p->hooks);
 	control_close(p->ctl);
 }
 

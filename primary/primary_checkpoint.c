@@ -31,6 +31,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "hooks.h"
 #include "fault.h"
 #include "guest_compare.h"
 #include "layout.h"
@@ -316,6 +317,9 @@ static void count_pause(struct primary *p)
 	pr_info("initial sync done: the guest is protected (first checkpoint: %"
 		PRIu64 " pages, pause %.0f ms)", p->this_pages, pause);
 	p->protected_since_ms = daemon_now_ms();
+	hooks_run(p->hooks, HOOK_ROLE_CHANGE, "primary", "protected",
+		  p->cfg.checkpoint.peer, "the initial sync is done: the guest "
+		  "is protected");
 	p->bytes_at_protect = p->ps.stats.bytes;
 	p->pages_at_protect = p->ps.stats.pages;
 }

@@ -11,6 +11,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "hooks.h"
 #include "lan_watch.h"
 #include "primary_control.h"
 #include "primary_int.h"
@@ -335,6 +336,7 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	primary_net_status(p, &so);
 	primary_takeover_status(p, &so);
 	lan_watch_status(p->lan, &so);
+	hooks_status(p->hooks, &so);
 	status_end(&so);
 }
 

@@ -21,6 +21,7 @@
 
 #define LOG_PREFIX "primary: "
 #include "log.h"
+#include "hooks.h"
 #include "lan_watch.h"
 #include "primary.h"
 #include "primary_int.h"
@@ -108,6 +109,8 @@ int primary_run_takeover(const struct colo_config *cfg,
 	p->takeover_ms = (double)(now - t->decided_ms);
 	/* Step 4 */
 	primary_net_announce(p);
+	hooks_run(p->hooks, HOOK_ROLE_CHANGE, "primary", "takeover", t->peer,
+		  t->reason);
 	pr_warn("took over: the guest runs as the primary's, solo (primary "
 		"last heard %.0f ms before it was found lost, the decision %.0f "
 		"ms later, the guest running %.0f ms after that)",

@@ -29,6 +29,7 @@
 
 #define LOG_PREFIX "secondary: "
 #include "log.h"
+#include "hooks.h"
 #include "lan_watch.h"
 #include "secondary.h"
 #include "secondary_int.h"
@@ -91,6 +92,8 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 		return;
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
 	pr_warn("lost the primary: %s", why);
+	hooks_run(s->hooks, HOOK_PEER_EVENT, "secondary", "peer-lost",
+		  s->primary_addr, why);
 	secondary_takeover_lost(s, why);
 	secondary_checkpoint_lost(s);
 }
@@ -144,6 +147,8 @@ static int on_pending_record(struct secondary *s, struct channel *ch,
 	drop_pending(s, "another peer is the primary now");
 	pr_info("%s is the primary: receiving the initial image",
 		channel_peer(ch));
+	hooks_run(s->hooks, HOOK_PEER_EVENT, "secondary", "peer-joined",
+		  s->primary_addr, "the primary said HELLO");
 	s->state = S_SYNC;
 	return 0;
 }
@@ -435,6 +440,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	if (secondary_mirror_expected(s))
 		secondary_mirror_status(s, &so);
 	secondary_takeover_status(s, &so);
+	hooks_status(s->hooks, &so);
 	status_end(&so);
 }
 
@@ -496,6 +502,8 @@ static int setup(struct secondary *s, int *ready_fd)
 					  secondary_mirror_frame_fn(), s);
 	if (!ret)
 		ret = secondary_mirror_setup(s);
+	if (!ret)
+		ret = hooks_open(&s->hooks, s->base, &s->cfg);
 	if (!ret)
 		ret = secondary_takeover_setup(s);
 	if (!ret)
@@ -559,6 +567,7 @@ static void teardown(struct secondary *s)
 	if (s->g.pid)
 		guest_destroy(&s->g, 2000);
 	lan_watch_close(s->lan);
+	hooks_close(s->hooks);
 	if (s->ctl)
 		control_close(s->ctl);
 }

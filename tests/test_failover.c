@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -237,6 +238,76 @@ static void test_takeover_clock(void **state)
 	kv_cli_expect("y\n", "GET later");	/* and no sooner */
 }
 
+/* A hook that appends its environment to DIR/hooks.NAME. */
+static void write_hook(const char *name)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hook-%s", pair_dir, name);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\necho \"$COLO_ROLE $COLO_EVENT $COLO_PEER $1 "
+		"[$COLO_REASON]\" >> %s/hooks.%s\n", pair_dir, name);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* Does DIR/hooks.NAME hold a line beginning with want? */
+static bool hook_ran(const char *name, const char *want)
+{
+	char path[256], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hooks.%s", pair_dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strncmp(line, want, strlen(want)) == 0;
+	fclose(f);
+	return found;
+}
+
+static bool wait_hook(const char *name, const char *want)
+{
+	for (int i = 0; i < 100 && !hook_ran(name, want); i++)
+		pair_sleep_ms(50);
+	return hook_ran(name, want);
+}
+
+/* The hooks of both sides run on every role change and peer event, with
+ * the role, event, peer and reason in their environment. */
+static void test_hooks_on_takeover(void **state)
+{
+	char pri[512], sec[512];
+
+	(void)state;
+	write_hook("pri");
+	write_hook("sec");
+	snprintf(pri, sizeof(pri), "[hooks]\nrole_change = %s/hook-pri\n"
+		 "peer_event = %s/hook-pri\n", pair_dir, pair_dir);
+	snprintf(sec, sizeof(sec), SEC_NET "[hooks]\nrole_change = %s/hook-sec\n"
+		 "peer_event = %s/hook-sec\ntimeout_ms = 2000\n", pair_dir,
+		 pair_dir);
+	start_pair(pri, sec);
+	assert_true(wait_hook("pri", "primary peer-joined 10.77.2.2:9470 "
+			      "peer-joined"));
+	assert_true(wait_hook("pri", "primary protected 10.77.2.2:9470 "
+			      "protected [the initial sync is done"));
+	assert_true(wait_hook("sec", "secondary peer-joined 10.77.2.1:"));
+	kill_primary();
+	assert_true(wait_hook("sec", "secondary peer-lost 10.77.2.1:"));
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_true(wait_hook("sec", "primary takeover 10.77.2.1:"));
+	assert_true(hook_ran("sec", "primary takeover 10.77.2.1:") &&
+		    pair_run("grep -c 'takeover.*\\[coloctl failover\\]' "
+			     "$D/hooks.sec") == 0);
+	assert_true(pair_status_num("sec", "hooks_ok") >= 3);
+	assert_int_equal(pair_status_num("sec", "hooks_failed"), 0);
+}
+
 /* A secondary on the old primary's host, for the way back. */
 static void start_secondary_on_pri(void)
 {
@@ -292,6 +363,7 @@ int main(int argc, char **argv)
 		T(test_secondary_killed),
 		T(test_reprotect_and_back),
 		T(test_takeover_clock),
+		T(test_hooks_on_takeover),
 	};
 #undef T
 

@@ -43,6 +43,9 @@ static char dir[64];			/* this test's folder */
 static struct event_base *base;
 static struct hooks *hooks;		/* closed by teardown if still open */
 static struct colo_config cfg;
+/* processes a test saw started: teardown kills those a failure left */
+static pid_t seen[4];
+static int n_seen;
 
 /* --- the fixture ---------------------------------------------------------- */
 
@@ -70,11 +73,26 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Kill and reap what a failed test left: only our own children, still
+ * unreaped (so the pid cannot be another's). */
+static void kill_leftovers(void)
+{
+	for (int i = 0; i < n_seen; i++) {
+		if (seen[i] > 0 && waitpid(seen[i], NULL, WNOHANG) == 0) {
+			kill(seen[i], SIGKILL);
+			waitpid(seen[i], NULL, 0);
+		}
+	}
+	n_seen = 0;
+}
+
 static int teardown(void **state)
 {
 	(void)state;
 	hooks_close(hooks);		/* kills what a failed test left */
 	hooks = NULL;
+	kill_leftovers();
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	event_base_free(base);
 	base = NULL;
 	log_capture_stop();
@@ -223,18 +241,21 @@ static void expect_logged(const char *needle)
 		fail_msg("no \"%s\" in the log:\n%s", needle, log_captured());
 }
 
-/* A pid read from dir/name (written by a script). */
+/* A pid read from dir/name (written by a script), kept for teardown. */
 static pid_t read_pid(const char *name)
 {
 	char buf[32];
+	pid_t pid = (pid_t)atoi(read_back(buf, sizeof(buf), name));
 
-	return (pid_t)atoi(read_back(buf, sizeof(buf), name));
+	if (n_seen < (int)(sizeof(seen) / sizeof(seen[0])))
+		seen[n_seen++] = pid;
+	return pid;
 }
 
 /* --- what a hook gets ----------------------------------------------------- */
 
-/* COLO_* and argv[1], the daemon's PATH, one COLO_REASON (ours, not one
- * the daemon had), and / as its folder. */
+/* COLO_* and argv[1], the daemon's PATH, and / as its folder; our
+ * COLO_REASON, not the daemon's (the probe counts them). */
 static void test_environment(void **state)
 {
 	char script[4096], out[4096], want[8192];
@@ -242,7 +263,6 @@ static void test_environment(void **state)
 	(void)state;
 	write_script(script, "env.sh",
 		     "echo \"$COLO_ROLE $COLO_EVENT $COLO_PEER $COLO_REASON $1\" > $D/out\n"
-		     "env | grep -c '^COLO_REASON=' >> $D/out\n"
 		     "echo \"PATH=$PATH\" >> $D/out\n"
 		     "pwd >> $D/out");
 	assert_int_equal(setenv("COLO_REASON", "stale", 1), 0);
@@ -253,9 +273,10 @@ static void test_environment(void **state)
 	unsetenv("COLO_REASON");
 	snprintf(want, sizeof(want),
 		 "primary takeover 10.77.1.2:9470 the primary was silent for "
-		 "3000 ms takeover\n1\nPATH=%s\n/\n", getenv("PATH"));
+		 "3000 ms takeover\nPATH=%s\n/\n", getenv("PATH"));
 	assert_string_equal(read_back(out, sizeof(out), "out"), want);
 	expect_stats(1, 1, 0, 0, 0);
+	assert_string_equal(log_captured(), "");	/* a pidfd, no warning */
 }
 
 /* Each kind runs its own program; NULL and "" arrive as "". */
@@ -288,6 +309,25 @@ static void probe_signals(FILE *f)
 			fputs(line, f);
 	if (s)
 		fclose(s);
+}
+
+/* How many COLO_ROLE= and COLO_REASON= the probe's environment holds
+ * (a shell would show one of two), and the values. */
+static void probe_env(FILE *f)
+{
+	static const char *const vars[] = { "COLO_ROLE=", "COLO_REASON=" };
+
+	for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+		const char *last = "";
+		int n = 0;
+
+		for (char **e = environ; *e; e++)
+			if (!strncmp(*e, vars[v], strlen(vars[v]))) {
+				last = *e;
+				n++;
+			}
+		fprintf(f, "%d %s\n", n, last);
+	}
 }
 
 /* The probe: run as a hook, write what it was given to $COLO_PEER. */
@@ -326,11 +366,13 @@ static int probe(const char *out)
 			(unsigned long)st2.st_dev, (unsigned long)st2.st_ino);
 	fprintf(f, "own group %s\n", getpgid(0) == getpid() ? "yes" : "no");
 	probe_signals(f);
+	probe_env(f);
 	return fclose(f) ? 2 : 0;
 }
 
 /* No descriptor of ours but 0 (/dev/null), 1 and 2 (our stderr); its own
- * process group; nothing blocked or ignored though we block and ignore. */
+ * process group; nothing blocked or ignored though we block and ignore;
+ * our COLO_ROLE and COLO_REASON replaced, not repeated. */
 static void test_descriptors_and_signals(void **state)
 {
 	char exe[4096], out[1024], want[1024], path[4096];
@@ -338,27 +380,46 @@ static void test_descriptors_and_signals(void **state)
 	sigset_t usr1, old;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	int extra = open("/dev/null", O_RDONLY);	/* not close-on-exec */
+	/* our 0 and 1 elsewhere while it runs: it must not get them */
+	int in = dup(0), out1 = dup(1), file;
+	bool ran;
 
 	(void)state;
 	assert_true(n > 0);
 	exe[n] = '\0';
-	assert_true(extra > 2);
+	assert_true(extra > 2 && in > 2 && out1 > 2);
 	assert_int_equal(fstat(2, &err), 0);
+	file = open(in_dir(path, sizeof(path), "ours"), O_RDWR | O_CREAT, 0600);
+	assert_true(file > 2);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	assert_int_equal(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
 	assert_true(signal(SIGUSR2, SIG_IGN) != SIG_ERR);
+	assert_int_equal(setenv("COLO_ROLE", "stale", 1), 0);
+	assert_int_equal(setenv("COLO_REASON", "stale", 1), 0);
 	open_hooks(exe, "", 10000);
-	hooks_run(hooks, HOOK_ROLE_CHANGE, "primary", PROBE_EVENT,
-		  in_dir(path, sizeof(path), "probe"), "");
-	run_until_idle();
+	hooks_run(hooks, HOOK_ROLE_CHANGE, "secondary", PROBE_EVENT,
+		  in_dir(path, sizeof(path), "probe"), "why");
+	fflush(stdout);
+	dup2(file, 0);
+	dup2(file, 1);
+	ran = run_loop(NULL, NULL, NULL);
+	dup2(in, 0);
+	dup2(out1, 1);
+	close(in);
+	close(out1);
+	close(file);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	signal(SIGUSR2, SIG_DFL);
+	unsetenv("COLO_ROLE");
+	unsetenv("COLO_REASON");
 	close(extra);
+	assert_true(ran);
 	snprintf(want, sizeof(want),
 		 "fds 0 1 2\nstdin /dev/null\nstdout %lu:%lu stderr %lu:%lu\n"
 		 "own group yes\nSigBlk:\t0000000000000000\n"
-		 "SigIgn:\t0000000000000000\n",
+		 "SigIgn:\t0000000000000000\n"
+		 "1 COLO_ROLE=secondary\n1 COLO_REASON=why\n",
 		 (unsigned long)err.st_dev, (unsigned long)err.st_ino,
 		 (unsigned long)err.st_dev, (unsigned long)err.st_ino);
 	assert_string_equal(read_back(out, sizeof(out), "probe"), want);
@@ -447,7 +508,6 @@ static void test_timeout(void **state)
 	pid = read_pid("pid");
 	child = read_pid("child");
 	status = child > 0 ? reap_orphan(child) : -1;
-	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	assert_true(pid > 0);
 	assert_true(ms >= 200 && ms < 5000);
 	assert_true(ticks >= 5);	/* every 20 ms, while it ran */
