@@ -4,6 +4,8 @@
 #   make check            install missing packages, build, run all tests
 #   make check SANITIZE=1 the same under ASan + UBSan
 #   make bench            benchmarks (not part of check); results in bench/results
+#   make demo             the primary killed mid-run, the takeover, nothing lost
+#   make soak             100 such kills under load, with figures (not in check)
 #   make CC=clang ...     any of the above with clang
 #
 # Every entry target first runs mk/deps.sh, which installs missing Debian
@@ -123,7 +125,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,\
 
 COLOCTL := $(BUILD)/coloctl
 
-.PHONY: all deps check check-tree tests bench demo clean
+.PHONY: all deps check check-tree tests bench demo soak clean
 # Keep test and bench objects (intermediates of pattern rules).
 .SECONDARY:
 
@@ -341,6 +343,12 @@ fuzz-corpus: deps $(BUILD)/fuzz/gen_corpus
 
 # The main job: kvstore in the lab, unprotected and protected, a final
 # byte-for-byte comparison and a summary (mk/demo.sh; DEMO_SECONDS=N).
+# make soak (not in check): SOAK_ITERATIONS (default 100) kills of the
+# primary under load, with takeovers, writes lost and split-brains counted
+soak: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
+	$(Q)./mk/soak.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
+		$(CURDIR)/$(BUILD)/bench/kv_verify $(CURDIR)/build/soak
+
 demo: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
 	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
 		$(CURDIR)/$(BUILD)/bench/kv_verify $(CURDIR)/build/demo

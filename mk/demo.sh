@@ -39,8 +39,6 @@ HEARTBEAT_MS=${DEMO_HEARTBEAT_MS:-500}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 LAB="$HERE/tests/lab/colo-lab.sh"
 PREFIX=colodemo$$
-GUEST_IP=10.77.1.100
-REPL=10.77.2.2:9470
 
 die() {
 	echo "demo: $*" >&2
@@ -66,73 +64,17 @@ done
 rm -rf "$WORK"
 mkdir -p "$WORK" || die "cannot create $WORK"
 
-pri() { "$COLOCTL" -c "$WORK/primary.conf" "$@"; }
-sec() { "$COLOCTL" -c "$WORK/secondary.conf" "$@"; }
-in_ns() { local role=$1; shift; ip netns exec "$PREFIX-$role" "$@"; }
-client() { in_ns client "$@"; }
-now_ms() { date +%s%3N; }
-
-# One value of a 'status --json' answer (numbers and strings alike).
-jget() {
-	sed -n "s/.*\"$1\": \"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$2"
-}
-
-# One figure of kv_verify's summary ("NAME  VALUE ...").
-vget() {
-	sed -n "s/^$1  \([^ ]*\).*/\1/p" "$WORK/verify.txt"
-}
+# shellcheck source=mk/pair-lib.sh
+. "$HERE/mk/pair-lib.sh"
 
 pids=()
 cleanup() {
 	trap - EXIT INT TERM
-	pri stop >/dev/null 2>&1
-	sec stop >/dev/null 2>&1
-	sleep 0.5
-	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
+	stop_pair
 	"$LAB" down "$PREFIX" >/dev/null 2>&1
 }
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
-
-write_conf() {		# NAME CHECKPOINT-LINES HA-LINES
-	cat >"$WORK/$1.conf" <<EOF
-# written by mk/demo.sh; see colo.conf for every key
-[guest]
-program = $GUEST_DIR/kvstore
-args = --port 6379
-[checkpoint]
-$2
-[ha]
-heartbeat_timeout_ms = $HEARTBEAT_MS
-$3
-[net]
-bridge = br0
-guest_ip = $GUEST_IP
-guest_gateway = 10.77.1.1
-[control]
-socket = $WORK/$1.sock
-[log]
-file = $WORK/$1.log
-EOF
-}
-
-# Remember a daemon and its guest, should they outlive their stop.
-remember() {
-	local s
-	s=$("$COLOCTL" -c "$WORK/$1.conf" status --json) || return
-	pids+=("$(jget pid "$s")" "$(jget guest_pid "$s")")
-}
-
-# Wait until the guest answers a PING from the client (ARP, lwIP up).
-wait_for_guest() {
-	for _ in $(seq 1 100); do
-		[ "$(client redis-cli -h $GUEST_IP PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	die "the guest does not answer at $GUEST_IP; see $WORK/*.log"
-}
 
 # SET, GET and INCR from the client: they must answer right.
 round_trips() {
@@ -171,29 +113,8 @@ echo
 # --- 1. protect ---------------------------------------------------------------
 echo "1. protect: a secondary on the other host, checkpoints every $DELAY_MS ms, outputs compared,"
 echo "   auto_failover on, heartbeats every $((HEARTBEAT_MS / 4)) ms on the replication link and the LAN"
-write_conf secondary "listen = $REPL" "auto_failover = yes
-lan_listen = 10.77.1.2:9471
-lan_peer = 10.77.1.1:9471"
-write_conf primary "peer = $REPL
-checkpoint_delay_ms = $DELAY_MS" "lan_listen = 10.77.1.1:9471
-lan_peer = 10.77.1.2:9471"
-in_ns sec "$COLOCTL" -c "$WORK/secondary.conf" start-secondary >"$WORK/start.txt" 2>&1 ||
-	die "the secondary did not start: $(cat "$WORK/start.txt")"
+start_pair
 sed 's/^/   /' "$WORK/start.txt"
-remember secondary
-in_ns pri "$COLOCTL" -c "$WORK/primary.conf" start-primary >"$WORK/start.txt" 2>&1 ||
-	die "the primary did not start: $(cat "$WORK/start.txt")"
-sed 's/^/   /' "$WORK/start.txt"
-remember primary
-for _ in $(seq 1 600); do
-	p=$(pri status --json) || die "the primary stopped; see $WORK/primary.log"
-	[ "$(jget checkpoints "$p")" -ge 3 ] 2>/dev/null && break
-	sleep 0.1
-done
-case $(jget state "$p") in
-colo | checkpoint) ;;
-*) die "the pair is '$(jget state "$p")', not protecting; see $WORK/*.log" ;;
-esac
 echo "   protected after an initial sync of $(jget initial_sync_ms "$p") ms (pause $(jget initial_sync_pause_ms "$p") ms)"
 wait_for_guest
 round_trips
@@ -223,15 +144,7 @@ p=$(pri status --json) || die "the primary stopped before the kill; see $WORK/pr
 echo "3. SIGKILL to the primary daemon (pid $(jget pid "$p")) and its guest (pid $(jget guest_pid "$p")), mid-run"
 kill_ms=$(now_ms)
 kill -KILL "$(jget pid "$p")" "$(jget guest_pid "$p")"
-took=""
-for _ in $(seq 1 1000); do
-	s=$(sec status --json 2>/dev/null)
-	if [ "$(jget role "$s")" = primary ]; then
-		took=$(now_ms)
-		break
-	fi
-	sleep 0.01
-done
+wait_takeover
 [ -n "$took" ] || die "the secondary did not take over within 10 s; see $WORK/secondary.log"
 echo "   the secondary took over $((took - kill_ms)) ms after the kill: $(jget solo_because "$s")"
 echo "   its guest runs from: $(jget took_over_state "$s") (checkpoint $(jget took_over_checkpoint "$s"))"
@@ -249,9 +162,10 @@ verified=$?
 kill -KILL $bench_pid 2>/dev/null
 wait $bench_pid 2>/dev/null
 s=$(sec status --json)
-lost=$(vget "acknowledged writes lost")
-wrong=$(vget "acknowledged writes wrong")
-survived=$(vget "connection survived")
+V=$WORK/verify.txt
+lost=$(vget "acknowledged writes lost" "$V")
+wrong=$(vget "acknowledged writes wrong" "$V")
+survived=$(vget "connection survived" "$V")
 gap_end=$(sed -n 's/^longest reply gap  [0-9]* ms (from [0-9]* to \([0-9]*\)).*/\1/p' "$WORK/verify.txt")
 if [ -n "$gap_end" ] && [ "$gap_end" -ge "$kill_ms" ]; then
 	failover_ms=$((gap_end - kill_ms))
@@ -268,12 +182,12 @@ printf "  %-40s %s ms detect, %s ms decide, %s ms to run, first ARP %s ms after\
 	"  its parts (the new primary's status)" \
 	"$(jget takeover_detect_ms "$s")" "$(jget takeover_decide_ms "$s")" \
 	"$(jget takeover_run_ms "$s")" "$(jget takeover_announce_ms "$s")"
-printf "  %-40s %s\n" "writes acknowledged" "$(vget "writes acknowledged") (of $(vget "writes sent") sent)"
+printf "  %-40s %s\n" "writes acknowledged" "$(vget "writes acknowledged" "$V") (of $(vget "writes sent" "$V") sent)"
 printf "  %-40s %s\n" "acknowledged writes lost" "${lost:-?}"
 printf "  %-40s %s\n" "acknowledged writes wrong" "${wrong:-?}"
 printf "  %-40s %s\n" "client connection survived" "${survived:-no}"
-printf "  %-40s %s\n" "throughput before (verifier replies/s)" "$(vget "replies per second before gap")"
-printf "  %-40s %s\n" "throughput after (verifier replies/s)" "$(vget "replies per second after gap")"
+printf "  %-40s %s\n" "throughput before (verifier replies/s)" "$(vget "replies per second before gap" "$V")"
+printf "  %-40s %s\n" "throughput after (verifier replies/s)" "$(vget "replies per second after gap" "$V")"
 printf "  %-40s %s\n" "redis-benchmark error lines" "$bench_errors"
 printf "  %-40s %s\n" "the new primary" "$(jget role "$s"), $(jget state "$s"), guest pid $(jget guest_pid "$s")"
 cleanup
