@@ -33,6 +33,9 @@ struct colo_guest_ops {
 	/* Every timer_ms milliseconds (0: never), between other events. */
 	void (*timer)(void *opaque);
 	unsigned timer_ms;
+	/* The NIC was moved to another host's uplink (a takeover): tell
+	 * the network, e.g. make peers retransmit at once. NULL: nothing. */
+	void (*announce)(void *opaque);
 };
 
 /*

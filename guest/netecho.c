@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 		.frame = colo_net_frame,
 		.timer = colo_net_timer,
 		.timer_ms = COLO_NET_TIMER_MS,
+		.announce = colo_net_announce,
 	};
 
 	return colo_guest_main(argc, argv, &ops, NULL);

@@ -444,6 +444,10 @@ static int dispatch(int argc, char **argv, const struct colo_guest_ops *ops,
 	case GUEST_MSG_TICK:
 		feed_clock(m->arg[0]);	/* the loop runs the timer if due */
 		break;
+	case GUEST_MSG_ANNOUNCE:
+		if (colo_rt_started && ops->announce)
+			ops->announce(opaque);
+		break;
 	case GUEST_MSG_PAUSE:
 		if (!pause_cancelled(m->seq))
 			pause_point(m->seq);

@@ -107,8 +107,12 @@ int primary_run_takeover(const struct colo_config *cfg,
 		       (double)(t->lost_ms - t->last_heard_ms) : 0;
 	p->decide_ms = (double)(t->decided_ms - t->lost_ms);
 	p->takeover_ms = (double)(now - t->decided_ms);
-	/* Step 4 */
+	/* Step 4: the LAN learns where the guest is, and the guest makes
+	 * its TCP peers go on now rather than at their next timeout */
 	primary_net_announce(p);
+	if (p->uplink && guest_announce(&p->g))
+		pr_warn("the guest was not told it moved: its clients go on at "
+			"their next retransmission");
 	hooks_run(p->hooks, HOOK_ROLE_CHANGE, "primary", "takeover", t->peer,
 		  t->reason);
 	pr_warn("took over: the guest runs as the primary's, solo (primary "

@@ -645,6 +645,75 @@ static void test_connection_survives_checkpoint(void **state)
 	close(s.fd);
 }
 
+/* --- a takeover's announce ---------------------------------------------- */
+
+/* Counts the guest's pure ACKs to a client port, and their ack numbers. */
+struct ack_watch {
+	unsigned port;
+	unsigned acks;
+	uint32_t ack, other_acks;	/* the first's number; others' count */
+};
+
+static bool ack_filter(enum tap_dir dir, const unsigned char *f, size_t len,
+		       void *opaque)
+{
+	struct ack_watch *w = opaque;
+	const unsigned char *ip = f + ETH_HLEN, *tcp;
+	size_t ihl, doff, tot;
+	uint32_t ack;
+
+	if (dir != GUEST_TO_TAP || len < ETH_HLEN + 40 || f[12] != 0x08 ||
+	    f[13] != 0x00 || ip[9] != 6)
+		return false;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	tot = (size_t)ip[2] << 8 | ip[3];
+	tcp = ip + ihl;
+	doff = (size_t)(tcp[12] >> 4) * 4;
+	if (((unsigned)tcp[2] << 8 | tcp[3]) != w->port || tot != ihl + doff ||
+	    tcp[13] != 0x10)
+		return false;		/* another port, data, or not a pure ACK */
+	ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 |
+	      (uint32_t)tcp[10] << 8 | tcp[11];
+	if (!w->acks++)
+		w->ack = ack;
+	else if (ack != w->ack)
+		w->other_acks++;
+	return false;
+}
+
+/*
+ * After a takeover the daemon tells the guest its NIC moved
+ * (GUEST_MSG_ANNOUNCE): an idle connection sends its peer three
+ * duplicate ACKs, so that a request lost with the old host is sent again
+ * at once (fast retransmit) rather than at the client's next timeout.
+ */
+static void test_announce_duplicate_acks(void **state)
+{
+	struct ack_watch w = { 0 };
+	struct sockaddr_in sa;
+	socklen_t slen = sizeof(sa);
+	struct stream s;
+
+	(void)state;
+	stream_open(&s, env.seed + 77);
+	stream_more(&s, 1000, "before the announce");
+	sleep_ms(300);			/* every ACK of that is out */
+	assert_int_equal(getsockname(s.fd, (struct sockaddr *)&sa, &slen), 0);
+	w.port = ntohs(sa.sin_port);
+	tap_pump_set_filter(&env.pump, ack_filter, &w);
+	tap_pump_pause(&env.pump);
+	assert_int_equal(guest_announce(env.cur), 0);
+	tap_pump_resume(&env.pump);
+	sleep_ms(300);
+	tap_pump_set_filter(&env.pump, NULL, NULL);	/* w is ours again */
+	print_message("announce: %u pure ACKs, %u with another number\n",
+		      w.acks, w.other_acks);
+	assert_int_equal(w.acks, 3);
+	assert_int_equal(w.other_acks, 0);
+	stream_more(&s, 1000, "after the announce");	/* and it goes on */
+	close(s.fd);
+}
+
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those;
  * COLO_TEST_LOG=info shows the guests' own log lines. */
 int main(int argc, char **argv)
@@ -653,6 +722,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hostile_frames),
 		cmocka_unit_test(test_retransmission_on_guest_clock),
 		cmocka_unit_test(test_retransmission_on_fed_clock),
+		cmocka_unit_test(test_announce_duplicate_acks),
 		cmocka_unit_test(test_connection_survives_checkpoint),
 	};
 	const char *seed = getenv("COLO_TEST_SEED");

@@ -105,6 +105,11 @@ int guest_send_frame(struct guest *g, const void *frame, size_t len);
  */
 int guest_send_tick(struct guest *g, uint64_t clock_ms);
 
+/* Tell the running guest its NIC was moved (a takeover): its announce
+ * handler runs. -EBUSY while it is paused; never blocks: -EAGAIN when
+ * its channel is full. */
+int guest_announce(struct guest *g);
+
 /* Handle what the guest sent (frames, log lines), waiting up to
  * timeout_ms for the first record. 0, or -EPIPE once the guest is gone. */
 int guest_poll(struct guest *g, int timeout_ms);

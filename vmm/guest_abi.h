@@ -56,7 +56,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define COLO_GUEST_ABI_VERSION		3
+#define COLO_GUEST_ABI_VERSION		4
 
 /* Descriptors the runtime owns in the guest. */
 #define COLO_GUEST_UFFD_FD		1000	/* its userfaultfd */
@@ -129,6 +129,10 @@ enum colo_guest_msg_type {
 	/* arg[0]: the guest clock in ms (fed clock, 1 or more); the timer
 	 * handler runs if that brings its tick */
 	GUEST_MSG_TICK = 37,
+	/* the NIC was moved to another uplink (a takeover): the guest tells
+	 * its peers where it is now, as a VM does on virtio-net's
+	 * VIRTIO_NET_S_ANNOUNCE after a migration */
+	GUEST_MSG_ANNOUNCE = 38,
 
 	/* daemon -> paused guest; each answered by a REPLY */
 	GUEST_CMD_LAYOUT = 64,		/* reply payload: colo_guest_layout */

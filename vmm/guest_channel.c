@@ -116,6 +116,13 @@ int guest_send_tick(struct guest *g, uint64_t clock_ms)
 	return send_record(g, GUEST_MSG_TICK, 0, arg, NULL, 0);
 }
 
+int guest_announce(struct guest *g)
+{
+	if (g->paused)
+		return -EBUSY;
+	return send_record(g, GUEST_MSG_ANNOUNCE, 0, NULL, NULL, 0);
+}
+
 static void reap(struct guest *g)
 {
 	if (g->pid > 0 && !g->exited &&
