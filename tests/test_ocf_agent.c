@@ -8,7 +8,7 @@
  * The daemon's guest is memstress (no network). Its colo.conf listens on
  * a free loopback port and names an unused one as the peer, so a
  * promoted instance is a primary that keeps connecting: a fresh primary,
- * since the secondary it was never received a copy. The agent keeps its
+ * since as a secondary it never received a copy. The agent keeps its
  * state file in the test's directory (HA_RSCTMP). Whatever a test
  * started is stopped at teardown by the pids status names, also when the
  * test failed half way.
@@ -45,12 +45,12 @@ enum {
 
 static char agent_path[PATH_MAX];	/* ha/colo of this source tree */
 
-/* The daemon of $D/sec, whatever role it has now: tracked by pid (and
+/* The daemon of $D/node, whatever role it has now: tracked by pid (and
  * its guest), so teardown ends it if the test does not. */
-static void track_daemon(void)
+static void track_node(const char *node)
 {
-	double pid = pair_status_num("sec", "pid");
-	double guest = pair_status_num("sec", "guest_pid");
+	double pid = pair_status_num(node, "pid");
+	double guest = pair_status_num(node, "guest_pid");
 
 	if (pid > 0)
 		pair_track((pid_t)pid);
@@ -89,7 +89,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	track_daemon();			/* what the last action left running */
+	track_node("sec");			/* what the last action left running */
 	return pair_teardown(state);
 }
 
@@ -203,12 +203,16 @@ static void test_ocf_tester(void **state)
 	if (access(OCF_TESTER, X_OK))
 		fail_msg("no " OCF_TESTER ": install resource-agents "
 			 "(mk/deps.sh does, as root)");
-	rc = pair_run("HA_RSCTMP=$D/rsctmp " OCF_TESTER " -v -n colo "
+	/* without -v it prints each failed step ("* rc=N: what") and, for
+	 * a step it cannot go on after, what the agent printed */
+	rc = pair_run("HA_RSCTMP=$D/rsctmp " OCF_TESTER " -n colo "
 		      "-o config=$D/sec -o coloctl=$C %s", agent_path);
 	if (rc != 0 || !strstr(pair_out, " passed all tests") ||
 	    strstr(pair_out, "* rc=") || strstr(pair_out, "Tests failed")) {
-		print_message("ocf-tester exited with %d; its output:\n%s\n", rc,
-			      pair_out);
+		fprintf(stderr, "ocf-tester exited with %d; its output:\n%s\n",
+			rc, pair_out);
+		pair_run("echo '-- the end of $D/sec.log:'; tail -n 20 $D/sec.log");
+		fprintf(stderr, "%s\n", pair_out);
 		fail_msg("ocf-tester failed");
 	}
 	/* it stopped what it started */
@@ -231,13 +235,13 @@ static void test_actions(void **state)
 	expect_action("OCF_RESKEY_CRM_meta_interval=0", "monitor", OCF_NOT_RUNNING);
 
 	expect_action("", "start", OCF_SUCCESS);
-	track_daemon();
+	track_node("sec");
 	expect_role("secondary", "waiting");
 	expect_action("", "monitor", OCF_SUCCESS);
 	expect_action("", "start", OCF_SUCCESS);	/* already running */
 
 	expect_action("", "promote", OCF_SUCCESS);
-	track_daemon();
+	track_node("sec");
 	expect_role("primary", NULL);
 	expect_action("", "monitor", OCF_RUNNING_PROMOTED);
 	expect_action("OCF_RESKEY_CRM_meta_interval=0", "monitor",
@@ -245,7 +249,7 @@ static void test_actions(void **state)
 	expect_action("", "promote", OCF_SUCCESS);	/* already the primary */
 
 	expect_action("", "demote", OCF_SUCCESS);
-	track_daemon();
+	track_node("sec");
 	expect_role("secondary", "waiting");
 	expect_action("", "monitor", OCF_SUCCESS);
 	expect_action("", "demote", OCF_SUCCESS);	/* already a secondary */
@@ -268,7 +272,7 @@ static void test_no_fresh_start(void **state)
 {
 	(void)state;
 	expect_action("", "start", OCF_SUCCESS);
-	track_daemon();
+	track_node("sec");
 	expect_action("OCF_RESKEY_fresh_start=false", "promote", OCF_ERR_GENERIC);
 	pair_must(pair_expect("fresh_start is false"));
 	expect_role("secondary", "waiting");
@@ -329,7 +333,7 @@ static void test_hung_daemon(void **state)
 
 	(void)state;
 	expect_action("", "start", OCF_SUCCESS);
-	track_daemon();
+	track_node("sec");
 	pid = pair_status_num("sec", "pid");
 	guest = pair_status_num("sec", "guest_pid");
 	assert_true(pid > 0 && guest > 0);
@@ -391,17 +395,6 @@ static void expect_score(int instance, const char *args)
 			 "'%s'", instance, pair_out, want);
 }
 
-static void track_node(const char *node)
-{
-	double pid = pair_status_num(node, "pid");
-	double guest = pair_status_num(node, "guest_pid");
-
-	if (pid > 0)
-		pair_track((pid_t)pid);
-	if (guest > 0)
-		pair_track((pid_t)guest);
-}
-
 /* Wait up to 20 s for node's secondary to hold a live copy. */
 static void wait_copy(const char *node)
 {
@@ -459,7 +452,9 @@ static int teardown_two(void **state)
  * process, the post-promote notification re-protects the new primary
  * with the demoted node's new secondary. Then a failover: the primary's
  * node dies (its daemon and guest killed, as fencing would), and the
- * other node's promote takes over from its copy.
+ * other node's promote takes over from its copy; the node comes back
+ * and is protected again on post-start. Last, a primary stopped without
+ * a demote leaves the other node's secondary its copy (peer-lost).
  */
 static void test_two_nodes(void **state)
 {
@@ -522,10 +517,23 @@ static void test_two_nodes(void **state)
 	assert_true(pair_status_num("pri", "guest_pid") == guest);
 	expect_on("pri", "", "monitor", OCF_RUNNING_PROMOTED);
 
+	/* the fenced node comes back: a secondary, protected on post-start */
+	expect_on("sec", "", "monitor", OCF_NOT_RUNNING);
+	expect_on("sec", "", "start", OCF_SUCCESS);
+	track_node("sec");
+	expect_on("pri", "OCF_RESKEY_CRM_meta_notify_type=post "
+		  "OCF_RESKEY_CRM_meta_notify_operation=start", "notify",
+		  OCF_SUCCESS);
+	wait_copy("sec");
+
+	/* a primary stopped (not demoted) still leaves the copy alone */
 	expect_on("pri", "", "stop", OCF_SUCCESS);
 	expect_score(0, "-p -D");
-	expect_on("sec", "", "stop", OCF_SUCCESS);
+	pair_must(pair_wait_state("sec", "peer-lost", 5000));
 	expect_on("pri", "", "monitor", OCF_NOT_RUNNING);
+	expect_on("sec", "", "stop", OCF_SUCCESS);
+	expect_score(1, "-p -D");
+	expect_on("sec", "", "monitor", OCF_NOT_RUNNING);
 }
 
 int main(int argc, char **argv)
