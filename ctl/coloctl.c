@@ -46,7 +46,10 @@ static const struct ctl_command commands[] = {
 	  "change a key of colo.conf on the running primary: VALUE is "
 	  "parsed, range-checked and clamped as in colo.conf, with the same "
 	  "messages; KEY is KEY or SECTION.KEY", ctl_set, ctl_set_help },
-	{ "stop", "", "stop the daemon (the primary stops the pair) and its guest",
+	{ "stop", "[--keep-secondary]",
+	  "stop the daemon and its guest; a primary stops the pair, unless "
+	  "--keep-secondary: then its secondary keeps its copy and may take "
+	  "over (a switchover, the HA agent's demote)",
 	  ctl_stop, NULL },
 	{ "failover", "[--force]",
 	  "make the secondary the primary: its guest runs on from where a "

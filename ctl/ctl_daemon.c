@@ -201,9 +201,13 @@ int ctl_set(const struct colo_config *cfg, int argc, char **argv)
 
 int ctl_stop(const struct colo_config *cfg, int argc, char **argv)
 {
-	int ret = check_args(argc, argv, (const char *const[]){ NULL }, "");
+	static const char *const allowed[] = { "--keep-secondary", NULL };
+	int ret = check_args(argc, argv, allowed, "[--keep-secondary]");
 
-	return ret ? ret : ask(cfg, "stop", true, NULL);
+	if (ret)
+		return ret;
+	return ask(cfg, has_flag(argc, argv, "--keep-secondary") ?
+		   "stop keep-secondary" : "stop", true, NULL);
 }
 
 int ctl_failover(const struct colo_config *cfg, int argc, char **argv)

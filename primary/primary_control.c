@@ -359,11 +359,16 @@ int primary_on_control(void *opaque, int argc, char **argv,
 		return do_set(p, argv[1], argv[2], reply);
 	}
 	if (strcmp(argv[0], "stop") == 0) {
-		evbuffer_add_printf(reply, "stopping the primary and its guest\n");
+		bool keep = argc > 1 && strcmp(argv[1], "keep-secondary") == 0;
+
+		evbuffer_add_printf(reply, "stopping the primary and its guest%s\n",
+				    keep ? "; the secondary keeps its copy" : "");
 		control_answer(p->ctl, UINT64_MAX, -ECANCELED, "the primary was "
 			       "stopped (coloctl stop) before the checkpoint "
 			       "was done\n");
-		if (p->ch && channel_is_open(p->ch))
+		/* the secondary's copy is the service's after keep-secondary:
+		 * losing us is what tells it, never a shutdown */
+		if (!keep && p->ch && channel_is_open(p->ch))
 			channel_send(p->ch, COLO_GUEST_SHUTDOWN, NULL, 0);
 		primary_stop(p, 0);
 		return 0;

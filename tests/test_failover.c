@@ -108,6 +108,20 @@ static void test_failover_compare(void **state)
 	read_keys(1, 30);
 }
 
+/* A switchover: the primary stopped with --keep-secondary leaves the
+ * secondary its copy (no shutdown), and it takes over. */
+static void test_switchover(void **state)
+{
+	(void)state;
+	kv_pair_start(100, "", SEC_NET);
+	write_keys(1, 10);
+	assert_int_equal(pair_run("$C -c $D/pri stop --keep-secondary"), 0);
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	read_keys(1, 10);
+}
+
 /* buffer mode, coloctl failover: from the last complete checkpoint,
  * which holds every write a client was told of. */
 static void test_failover_buffer(void **state)
@@ -357,6 +371,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_failover_compare),
 		T(test_failover_buffer),
+		T(test_switchover),
 		T(test_auto_failover),
 		T(test_no_takeover_without_command),
 		T(test_replication_partition),
