@@ -15,6 +15,8 @@
  *                             the link went is alive: only the link is
  *                             down, the primary runs solo, and we never
  *                             take over by ourselves (two primaries).
+ *                             Nor do we when the LAN path never heard
+ *                             the primary at all: it proves nothing.
  *
  * The takeover itself is the primary's code's: what we hand over is in
  * takeover.h. Here our guest is made ready (stopped, its clock read) and
@@ -186,6 +188,14 @@ void secondary_takeover_tick(struct secondary *s, int64_t now)
 		return;
 	heard = lan_watch_heard_ms(s->lan);
 	b = lan_watch_last(s->lan);
+	if (!heard) {
+		/* a second path that never worked proves nothing */
+		s->primary_alive = true;
+		pr_warn("the LAN path never heard the primary (check [ha] "
+			"lan_listen and lan_peer on both hosts): not taking over "
+			"by myself; coloctl failover decides");
+		return;
+	}
 	if (heard > s->lost_ms + timeout / 4 ||
 	    (heard > s->lost_ms && b->role == COLO_ROLE_PRIMARY &&
 	     !(b->flags & LAN_BEAT_PROTECTING))) {
