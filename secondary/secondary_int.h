@@ -86,6 +86,7 @@ struct secondary {
 	int64_t lost_ms;		/* and found lost then */
 	int64_t guest_stopped_ms;	/* ours stopped for the takeover then */
 	bool primary_alive;		/* heard on the LAN after the loss */
+	bool lan_never_heard;		/* so auto_failover holds back */
 	bool continues;			/* a takeover runs from our guest's own
 					 * state (compare mode), not the image */
 	struct pending_peer pending[MAX_PENDING];

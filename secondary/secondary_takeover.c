@@ -41,7 +41,7 @@ void secondary_takeover_lost(struct secondary *s, const char *why)
 {
 	s->lost_ms = daemon_now_ms();
 	s->last_heard_ms = s->watch.last_rx_ms;
-	s->primary_alive = false;
+	s->primary_alive = s->lan_never_heard = false;
 	s->continues = secondary_continues_own_state(s);
 	(void)why;
 }
@@ -184,13 +184,14 @@ void secondary_takeover_tick(struct secondary *s, int64_t now)
 	char why[192];
 
 	if (!s->cfg.ha.auto_failover || s->state != S_PEER_LOST ||
-	    s->restore_pending || s->primary_alive || !s->lan)
+	    s->restore_pending || s->primary_alive || s->lan_never_heard ||
+	    !s->lan)
 		return;
 	heard = lan_watch_heard_ms(s->lan);
 	b = lan_watch_last(s->lan);
 	if (!heard) {
 		/* a second path that never worked proves nothing */
-		s->primary_alive = true;
+		s->lan_never_heard = true;
 		pr_warn("the LAN path never heard the primary (check [ha] "
 			"lan_listen and lan_peer on both hosts): not taking over "
 			"by myself; coloctl failover decides");
@@ -242,5 +243,8 @@ void secondary_takeover_status(struct secondary *s, struct status_out *so)
 		   "last-checkpoint");
 	if (s->state == S_PEER_LOST && s->primary_alive)
 		status_str(so, "primary_alive_on_lan", "yes");
+	if (s->state == S_PEER_LOST && s->lan_never_heard)
+		status_str(so, "auto_failover_held", "the LAN path never heard "
+			   "the primary");
 	lan_watch_status(s->lan, so);
 }
