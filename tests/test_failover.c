@@ -180,6 +180,24 @@ static void test_no_takeover_without_command(void **state)
 	read_keys(1, 5);
 }
 
+/* A LAN path that never heard the primary (its side is not set up)
+ * proves nothing: auto_failover holds back, the command decides. */
+static void test_silent_lan_path_holds_back(void **state)
+{
+	(void)state;
+	start_pair("", SEC_AUTO);
+	write_keys(1, 3);
+	kill_primary();
+	assert_int_equal(pair_wait_state("sec", "peer-lost", 5000), 0);
+	pair_sleep_ms(4 * HB_MS);
+	assert_true(pair_status_is("sec", "role", "secondary"));
+	assert_true(pair_run("$C -c $D/sec status") == 0 &&
+		    strstr(pair_out, "auto_failover_held"));
+	assert_int_equal(pair_run("%s $C -c $D/sec failover", lab_ns("sec")), 0);
+	assert_int_equal(pair_wait_state("sec", "solo", 5000), 0);
+	read_keys(1, 3);
+}
+
 /* Only the replication link goes: the primary runs solo and serves,
  * the secondary hears it on the LAN and never takes over. One primary. */
 static void test_replication_partition(void **state)
@@ -375,6 +393,7 @@ int main(int argc, char **argv)
 		T(test_auto_failover),
 		T(test_no_takeover_without_command),
 		T(test_replication_partition),
+		T(test_silent_lan_path_holds_back),
 		T(test_secondary_killed),
 		T(test_reprotect_and_back),
 		T(test_takeover_clock),
