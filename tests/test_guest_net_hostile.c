@@ -411,25 +411,46 @@ struct rtx_watch {
 	unsigned again;			/* retransmissions seen */
 };
 
-static bool rtx_filter(enum tap_dir dir, const unsigned char *f, size_t len,
-		       void *opaque)
+/* The TCP header of a segment the guest sends to port, and its payload
+ * length in *data; NULL for any other frame. */
+static const unsigned char *guest_segment(enum tap_dir dir,
+					  const unsigned char *f, size_t len,
+					  unsigned port, size_t *data)
 {
-	struct rtx_watch *w = opaque;
 	const unsigned char *ip = f + ETH_HLEN, *tcp;
 	size_t ihl, doff, tot;
-	uint32_t seq;
 
 	if (dir != GUEST_TO_TAP || len < ETH_HLEN + 40 || f[12] != 0x08 ||
 	    f[13] != 0x00 || ip[9] != 6)
-		return false;
+		return NULL;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
 	tot = (size_t)ip[2] << 8 | ip[3];
 	tcp = ip + ihl;
 	doff = (size_t)(tcp[12] >> 4) * 4;
-	if (((unsigned)tcp[2] << 8 | tcp[3]) != w->port || tot <= ihl + doff)
+	if (((unsigned)tcp[2] << 8 | tcp[3]) != port || tot < ihl + doff)
+		return NULL;
+	*data = tot - ihl - doff;
+	return tcp;
+}
+
+static uint32_t be32_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool rtx_filter(enum tap_dir dir, const unsigned char *f, size_t len,
+		       void *opaque)
+{
+	struct rtx_watch *w = opaque;
+	const unsigned char *tcp;
+	size_t data;
+	uint32_t seq;
+
+	tcp = guest_segment(dir, f, len, w->port, &data);
+	if (!tcp || !data)
 		return false;		/* another port, or no data */
-	seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 |
-	      (uint32_t)tcp[6] << 8 | tcp[7];
+	seq = be32_at(tcp + 4);
 	if (!w->dropped) {
 		w->dropped = true;
 		w->seq = seq;
@@ -658,22 +679,14 @@ static bool ack_filter(enum tap_dir dir, const unsigned char *f, size_t len,
 		       void *opaque)
 {
 	struct ack_watch *w = opaque;
-	const unsigned char *ip = f + ETH_HLEN, *tcp;
-	size_t ihl, doff, tot;
+	const unsigned char *tcp;
+	size_t data;
 	uint32_t ack;
 
-	if (dir != GUEST_TO_TAP || len < ETH_HLEN + 40 || f[12] != 0x08 ||
-	    f[13] != 0x00 || ip[9] != 6)
-		return false;
-	ihl = (size_t)(ip[0] & 0xf) * 4;
-	tot = (size_t)ip[2] << 8 | ip[3];
-	tcp = ip + ihl;
-	doff = (size_t)(tcp[12] >> 4) * 4;
-	if (((unsigned)tcp[2] << 8 | tcp[3]) != w->port || tot != ihl + doff ||
-	    tcp[13] != 0x10)
+	tcp = guest_segment(dir, f, len, w->port, &data);
+	if (!tcp || data || tcp[13] != 0x10)
 		return false;		/* another port, data, or not a pure ACK */
-	ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 |
-	      (uint32_t)tcp[10] << 8 | tcp[11];
+	ack = be32_at(tcp + 8);
 	if (!w->acks++)
 		w->ack = ack;
 	else if (ack != w->ack)
