@@ -125,7 +125,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,\
 
 COLOCTL := $(BUILD)/coloctl
 
-.PHONY: all deps check check-tree tests bench demo soak clean
+.PHONY: all deps check check-tree tests bench demo soak cluster-test clean
 # Keep test and bench objects (intermediates of pattern rules).
 .SECONDARY:
 
@@ -348,6 +348,14 @@ fuzz-corpus: deps $(BUILD)/fuzz/gen_corpus
 soak: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
 	$(Q)./mk/soak.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
 		$(CURDIR)/$(BUILD)/bench/kv_verify $(CURDIR)/build/soak
+
+# make cluster-test (not in check): a real two-node Corosync + Pacemaker
+# cluster in namespaces promotes the secondary when the primary's node is
+# killed (mk/cluster-test.sh; docs/cluster-test.md)
+cluster-test: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
+	$(Q)COLO_COLOCTL=$(CURDIR)/$(COLOCTL) COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
+		COLO_KV_VERIFY=$(CURDIR)/$(BUILD)/bench/kv_verify \
+		./mk/cluster-test.sh --agent colo $(CLUSTER_ARGS)
 
 demo: deps $(COLOCTL) $(GUESTS) $(BUILD)/bench/kv_verify
 	$(Q)./mk/demo.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
