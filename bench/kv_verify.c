@@ -452,10 +452,9 @@ static void kvv_progress(struct kvv *k, bool writing)
 static void kvv_stdin(struct kvv *k, short revents)
 {
 	char buf[256];
-	ssize_t n = -1;
+	ssize_t n;
 
-	if (!(revents & POLLNVAL))
-		n = read(STDIN_FILENO, buf, sizeof(buf));
+	n = revents & POLLNVAL ? 0 : read(STDIN_FILENO, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -847,85 +846,108 @@ static double kvv_rate(uint64_t replies, int64_t from_us, int64_t to_us)
 	return to_us > from_us ? (double)replies * 1e6 / (double)(to_us - from_us) : 0;
 }
 
-/* A count of the verify phase: the number, or unknown (JSON null). */
-static void kvv_count(const struct kvv *k, bool json, uint64_t v)
+/* The summary in either form: text lines or one JSON object. */
+struct kvv_out {
+	bool json;
+	unsigned entries;	/* JSON members so far */
+};
+
+/*
+ * One entry: the line "name  text" (text NULL: none), or the member
+ * "name_with_underscores": jval (jval NULL: none).
+ */
+static void kvv_entry(struct kvv_out *out, const char *name, const char *text,
+		      const char *jval)
 {
-	if (k->verified)
-		printf("%" PRIu64, v);
-	else
-		printf("%s", json ? "null" : "unknown");
+	if (!out->json) {
+		if (text)
+			printf("%s  %s\n", name, text);
+		return;
+	}
+	if (!jval)
+		return;
+	printf("%s\"", out->entries++ ? ", " : "{");
+	for (; *name; name++)
+		putchar(*name == ' ' ? '_' : *name);
+	printf("\": %s", jval);
 }
 
-static void kvv_json_string(const char *s)
+/* A count as both forms want it: v, or unknown / null when !known. */
+static void kvv_entry_count(struct kvv_out *out, const char *name, bool known,
+			    uint64_t v)
 {
-	putchar('"');
-	for (; *s; s++) {
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	kvv_entry(out, name, known ? num : "unknown", known ? num : "null");
+}
+
+/* s as a JSON string into buf (len bytes; cut if s does not fit). */
+static const char *kvv_json_string(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (; *s && o + 8 < len; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			o += (size_t)sprintf(buf + o, "\\%c", c);
 		else if (c < 0x20 || c > 0x7e)
-			printf("\\u%04x", c);
+			o += (size_t)sprintf(buf + o, "\\u%04x", c);
 		else
-			putchar(c);
+			buf[o++] = (char)c;
 	}
-	putchar('"');
+	strcpy(buf + o, "\"");
+	return buf;
 }
 
 static void kvv_summary(const struct kvv *k)
 {
 	const struct kvv_opts *o = k->o;
-	double before = kvv_rate(k->before_gap, k->start_us, k->gap_from_us);
-	double after = kvv_rate(k->replies - k->before_gap, k->gap_to_us, k->end_us);
-	int64_t gap = (k->gap_to_us - k->gap_from_us) / 1000;
-	bool survived = k->end == KVV_END_NONE, json = o->json;
+	struct kvv_out out = { .json = o->json, .entries = 0 };
+	int64_t gap_ms = (k->gap_to_us - k->gap_from_us + 500) / 1000;
+	bool survived = k->end == KVV_END_NONE;
+	char text[128], json[512];
 
-	if (json) {
-		printf("{\"server\": ");
-		kvv_json_string(o->server);
-		printf(", \"key_prefix\": ");
-		kvv_json_string(o->prefix);
-		printf(", \"writes_sent\": %" PRIu64 ", \"writes_acknowledged\": %"
-		       PRIu64 ", \"acknowledged_writes_lost\": ", k->sent,
-		       k->acknowledged);
-	} else {
-		printf("key prefix  %s\nwrites sent  %" PRIu64 "\nwrites "
-		       "acknowledged  %" PRIu64 "\nacknowledged writes lost  ",
-		       o->prefix, k->sent, k->acknowledged);
-	}
-	kvv_count(k, json, k->lost);
-	printf(json ? ", \"acknowledged_writes_wrong\": " :
-	       "\nacknowledged writes wrong  ");
-	kvv_count(k, json, k->wrong);
-	printf(json ? ", \"unacknowledged_writes_present\": " :
-	       "\nunacknowledged writes present  ");
-	kvv_count(k, json, k->present);
-	if (json) {
-		printf(", \"error_replies\": %" PRIu64 ", \"connection_survived\": "
-		       "%s, \"longest_reply_gap_ms\": %" PRId64 ", "
-		       "\"longest_reply_gap_from_ms\": %" PRId64 ", "
-		       "\"longest_reply_gap_to_ms\": %" PRId64 ", "
-		       "\"replies_per_second_before_gap\": %.1f, "
-		       "\"replies_per_second_after_gap\": %.1f, \"timeline_ms\": %"
-		       PRIu64 ", \"timeline_start_ms\": %" PRId64 ", \"timeline\": [",
-		       k->errors, survived ? "true" : "false", gap, k->gap_from_ms,
-		       k->gap_to_ms, before, after, o->timeline_ms, k->start_ms);
-	} else {
-		printf("\nerror replies  %" PRIu64 "\nconnection survived  %s\n"
-		       "longest reply gap  %" PRId64 " ms (from %" PRId64 " to %"
-		       PRId64 ")\nreplies per second before gap  %.1f\nreplies "
-		       "per second after gap  %.1f\ntimeline  %" PRIu64 " ms "
-		       "buckets from %" PRId64 ":", k->errors,
-		       survived ? "yes" : "no", gap, k->gap_from_ms, k->gap_to_ms,
-		       before, after, o->timeline_ms, k->start_ms);
-	}
-	for (size_t i = 0; i < k->timeline_len; i++)
-		printf("%s%" PRIu32, json && i ? ", " : json ? "" : " ",
-		       k->timeline[i]);
-	if (json)
-		printf("], \"timeline_cut\": %s}\n", k->timeline_cut ? "true" : "false");
+	kvv_entry(&out, "server", NULL, kvv_json_string(o->server, json, sizeof(json)));
+	kvv_entry(&out, "key prefix", o->prefix,
+		  kvv_json_string(o->prefix, json, sizeof(json)));
+	kvv_entry_count(&out, "writes sent", true, k->sent);
+	kvv_entry_count(&out, "writes acknowledged", true, k->acknowledged);
+	kvv_entry_count(&out, "acknowledged writes lost", k->verified, k->lost);
+	kvv_entry_count(&out, "acknowledged writes wrong", k->verified, k->wrong);
+	kvv_entry_count(&out, "unacknowledged writes present", k->verified,
+			k->present);
+	kvv_entry_count(&out, "error replies", true, k->errors);
+	kvv_entry(&out, "connection survived", survived ? "yes" : "no",
+		  survived ? "true" : "false");
+	snprintf(text, sizeof(text), "%" PRId64 " ms (from %" PRId64 " to %"
+		 PRId64 ")", gap_ms, k->gap_from_ms, k->gap_to_ms);
+	kvv_entry(&out, "longest reply gap", text, NULL);
+	snprintf(json, sizeof(json), "%" PRId64, gap_ms);
+	kvv_entry(&out, "longest reply gap ms", NULL, json);
+	snprintf(json, sizeof(json), "%" PRId64, k->gap_from_ms);
+	kvv_entry(&out, "longest reply gap from ms", NULL, json);
+	snprintf(json, sizeof(json), "%" PRId64, k->gap_to_ms);
+	kvv_entry(&out, "longest reply gap to ms", NULL, json);
+	snprintf(text, sizeof(text), "%.1f",
+		 kvv_rate(k->before_gap, k->start_us, k->gap_from_us));
+	kvv_entry(&out, "replies per second before gap", text, text);
+	snprintf(text, sizeof(text), "%.1f",
+		 kvv_rate(k->replies - k->before_gap, k->gap_to_us, k->end_us));
+	kvv_entry(&out, "replies per second after gap", text, text);
+	/* the timeline, in its own words */
+	if (out.json)
+		printf(", \"timeline_ms\": %" PRIu64 ", \"timeline_start_ms\": %"
+		       PRId64 ", \"timeline_cut\": %s, \"timeline\": [",
+		       o->timeline_ms, k->start_ms, k->timeline_cut ? "true" : "false");
 	else
-		printf("%s\n", k->timeline_cut ? " (cut)" : "");
+		printf("timeline  %" PRIu64 " ms buckets from %" PRId64 ":",
+		       o->timeline_ms, k->start_ms);
+	for (size_t i = 0; i < k->timeline_len; i++)
+		printf("%s%" PRIu32, !out.json ? " " : i ? ", " : "", k->timeline[i]);
+	printf("%s\n", out.json ? "]}" : k->timeline_cut ? " (cut)" : "");
 }
 
 /* --- the command line ---------------------------------------------------- */
@@ -1292,11 +1314,11 @@ int main(int argc, char **argv)
 	k.req_cap = (size_t)o.value_size + KVV_PREFIX_MAX + 96;
 	if (k.req_cap < KVV_BATCH * (KVV_PREFIX_MAX + 64))
 		k.req_cap = KVV_BATCH * (KVV_PREFIX_MAX + 64);
-	k.req = kvv_realloc(NULL, k.req_cap);
-	k.value = kvv_realloc(NULL, (size_t)o.value_size);
 	k.fd = kvv_connect(&o);
 	if (k.fd < 0)
 		return 2;
+	k.req = kvv_realloc(NULL, k.req_cap);
+	k.value = kvv_realloc(NULL, (size_t)o.value_size);
 	if (!o.quiet)
 		fprintf(stderr, "kv_verify: connected to %s, writing %s:1, "
 			"%s:2, ...\n", o.server, o.prefix, o.prefix);

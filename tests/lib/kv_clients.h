@@ -15,7 +15,8 @@
 
 /* kv_verify's summary. */
 struct kv_verify_result {
-	long sent, acked, lost, wrong;
+	long sent, acked;
+	long lost, wrong;		/* -1: unknown (it lost its connection) */
 	bool survived;			/* its one connection carried on */
 	long gap_ms;			/* the longest wait for a reply */
 	int64_t gap_from_ms, gap_to_ms;	/* CLOCK_REALTIME ms */
