@@ -128,7 +128,7 @@ int ctl_start_primary(const struct colo_config *cfg, int argc, char **argv)
  * process, the same guest and control socket. */
 static int run_secondary(const struct colo_config *cfg, int ready_fd)
 {
-	struct colo_takeover t;
+	struct colo_takeover t = { 0 };
 	int code = secondary_run(cfg, ready_fd, &t);
 
 	return t.ready ? primary_run_takeover(cfg, &t) : code;

@@ -190,7 +190,9 @@ int64_t lan_watch_heard_ms(const struct lan_watch *lw)
 
 const struct lan_beat *lan_watch_last(const struct lan_watch *lw)
 {
-	return &lw->theirs;
+	static const struct lan_beat none;
+
+	return lw ? &lw->theirs : &none;
 }
 
 void lan_watch_status(const struct lan_watch *lw, struct status_out *so)

@@ -24,6 +24,10 @@
 struct hooks;
 struct lan_watch;
 
+/* The tag a `coloctl failover` waits under (control_reply_later()): it
+ * is answered once the guest runs as the primary's, or why not. */
+#define TAKEOVER_ANSWER_TAG	0
+
 struct colo_takeover {
 	bool ready;			/* filled in: run the primary from it */
 	struct event_base *base;

@@ -143,7 +143,7 @@ static void announce_tick(struct primary *p, int64_t now)
 		pr_warn("gratuitous ARP %u of %d for %s not sent: %s",
 			p->announce.round, ANNOUNCE_ROUNDS, p->cfg.net.guest_ip,
 			strerror(-ret));
-	else if (p->announce.round == 1)
+	else if (!p->announce_first_ms)
 		p->announce_first_ms = now;
 }
 

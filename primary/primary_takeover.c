@@ -22,18 +22,30 @@
 #define LOG_PREFIX "primary: "
 #include "log.h"
 #include "hooks.h"
+#include "dirty_log.h"
 #include "lan_watch.h"
 #include "primary.h"
 #include "primary_int.h"
 
-/* Step 3: the guest's own TID back (a rolled-back image has A's), and
- * its clock from where it stood. */
+/*
+ * Step 3: the guest's own TID back (a rolled-back image has A's), and
+ * its clock from where it stood plus the time since. A guest slow to
+ * answer is resumed all the same; one that refuses the clock, at its
+ * own: it must run, it is the service's only copy now.
+ */
 static int resume_guest(struct primary *p, uint64_t clock_ms)
 {
 	int ret = guest_cmd(&p->g, GUEST_CMD_SET_TID, NULL, NULL, NULL, 0);
 
-	if (!ret)
-		ret = guest_continue_at(&p->g, clock_ms);
+	if (ret)
+		pr_warn("the guest did not take its TID back (%s); resuming it "
+			"all the same", strerror(-ret));
+	ret = guest_continue_at(&p->g, clock_ms);
+	if (ret == -EINVAL || ret == -EPROTO) {
+		pr_err("the guest refused clock %" PRIu64 " ms; resuming it at "
+		       "its own", clock_ms);
+		ret = guest_continue(&p->g);
+	}
 	if (ret == -ETIMEDOUT) {
 		pr_warn("the guest did not confirm it resumed; taken as running");
 		ret = 0;
@@ -72,10 +84,27 @@ static int adopt(struct primary *p, struct colo_takeover *t)
 		return ret;
 	/* Step 2: a guest with no uplink still runs (its state is the
 	 * service's only copy now); the error says what to fix */
-	if (primary_net_open(p))
+	if (primary_net_open(p)) {
+		primary_net_close(p);
 		pr_err("the guest runs without its network: the uplink could "
 		       "not be set up (see above)");
-	return resume_guest(p, t->clock_ms);
+	}
+	/* the time since the decision (this setup) counts too */
+	return resume_guest(p, t->clock_ms +
+			    (uint64_t)(daemon_now_ms() - t->decided_ms));
+}
+
+/* What the secondary's code handed over, when no primary takes it. */
+static void drop_takeover(struct colo_takeover *t)
+{
+	control_answer(t->ctl, TAKEOVER_ANSWER_TAG, -ENOMEM, "out of memory "
+		       "taking over: the guest is lost\n");
+	guest_destroy(&t->g, 0);
+	dirty_log_close(t->dl);
+	lan_watch_close(t->lan);
+	hooks_close(t->hooks);
+	control_close(t->ctl);
+	event_base_free(t->base);
 }
 
 int primary_run_takeover(const struct colo_config *cfg,
@@ -86,7 +115,7 @@ int primary_run_takeover(const struct colo_config *cfg,
 
 	if (!p) {
 		pr_err("out of memory taking over: the guest is lost");
-		guest_destroy(&t->g, 0);
+		drop_takeover(t);
 		return 1;
 	}
 	p->state = P_SOLO;
@@ -98,6 +127,9 @@ int primary_run_takeover(const struct colo_config *cfg,
 		 "%.160s", t->peer[0] ? t->peer : "the primary", t->reason);
 	if (adopt(p, t)) {
 		pr_err("taking over failed (see above): stopping");
+		control_answer(p->ctl, TAKEOVER_ANSWER_TAG, -EIO, "taking over "
+			       "failed: the guest could not be run as the "
+			       "primary's (see the log)\n");
 		p->exit_code = 1;
 		return primary_serve(p, false);
 	}
@@ -119,6 +151,15 @@ int primary_run_takeover(const struct colo_config *cfg,
 		"last heard %.0f ms before it was found lost, the decision %.0f "
 		"ms later, the guest running %.0f ms after that)",
 		p->detect_ms, p->decide_ms, p->takeover_ms);
+	{
+		char msg[320];
+
+		snprintf(msg, sizeof(msg), "took over: the guest runs from %s %"
+			 PRIu64 "; this daemon is the primary now\n",
+			 t->rolled_back ? "checkpoint" :
+			 "its own state after checkpoint", t->ckpt_done);
+		control_answer(p->ctl, TAKEOVER_ANSWER_TAG, 0, msg);
+	}
 	return primary_serve(p, true);
 }
 

@@ -94,7 +94,7 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 	pr_warn("lost the primary: %s", why);
 	hooks_run(s->hooks, HOOK_PEER_EVENT, "secondary", "peer-lost",
 		  s->primary_addr, why);
-	secondary_takeover_lost(s, why);
+	secondary_takeover_lost(s);
 	secondary_checkpoint_lost(s);
 }
 
@@ -362,7 +362,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	expire_pending(s, now);
 	if (s->state == S_TAKING_OVER)
 		return;
-	if (s->restore_pending && now >= s->next_restore_ms) {
+	if (s->restore_pending && now >= s->next_restore_ms &&
+	    s->state != S_STOPPING) {
 		s->restore_retry_ms = s->restore_retry_ms ?
 			s->restore_retry_ms * 2 : RESTORE_RETRY_MS;
 		if (s->restore_retry_ms > RESTORE_RETRY_MAX_MS)
@@ -460,6 +461,7 @@ static int on_control(void *opaque, int argc, char **argv,
 	}
 	if (strcmp(argv[0], "failover") == 0) {
 		bool force = argc > 1 && strcmp(argv[1], "--force") == 0;
+		struct control *ctl = s->ctl;	/* handed over on success */
 		char msg[320];
 		int ret;
 
@@ -468,10 +470,9 @@ static int on_control(void *opaque, int argc, char **argv,
 			return -EINVAL;
 		}
 		ret = secondary_failover(s, force, msg, sizeof(msg));
-		evbuffer_add_printf(reply, "%s%s", ret ? "cannot take over: " : "",
-				    msg);
-		if (ret)
-			evbuffer_add_printf(reply, "\n");
+		if (!ret)	/* answered once the guest runs as the primary's */
+			return control_reply_later(ctl, TAKEOVER_ANSWER_TAG);
+		evbuffer_add_printf(reply, "cannot take over: %s\n", msg);
 		return ret;
 	}
 	evbuffer_add_printf(reply, "unknown command '%s'; the secondary takes "

@@ -86,7 +86,8 @@ struct secondary {
 	int64_t lost_ms;		/* and found lost then */
 	int64_t guest_stopped_ms;	/* ours stopped for the takeover then */
 	bool primary_alive;		/* heard on the LAN after the loss */
-	bool lan_never_heard;		/* so auto_failover holds back */
+	bool lan_silent;		/* the LAN path was dead at the loss */
+	bool lan_held;			/* so auto_failover holds back */
 	bool continues;			/* a takeover runs from our guest's own
 					 * state (compare mode), not the image */
 	struct pending_peer pending[MAX_PENDING];
@@ -185,8 +186,8 @@ void secondary_checkpoint_fall_back(struct secondary *s);
  * client got matched its own. */
 bool secondary_continues_own_state(const struct secondary *s);
 
-/* The primary is lost (why): figures, hooks, and auto_failover's wait. */
-void secondary_takeover_lost(struct secondary *s, const char *why);
+/* The primary is lost: the figures, and what the LAN path said till now. */
+void secondary_takeover_lost(struct secondary *s);
 
 /* coloctl failover [--force]: 0 when the takeover begins (the loop ends
  * and the caller runs the primary from s->takeover), else a negative

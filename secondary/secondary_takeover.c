@@ -15,8 +15,9 @@
  *                             the link went is alive: only the link is
  *                             down, the primary runs solo, and we never
  *                             take over by ourselves (two primaries).
- *                             Nor do we when the LAN path never heard
- *                             the primary at all: it proves nothing.
+ *                             Nor do we when the LAN path was silent
+ *                             already while the link spoke (or never
+ *                             heard the primary): it proves nothing.
  *
  * The takeover itself is the primary's code's: what we hand over is in
  * takeover.h. Here our guest is made ready (stopped, its clock read) and
@@ -37,13 +38,22 @@ bool secondary_continues_own_state(const struct secondary *s)
 	return secondary_mirror_expected(s);
 }
 
-void secondary_takeover_lost(struct secondary *s, const char *why)
+/*
+ * The primary is lost on the replication link. A LAN path silent for a
+ * heartbeat timeout while the link still spoke (or never heard the
+ * primary) was dead already: it proves nothing now, and auto_failover
+ * holds back.
+ */
+void secondary_takeover_lost(struct secondary *s)
 {
+	int64_t heard = lan_watch_heard_ms(s->lan);
+
 	s->lost_ms = daemon_now_ms();
 	s->last_heard_ms = s->watch.last_rx_ms;
-	s->primary_alive = s->lan_never_heard = false;
+	s->primary_alive = false;
+	s->lan_silent = s->lan && (!heard || heard +
+		(int64_t)s->cfg.ha.heartbeat_timeout_ms < s->last_heard_ms);
 	s->continues = secondary_continues_own_state(s);
-	(void)why;
 }
 
 /* Why our guest cannot be taken over now, or NULL. */
@@ -149,6 +159,14 @@ int secondary_failover(struct secondary *s, bool force, char *msg, size_t len)
 		snprintf(msg, len, "%s", why);
 		return -EAGAIN;
 	}
+	if (!force && s->primary_alive) {
+		snprintf(msg, len, "the primary was heard on the LAN path after "
+			 "the replication link went: it served solo since, and "
+			 "our copy lacks what it acknowledged then; taking over "
+			 "would lose those writes (coloctl failover --force "
+			 "takes over anyway)");
+		return -ESTALE;
+	}
 	if (!force && s->lan && lan_watch_heard_ms(s->lan) &&
 	    now - lan_watch_heard_ms(s->lan) < s->cfg.ha.heartbeat_timeout_ms &&
 	    lan_watch_last(s->lan)->role == COLO_ROLE_PRIMARY) {
@@ -172,48 +190,59 @@ int secondary_failover(struct secondary *s, bool force, char *msg, size_t len)
 }
 
 /*
+ * After the loss, what the LAN path says: a beat of the primary heard
+ * well after it (a heartbeat period: one in flight at the loss has landed
+ * by then), or one saying it runs solo, means it lives: from then on our
+ * copy is stale. Latched, whatever auto_failover says.
+ */
+static void watch_lan(struct secondary *s, int64_t now)
+{
+	int64_t heard = lan_watch_heard_ms(s->lan);
+	int64_t timeout = s->cfg.ha.heartbeat_timeout_ms;
+	const struct lan_beat *b = lan_watch_last(s->lan);
+
+	if (s->primary_alive || b->role != COLO_ROLE_PRIMARY ||
+	    heard <= s->lost_ms)
+		return;
+	if (heard <= s->lost_ms + timeout / 4 &&
+	    (b->flags & LAN_BEAT_PROTECTING))
+		return;		/* maybe in flight at the loss */
+	s->primary_alive = true;
+	pr_warn("the primary is alive on the LAN path (heard %" PRId64 " ms "
+		"ago): only the replication link is down, and it runs solo; "
+		"not taking over (coloctl failover --force would make two "
+		"primaries unless it is fenced)", now - heard);
+}
+
+/*
  * auto_failover: the primary lost on the replication link is gone only
- * when the LAN path is silent too. A beat heard on it well after the
- * loss (a heartbeat period: one in flight at the loss has landed by
- * then), or one saying the primary runs solo, means it lives.
+ * when the LAN path is silent too, for a heartbeat timeout; a LAN path
+ * that was silent already while the link spoke proves nothing.
  */
 void secondary_takeover_tick(struct secondary *s, int64_t now)
 {
-	int64_t heard, timeout = s->cfg.ha.heartbeat_timeout_ms;
-	const struct lan_beat *b;
+	int64_t heard, last, timeout = s->cfg.ha.heartbeat_timeout_ms;
 	char why[192];
 
-	if (!s->cfg.ha.auto_failover || s->state != S_PEER_LOST ||
-	    s->restore_pending || s->primary_alive || s->lan_never_heard ||
-	    !s->lan)
+	if (s->state != S_PEER_LOST || s->restore_pending || !s->lan)
 		return;
+	watch_lan(s, now);
+	if (!s->cfg.ha.auto_failover || s->primary_alive || s->lan_held)
+		return;
+	if (s->lan_silent) {
+		s->lan_held = true;
+		pr_warn("the LAN path was silent before the replication link "
+			"went (check [ha] lan_listen and lan_peer on both hosts): "
+			"not taking over by myself; coloctl failover decides");
+		return;
+	}
 	heard = lan_watch_heard_ms(s->lan);
-	b = lan_watch_last(s->lan);
-	if (!heard) {
-		/* a second path that never worked proves nothing */
-		s->lan_never_heard = true;
-		pr_warn("the LAN path never heard the primary (check [ha] "
-			"lan_listen and lan_peer on both hosts): not taking over "
-			"by myself; coloctl failover decides");
-		return;
-	}
-	if (heard > s->lost_ms + timeout / 4 ||
-	    (heard > s->lost_ms && b->role == COLO_ROLE_PRIMARY &&
-	     !(b->flags & LAN_BEAT_PROTECTING))) {
-		s->primary_alive = true;
-		pr_warn("the primary is alive on the LAN path (heard %" PRId64
-			" ms ago): only the replication link is down, and it "
-			"runs solo; not taking over (coloctl failover --force "
-			"would make two primaries unless it is fenced)",
-			now - heard);
-		return;
-	}
-	if (now - (heard > s->last_heard_ms ? heard : s->last_heard_ms) <
-	    timeout)
+	last = heard > s->last_heard_ms ? heard : s->last_heard_ms;
+	if (now - last < timeout)
 		return;		/* the LAN path may still speak */
 	snprintf(why, sizeof(why), "auto_failover: the primary is silent on "
 		 "the replication link and the LAN path for %" PRId64 " ms",
-		 now - (heard > s->last_heard_ms ? heard : s->last_heard_ms));
+		 now - last);
 	hand_over(s, why);
 }
 
@@ -243,8 +272,8 @@ void secondary_takeover_status(struct secondary *s, struct status_out *so)
 		   "last-checkpoint");
 	if (s->state == S_PEER_LOST && s->primary_alive)
 		status_str(so, "primary_alive_on_lan", "yes");
-	if (s->state == S_PEER_LOST && s->lan_never_heard)
-		status_str(so, "auto_failover_held", "the LAN path never heard "
-			   "the primary");
+	if (s->state == S_PEER_LOST && s->lan_held)
+		status_str(so, "auto_failover_held", "the LAN path was silent "
+			   "before the replication link went");
 	lan_watch_status(s->lan, so);
 }

@@ -220,6 +220,15 @@ static void test_replication_partition(void **state)
 	/* and the operator is told why, on asking */
 	assert_int_not_equal(pair_run("%s $C -c $D/sec failover",
 				      lab_ns("sec")), 0);
+	pair_must(pair_expect("served solo since"));
+	/* the primary dies later: the secondary's copy lacks what it
+	 * acknowledged while solo, so no plain failover from it either */
+	kill_primary();
+	pair_sleep_ms(2 * HB_MS);
+	assert_true(pair_status_is("sec", "role", "secondary"));
+	assert_int_not_equal(pair_run("%s $C -c $D/sec failover",
+				      lab_ns("sec")), 0);
+	pair_must(pair_expect("our copy lacks what it acknowledged"));
 }
 
 /* The secondary dies: the primary goes solo, saying why, and serves. */

@@ -48,7 +48,7 @@ int colo_net_start(int argc, char **argv);
 void colo_net_frame(const void *data, size_t len, void *opaque);
 void colo_net_timer(void *opaque);
 /* ops->announce: after a takeover, every TCP connection makes its peer
- * go on at once (colo_net_announce.c). */
+ * go on at once (announce.c). */
 void colo_net_announce(void *opaque);
 
 /* --- a small TCP server --------------------------------------------------- */
