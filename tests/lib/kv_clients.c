@@ -2,19 +2,21 @@
  * kv_clients.c - kv_verify and redis-benchmark in the lab (kv_clients.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kv_clients.h"
 #include "kv_pair.h"
 #include "net_lab.h"
 #include "pair_lib.h"
-#include "shell.h"
 
 /* $KV_VERIFY, else bench/kv_verify beside the build's coloctl. */
 static int kv_verify_path(char *out, size_t len)
@@ -34,29 +36,66 @@ static int kv_verify_path(char *out, size_t len)
 	return -1;
 }
 
-/* colo-lab.sh spawn: "PID LOG" on its output. */
-static int spawn(struct kv_client *c, const char *what, const char *cmd)
+/*
+ * argv in the lab's client namespace, as our own child (so that its exit
+ * status is ours to read), its output into a log of its own in pair_dir;
+ * tracked, so the teardown kills it if the test does not.
+ */
+static int spawn(struct kv_client *c, const char *what, char *const argv[])
 {
-	char out[512];
+	static unsigned n;
+	char ns[128];
 
-	if (shell_run(out, sizeof(out), "", "tests/lab/colo-lab.sh spawn %s "
-		      "client %s", lab_prefix, cmd) != 0 ||
-	    sscanf(out, "%d %255s", &c->pid, c->log) != 2) {
-		pair_set_why("%s did not start in the lab: %s", what, out);
+	snprintf(ns, sizeof(ns), "/run/netns/%s-client", lab_prefix);
+	snprintf(c->log, sizeof(c->log), "%s/%s.%u.log", pair_dir, what, n++);
+	c->pid = fork();
+	if (c->pid < 0) {
+		pair_set_why("fork: %s", strerror(errno));
 		return -1;
 	}
+	if (c->pid == 0) {
+		int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+		int out = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			       0644);
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (nsfd < 0 || out < 0 || in < 0 || setns(nsfd, CLONE_NEWNET) ||
+		    dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	pair_track(c->pid);
 	return 0;
+}
+
+/* Wait up to ms for the child to exit: its wait status, or -1. */
+static int reap(struct kv_client *c, int ms)
+{
+	int status;
+
+	for (int i = 0; i <= ms / 20; i++) {
+		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+			c->pid = 0;
+			return status;
+		}
+		pair_sleep_ms(20);
+	}
+	return -1;
 }
 
 int kv_verify_start(struct kv_client *c)
 {
-	char path[PATH_MAX], cmd[PATH_MAX + 128];
+	char path[PATH_MAX], server[64];
+	char *argv[] = {
+		path, "--server", server, "--prefix", "t", "--stall-timeout-ms",
+		"30000", "--quiet", NULL,
+	};
 
 	if (kv_verify_path(path, sizeof(path)))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "%s --server %s:%d --prefix t "
-		 "--stall-timeout-ms 30000 --quiet", path, LAB_GUEST_IP, KV_PORT);
-	return spawn(c, "kv_verify", cmd);
+	snprintf(server, sizeof(server), "%s:%d", LAB_GUEST_IP, KV_PORT);
+	return spawn(c, "kv_verify", argv);
 }
 
 /* NAME  VALUE of the summary in text, as a long (-1: missing, or
@@ -91,15 +130,21 @@ int kv_verify_finish(struct kv_client *c, struct kv_verify_result *r)
 	static char text[16384];
 	long long from, to;
 	const char *gap;
+	int status;
 	size_t n;
 	FILE *f;
 
 	kill(c->pid, SIGTERM);
-	for (int i = 0; i < 600 && pair_alive(c->pid); i++)
-		pair_sleep_ms(100);
-	if (pair_alive(c->pid)) {
+	status = reap(c, 60000);
+	if (status == -1) {
 		kill(c->pid, SIGKILL);
+		reap(c, 2000);
 		pair_set_why("kv_verify did not finish within 60 s of SIGTERM");
+		return -1;
+	}
+	if (WIFSIGNALED(status)) {
+		pair_set_why("kv_verify was killed by signal %d (see %s)",
+			     WTERMSIG(status), c->log);
 		return -1;
 	}
 	f = fopen(c->log, "re");
@@ -137,11 +182,17 @@ int kv_verify_finish(struct kv_client *c, struct kv_verify_result *r)
 
 int kv_benchmark_start(struct kv_client *c, const char *args)
 {
-	char cmd[512];
+	char cmd[512], port[16];
+	char *argv[24] = { "redis-benchmark", "-h", LAB_GUEST_IP, "-p", port,
+			   "-l", "-q" };
+	int argc = 7;
 
-	snprintf(cmd, sizeof(cmd), "redis-benchmark -h %s -p %d -l -q %s",
-		 LAB_GUEST_IP, KV_PORT, args);
-	return spawn(c, "redis-benchmark", cmd);
+	snprintf(port, sizeof(port), "%d", KV_PORT);
+	snprintf(cmd, sizeof(cmd), "%s", args);
+	for (char *w = strtok(cmd, " "); w && argc < 23; w = strtok(NULL, " "))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	return spawn(c, "redis-benchmark", argv);
 }
 
 void kv_client_kill(struct kv_client *c)
@@ -149,8 +200,7 @@ void kv_client_kill(struct kv_client *c)
 	if (c->pid <= 0)
 		return;
 	kill(c->pid, SIGKILL);
-	for (int i = 0; i < 100 && pair_alive(c->pid); i++)
-		pair_sleep_ms(20);
+	reap(c, 2000);
 	c->pid = 0;
 }
 

@@ -3,8 +3,8 @@
  * test's lab (net_lab.h, kv_pair.h): kv_verify, which writes sequential
  * keys over one connection and reads every acknowledged one back on it
  * at the end, and redis-benchmark as background load. Both run in the
- * client namespace, spawned through the lab (so its `down` stops them,
- * whatever happens to the test).
+ * client namespace, children of the test (tracked: the teardown kills
+ * them, whatever happens to the test), each writing a log in pair_dir.
  */
 #ifndef COLO_TESTS_KV_CLIENTS_H
 #define COLO_TESTS_KV_CLIENTS_H
