@@ -2,14 +2,19 @@
 # cluster-test.sh - a real two-node Corosync + Pacemaker cluster on this one
 # machine, each node in network, mount, UTS and PID namespaces of its own;
 # a promotable clone on it; node1 (the promoted one) powered off with
-# SIGKILL; the time until node2's instance is promoted.
+# SIGKILL; the time until node2's instance is promoted. With --agent colo
+# the clone protects kvstore (compare mode, its TAP on the node's br0),
+# and a client (kv_verify in colocl-client) writes through the kill: its
+# connection must survive and no acknowledged write may be lost.
 #
 #   mk/cluster-test.sh [--agent stateful|colo] [--no-fencing] [--keep]
 #
 #   --agent stateful   ocf:pacemaker:Stateful, Pacemaker's own promotable
 #                      test agent (the default)
 #   --agent colo       ha/colo of this tree installed as ocf:colo:colo in
-#                      each node's mount namespace (see colo_configs())
+#                      each node's mount namespace (see colo_configs());
+#                      needs COLO_COLOCTL, COLO_GUEST_DIR (kvstore) and
+#                      COLO_KV_VERIFY (make cluster-test sets them)
 #   --no-fencing       stonith-enabled=false (by default a fence device,
 #                      stonith:fence_colocl, asks this script's "power
 #                      switch" to SIGKILL the other node's namespace)
@@ -19,7 +24,8 @@
 #                      nsenter -t $(cat /tmp/colocl/node1/init.pid) -n -m -p -u
 #
 # Needs root and Debian's pacemaker, corosync, pacemaker-cli-utils and
-# pacemaker-resource-agents (installed with apt-get when missing).
+# pacemaker-resource-agents, and redis-tools for --agent colo (installed
+# with apt-get when missing).
 #
 # Layout (every address inside namespaces this script makes; nothing is
 # configured in the namespace it is run from):
@@ -28,6 +34,9 @@
 #   colocl-node1: br0 10.78.0.1/24 (eth0 its port, on lan0)   corosync ring0
 #                 repl0 10.78.1.1/24 (veth straight to node2)  for colo
 #   colocl-node2: br0 10.78.0.2/24, repl0 10.78.1.2/24
+#   colocl-client (--agent colo): eth0 10.78.0.10/24, on lan0 as to-client
+#   the guest (--agent colo): 10.78.0.100, behind the serving node's TAP
+#                 (colo0, a port of its br0)
 #
 # Per node N, under $COLOCL_ROOT (default /tmp/colocl)/N, bind-mounted in
 # N's mount namespace only: run -> /run, shm -> /dev/shm,
@@ -40,14 +49,17 @@
 # Teardown (trap, also on failure or Ctrl-C): SIGKILL of each node's
 # namespace init, recorded by pid (the kernel then kills every process
 # of that PID namespace, and its mounts go with its mount namespace), the
-# power-switch loop by pid, the three namespaces, the directory. Logs are
+# power-switch loop and kv_verify by pid, the namespaces, the directory. Logs are
 # copied to $COLOCL_LOGDIR (default /tmp/colocl-logs) first.
 #
-# Exit 0 only if node2's instance was promoted after node1 was killed.
+# Exit 0 only if node2's instance was promoted after node1 was killed
+# (and, with --agent colo, kv_verify exited 0: nothing acknowledged lost
+# or wrong, the client's connection survived).
 set -u
 
 ROOT=${COLOCL_ROOT:-/tmp/colocl}
 NS_PREFIX=colocl
+NS_CLIENT=$NS_PREFIX-client
 NODES="node1 node2"
 SELF=$(readlink -f "$0")
 TREE=$(cd "$(dirname "$SELF")/.." && pwd)
@@ -164,9 +176,11 @@ need_packages() {
 		command -v "$c" >/dev/null || missing=1
 	done
 	[ -e /usr/lib/ocf/resource.d/pacemaker/Stateful ] || missing=1
+	[ "$AGENT" = colo ] && ! command -v redis-cli >/dev/null && missing=1
 	[ -z "$missing" ] && return 0
-	log "installing pacemaker corosync pacemaker-cli-utils pacemaker-resource-agents iputils-ping iproute2"
 	local pkgs="pacemaker corosync pacemaker-cli-utils pacemaker-resource-agents iputils-ping iproute2"
+	[ "$AGENT" = colo ] && pkgs="$pkgs redis-tools"
+	log "installing $pkgs"
 	# shellcheck disable=SC2086 # a list of names
 	{ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs ||
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs; }
@@ -182,8 +196,14 @@ step() {
 
 make_ns() {
 	step ip netns add "$1" || return 1
-	ip netns exec "$1" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6;
-		echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null
+	# IPv6 off (no router solicitations or MLD reports among the
+	# guests' input), as in tests/lab/colo-lab.sh
+	# shellcheck disable=SC2016 # expanded by that shell
+	ip netns exec "$1" sh -c '
+		for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 \
+			 /proc/sys/net/ipv6/conf/default/disable_ipv6; do
+			[ -e "$f" ] && echo 1 > "$f"
+		done; exit 0'
 	step ip -n "$1" link set lo up
 }
 
@@ -209,6 +229,16 @@ make_net() {
 	step ip -n "$n2" addr add 10.78.1.2/24 dev repl0 &&
 	step ip -n "$n1" link set repl0 up &&
 	step ip -n "$n2" link set repl0 up || return 1
+	if [ "$AGENT" = colo ]; then
+		# the client host: eth0 on the LAN switch as to-client
+		make_ns "$NS_CLIENT" &&
+		step ip -n "$lan" link add to-client type veth peer name eth0 netns "$NS_CLIENT" &&
+		step ip -n "$lan" link set to-client master lan0 &&
+		step ip -n "$lan" link set to-client up &&
+		step ip -n "$NS_CLIENT" link set eth0 address 02:78:00:00:00:0a &&
+		step ip -n "$NS_CLIENT" addr add "$CLIENT_IP/24" dev eth0 &&
+		step ip -n "$NS_CLIENT" link set eth0 up || return 1
+	fi
 	# wait until the links are up and node1 reaches node2 on both nets
 	for _ in $(seq 50); do
 		ip netns exec "$n1" ping -c1 -W1 10.78.0.2 >/dev/null 2>&1 &&
@@ -392,8 +422,20 @@ COLO_CONFIG_PATH=/run/colo/colo.conf
 
 # The programs, the same path on both nodes (the tree is visible in every
 # node's mount namespace). Defaults: make's build/cc and build/guest-cc.
+# The guest is kvstore (a Redis-protocol key-value store on the guest
+# runtime's lwIP); COLO_GUEST overrides its path (it must serve RESP on
+# port 6379 too). kv_verify is the client, run in colocl-client.
 COLO_COLOCTL=${COLO_COLOCTL:-$TREE/build/cc/coloctl}
-COLO_GUEST=${COLO_GUEST:-$TREE/build/guest-cc/memstress}
+COLO_GUEST_DIR=${COLO_GUEST_DIR:-$TREE/build/guest-cc}
+COLO_GUEST=${COLO_GUEST:-$COLO_GUEST_DIR/kvstore}
+COLO_KV_VERIFY=${COLO_KV_VERIFY:-$TREE/build/cc/bench/kv_verify}
+# The guest's address on the LAN (behind the TAP of whichever node runs
+# it), the client's, and the seconds kv_verify writes before the kill
+# and after the promotion.
+GUEST_IP=10.78.0.100
+CLIENT_IP=10.78.0.10
+KV_BEFORE_S=${COLOCL_KV_BEFORE:-2}
+KV_AFTER_S=${COLOCL_KV_AFTER:-3}
 
 colo_config() {
 	local node=$1 me other
@@ -405,7 +447,7 @@ colo_config() {
 # colo.conf of $node (written by mk/cluster-test.sh colo_config)
 [guest]
 program = $COLO_GUEST
-args = --ram 64 --wss 16 --rate 100 --tick 5
+args = --port 6379
 
 [checkpoint]
 # replication over the direct link repl0 (10.78.1.0/24): this host
@@ -414,7 +456,11 @@ listen = 10.78.1.$me:9470
 peer = 10.78.1.$other:9470
 
 [ha]
-heartbeat_timeout_ms = 2000
+# the secondary's own peer-loss detection; after a power cut the
+# replication connection usually ends at once (node1's kernel, whose
+# network namespace outlives its processes, closes the sockets), and
+# Pacemaker's promote runs coloctl failover --force regardless
+heartbeat_timeout_ms = 1000
 # Pacemaker decides takeovers (promote), not the secondary by itself
 auto_failover = no
 # the second heartbeat path over the LAN (br0, 10.78.0.0/24)
@@ -422,8 +468,14 @@ lan_listen = 10.78.0.$me:9471
 lan_peer = 10.78.0.$other:9471
 
 [net]
-# the guest's TAP goes on the node's br0; empty bridge: no guest network
-bridge =
+# compare mode (the default): every input to both guests, a reply leaves
+# once the secondary's guest has sent the same. The serving daemon's TAP
+# goes on this node's br0 (on the LAN switch lan0); the guest is
+# $GUEST_IP on both nodes. No gateway: the client is on the same LAN.
+output = compare
+bridge = br0
+guest_ip = $GUEST_IP
+guest_netmask = 255.255.255.0
 
 [control]
 socket = /run/colo/colo.sock
@@ -440,6 +492,45 @@ colo_pair_ready() {
 	node_exec node1 "$COLO_COLOCTL" -c "$COLO_CONFIG_PATH" status 2>/dev/null | awk '
 		$1 == "role" { role = $2 } $1 == "state" { state = $2 } $1 == "checkpoints" { n = $2 }
 		END { exit !(role == "primary" && (state == "colo" || state == "checkpoint") && n > 0) }'
+}
+
+# True when the guest answers a PING from the client (ARP, lwIP, kvstore
+# up, the reply matched by the secondary's guest).
+guest_answers() {
+	[ "$(ip netns exec "$NS_CLIENT" timeout 2 redis-cli -h "$GUEST_IP" PING 2>/dev/null)" = PONG ]
+}
+
+# The client: kv_verify in colocl-client, writing sequential keys over
+# one connection (ip netns exec execs it, so $! is kv_verify's own pid,
+# recorded for the signals below and for teardown).
+kv_start() {
+	ip netns exec "$NS_CLIENT" "$COLO_KV_VERIFY" --server "$GUEST_IP:6379" \
+		--prefix cl --stall-timeout-ms 60000 --quiet \
+		> "$ROOT/kv_verify.out" 2> "$ROOT/kv_verify.err" < /dev/null &
+	KVV_PID=$!
+	echo "$KVV_PID" > "$ROOT/kv_verify.pid"
+}
+
+# SIGTERM: it stops writing, reads every acknowledged key back on the same
+# connection, prints its summary and exits; KVV_RC is its exit status.
+kv_stop() {
+	KVV_RC=1
+	[ -n "${KVV_PID:-}" ] || return 0
+	kill -TERM "$KVV_PID" 2>/dev/null
+	wait "$KVV_PID"
+	KVV_RC=$?
+	KVV_PID=
+}
+
+# One figure of kv_verify's summary ("NAME  VALUE ...").
+kv_get() {
+	sed -n "s/^$1  \([^ ]*\).*/\1/p" "$ROOT/kv_verify.out" 2>/dev/null
+}
+
+# T1 or T2 of its "longest reply gap  N ms (from T1 to T2)" line.
+kv_gap() {
+	local re='^longest reply gap  [0-9]* ms (from \([0-9]*\) to \([0-9]*\)).*'
+	sed -n "s/$re/\\$1/p" "$ROOT/kv_verify.out" 2>/dev/null
 }
 
 colo_configs() {
@@ -507,13 +598,19 @@ start_node() {
 teardown() {
 	local rc=$? n
 	trap - EXIT INT TERM
+	# the client, by its recorded pid (ip netns exec execs it), if it
+	# still runs (a failure or Ctrl-C mid-run)
+	if [ -n "${KVV_PID:-}" ] && kill -0 "$KVV_PID" 2>/dev/null; then
+		kill -KILL "$KVV_PID" 2>/dev/null
+		wait "$KVV_PID" 2>/dev/null
+	fi
 	[ -n "${PSU_PID:-}" ] && kill "$PSU_PID" 2>/dev/null && wait "$PSU_PID" 2>/dev/null
 	for n in $NODES; do
 		[ -d "$ROOT/$n" ] || continue
 		node_power_off "$n"
 		[ -s "$ROOT/$n/unshare.pid" ] && wait "$(cat "$ROOT/$n/unshare.pid")" 2>/dev/null
 	done
-	for n in lan node1 node2; do
+	for n in lan node1 node2 client; do
 		[ -e "/run/netns/$NS_PREFIX-$n" ] && ip netns del "$NS_PREFIX-$n" 2>/dev/null
 	done
 	if [ -d "$ROOT" ] && [ "${OWN_ROOT:-0}" = 1 ]; then
@@ -524,6 +621,7 @@ teardown() {
 			[ -d "$ROOT/$n/log-pacemaker" ] && cp -a "$ROOT/$n"/log-pacemaker/*.out "$ROOT/$n"/log-pacemaker/colo*.log "$LOGDIR/$n/" 2>/dev/null
 		done
 		[ -e "$ROOT/psu/log" ] && cp "$ROOT/psu/log" "$LOGDIR/psu.log"
+		[ -e "$ROOT/kv_verify.out" ] && cp "$ROOT"/kv_verify.* "$LOGDIR/" 2>/dev/null
 		rm -rf "$ROOT"
 	fi
 	exit "$rc"
@@ -650,7 +748,7 @@ cleanup_leftovers() {
 	for n in $NODES; do
 		[ -d "$ROOT/$n" ] && { node_power_off "$n" && echo "cluster-test: $n: no process left" >&2; }
 	done
-	for n in lan node1 node2; do
+	for n in lan node1 node2 client; do
 		[ -e "/run/netns/$NS_PREFIX-$n" ] && ip netns del "$NS_PREFIX-$n" &&
 			echo "cluster-test: namespace $NS_PREFIX-$n removed" >&2
 	done
@@ -659,7 +757,7 @@ cleanup_leftovers() {
 }
 
 host_main() {
-	local n f t0 t1 t_kill pids dc fenced="" before after ms formed=no
+	local n f t0 t1 t_kill pids dc fenced="" before after ms formed=no kv_t2="" kv_fo x
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--agent) AGENT=${2:-}; shift 2 ;;
@@ -667,7 +765,7 @@ host_main() {
 		--no-fencing) FENCING=0; shift ;;
 		--keep) KEEP=1; shift ;;
 		--cleanup) cleanup_leftovers; exit $? ;;
-		-h|--help) sed -n '2,20p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h|--help) sed -n '2,24p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) echo "cluster-test: unknown argument $1" >&2; exit 2 ;;
 		esac
 	done
@@ -677,11 +775,11 @@ host_main() {
 	esac
 	[ "$(id -u)" -eq 0 ] || { echo "cluster-test: needs root (namespaces, mounts)" >&2; exit 1; }
 	if [ "$AGENT" = colo ]; then
-		for f in "$TREE/ha/colo" "$COLO_COLOCTL" "$COLO_GUEST"; do
-			[ -f "$f" ] || { echo "cluster-test: --agent colo: no $f (make; or set COLO_COLOCTL, COLO_GUEST)" >&2; exit 1; }
+		for f in "$TREE/ha/colo" "$COLO_COLOCTL" "$COLO_GUEST" "$COLO_KV_VERIFY"; do
+			[ -f "$f" ] || { echo "cluster-test: --agent colo: no $f (make; or set COLO_COLOCTL, COLO_GUEST_DIR, COLO_KV_VERIFY)" >&2; exit 1; }
 		done
 	fi
-	for n in lan node1 node2; do
+	for n in lan node1 node2 client; do
 		[ -e "/run/netns/$NS_PREFIX-$n" ] &&
 			{ echo "cluster-test: namespace $NS_PREFIX-$n exists: another run is on, or one was killed (then: $0 --cleanup)" >&2; exit 1; }
 	done
@@ -740,6 +838,14 @@ host_main() {
 		wait_for 60 colo_pair_ready ||
 			{ node_exec node1 "$COLO_COLOCTL" -c "$COLO_CONFIG_PATH" status >&2; die "colo: node1's primary is not protected after 60 s"; }
 		log "colo: node1's primary protected: $(node_exec node1 "$COLO_COLOCTL" -c "$COLO_CONFIG_PATH" status | awk '$1=="state"||$1=="checkpoints"{printf "%s %s  ", $1, $2}')"
+		wait_for 20 guest_answers ||
+			die "colo: the guest does not answer redis-cli -h $GUEST_IP PING from $NS_CLIENT (see $LOGDIR/node1/colo.log)"
+		log "colo: the guest answers PING at $GUEST_IP from $NS_CLIENT ($CLIENT_IP)"
+		kv_start
+		sleep "$KV_BEFORE_S"
+		kill -0 "$KVV_PID" 2>/dev/null ||
+			{ wait "$KVV_PID"; KVV_PID=; die "kv_verify ended before the kill: $(cat "$ROOT/kv_verify.err" "$ROOT/kv_verify.out")"; }
+		log "colo: kv_verify (pid $KVV_PID) has written for ${KV_BEFORE_S} s"
 	fi
 	dc=$(node_exec node2 crm_mon -1 2>/dev/null | sed -n 's/.*Current DC: \([^ ]*\) .*/\1/p')
 	pids="corosync $(node_pid_of node1 corosync) pacemakerd $(node_pid_of node1 pacemakerd)"
@@ -754,34 +860,66 @@ host_main() {
 		fi
 		sleep 0.05
 	done
+	KVV_RC=1
+	if [ "$AGENT" = colo ] && [ -n "$t1" ]; then
+		sleep "$KV_AFTER_S"
+		log "colo: SIGTERM to kv_verify: it reads every acknowledged key back"
+		kv_stop
+	fi
+	# (no promotion: kv_verify would wait out its stall timeout for the
+	# write in flight; teardown kills it by its pid instead)
 	[ "$FENCING" = 1 ] && [ -s "$ROOT/psu/log" ] && fenced=$(awk '{print $2" at +"($1-'"$t_kill"')" ms"}' "$ROOT/psu/log" | tr '\n' ' ')
 	node_exec node2 crm_mon -1 | sed 's/^/  node2> /' >&2
 
 	after=no
 	[ -n "$t1" ] && after=node2
 	echo
-	printf '%-18s %s\n' "cluster formed" "$formed"
-	printf '%-18s %s\n' "agent" "$AGENT"
-	printf '%-18s %s\n' "promoted before" "$before"
-	printf '%-18s %s\n' "DC before" "${dc:-?}"
-	printf '%-18s %s\n' "killed" "node1 at $(date -d @$((t_kill / 1000)) +%T).$(printf %03d $((t_kill % 1000)))"
+	printf '%-27s %s\n' "cluster formed" "$formed"
+	printf '%-27s %s\n' "agent" "$AGENT"
+	printf '%-27s %s\n' "promoted before" "$before"
+	printf '%-27s %s\n' "DC before" "${dc:-?}"
+	printf '%-27s %s\n' "killed" "node1 at $(date -d @$((t_kill / 1000)) +%T).$(printf %03d $((t_kill % 1000)))"
 	if [ "$FENCING" = 1 ]; then
-		printf '%-18s %s\n' "fenced" "${fenced:-none}"
+		printf '%-27s %s\n' "fenced" "${fenced:-none}"
 	fi
-	printf '%-18s %s\n' "promoted after" "$after"
+	printf '%-27s %s\n' "promoted after" "$after"
 	if [ -n "$t1" ]; then
 		ms=$((t1 - t_kill))
-		printf '%-18s %s\n' "promotion time" "$ms ms"
+		printf '%-27s %s\n' "promotion time" "$ms ms"
 	else
-		printf '%-18s %s\n' "promotion time" "none within ${FAILOVER_TIMEOUT} s"
+		printf '%-27s %s\n' "promotion time" "none within ${FAILOVER_TIMEOUT} s"
+	fi
+	if [ "$AGENT" = colo ]; then
+		kv_t2=$(kv_gap 2)
+		if [ -n "$kv_t2" ] && [ "$kv_t2" -ge "$t_kill" ]; then
+			kv_fo="$((kv_t2 - t_kill)) ms"
+		else
+			kv_fo="unknown (no reply gap that ends after the kill)"
+		fi
+		printf '%-27s %s\n' "client connection survived" "$(kv_get "connection survived" | grep . || echo no)"
+		printf '%-27s %s\n' "acknowledged writes lost" "$(kv_get "acknowledged writes lost" | grep . || echo unknown)"
+		printf '%-27s %s\n' "acknowledged writes wrong" "$(kv_get "acknowledged writes wrong" | grep . || echo unknown)"
+		printf '%-27s %s\n' "writes acknowledged" "$(kv_get "writes acknowledged" | grep . || echo unknown)"
+		printf '%-27s %s\n' "client failover time" "$kv_fo"
+		printf '%-27s %s\n' "kv_verify exit" "$KVV_RC"
 	fi
 	timeline "$t_kill"
+	if [ "$AGENT" = colo ]; then
+		echo "  the client (kv_verify, $CLIENT_IP to $GUEST_IP:6379):"
+		x=$(kv_gap 1)
+		[ -n "$x" ] && printf '    %-34s %+d ms\n' "last reply from node1's guest" $((x - t_kill))
+		[ -n "$kv_t2" ] && printf '    %-34s %+d ms\n' "first reply from node2's guest" $((kv_t2 - t_kill))
+		grep -E '^(writes sent|unacknowledged writes present|error replies|longest reply gap|replies per second)' \
+			"$ROOT/kv_verify.out" 2>/dev/null | sed 's/^/    /'
+		[ -s "$ROOT/kv_verify.err" ] && sed 's/^/    stderr: /' "$ROOT/kv_verify.err"
+	fi
 	if [ "$AGENT" = colo ] && [ -n "$t1" ]; then
 		echo "  node2's daemon (coloctl status):"
 		node_exec node2 "$COLO_COLOCTL" -c "$COLO_CONFIG_PATH" status 2>/dev/null |
 			grep -E '^(role|state|took_over_|takeover_)' | sed 's/^/    /'
 	fi
 	[ -n "$t1" ] || exit 1
+	[ "$AGENT" = colo ] && [ "$KVV_RC" != 0 ] && exit 1
 	if [ "$KEEP" = 1 ]; then
 		log "--keep: node2 is still running; Ctrl-C tears down"
 		while :; do sleep 1; done
