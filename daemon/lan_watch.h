@@ -13,7 +13,7 @@
  * lan_beat_decode), in network byte order as the checkpoint link,
  * 24 bytes:
  *
- *   0  u32 magic   "CLAN" (0x4e414c43)
+ *   0  u32 magic   "CLAN" (0x434c414e)
  *   4  u16 version LAN_BEAT_VERSION
  *   6  u8  role    COLO_ROLE_PRIMARY or COLO_ROLE_SECONDARY (colo_proto.h)
  *   7  u8  flags   LAN_BEAT_PROTECTING: a primary with its secondary
@@ -33,7 +33,7 @@
 
 #include "status.h"
 
-#define LAN_BEAT_MAGIC		0x4e414c43u
+#define LAN_BEAT_MAGIC		0x434c414eu
 #define LAN_BEAT_VERSION	1
 #define LAN_BEAT_LEN		24
 #define LAN_BEAT_PROTECTING	0x01
