@@ -1,6 +1,7 @@
 /*
  * config.c - the table of colo.conf keys and their parser.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -180,6 +181,20 @@ static int parse_ports(const char *value, void *dst)
 	return 0;
 }
 
+/* A group name, or nothing: whether it exists is the daemon's to check
+ * at start (it may be another host's file). */
+static int parse_group(const char *value, void *dst)
+{
+	if (strlen(value) >= 33)
+		return -EINVAL;
+	for (const char *c = value; *c; c++)
+		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' ||
+		      *c == '.'))
+			return -EINVAL;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
 /* A network interface name (IFNAMSIZ), or nothing. */
 static int parse_ifname(const char *value, void *dst)
 {
@@ -340,6 +355,10 @@ static const struct config_key config_keys[] = {
 	{ "net", "tx_segment", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, net.tx_segment), 0, 65535, NULL,
 	  "bytes from 0 (lwIP's own segments) to 65535; a test knob", false },
+	{ "control", "group", KEY_NAMED,
+	  offsetof(struct colo_config, control.group), 0, 0, parse_group,
+	  "a group name (letters, digits, '_', '-', '.', under 33 "
+	  "characters), or nothing", false },
 	{ "control", "socket", KEY_NAMED,
 	  offsetof(struct colo_config, control.socket), 0, 0, parse_socket,
 	  "an absolute path under 108 characters (default /run/colo/colo.sock)",

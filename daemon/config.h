@@ -101,6 +101,9 @@ struct colo_config {
 	} net;
 	struct {
 		char socket[108];		/* unix control socket */
+		/* a group whose members may use it too; "" = root and the
+		 * daemon's own user only */
+		char group[33];
 	} control;
 	struct {
 		/* debug: the primary appends each checkpoint's memory hash */

@@ -11,6 +11,7 @@
  * client has gone.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +60,7 @@ struct control {
 	/* while a handler runs: its client, whether it held the answer
 	 * (and for what), or tried to with CONTROL_MAX_HELD held already */
 	struct control_client *serving;
+	gid_t gid;			/* [control] group, or (gid_t)-1 */
 	bool hold, hold_full;
 	uint64_t hold_tag;
 };
@@ -247,6 +249,35 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
 	free(line);
 }
 
+/*
+ * Root, the daemon's own user, or a member of [control] group (by the
+ * peer's primary group: SO_PEERCRED's). Another is told so, and logged.
+ */
+static bool peer_allowed(const struct control *c, int fd)
+{
+	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t len = sizeof(cr);
+	char refusal[256];
+	ssize_t sent;
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+	    (cr.uid == 0 || cr.uid == geteuid() ||
+	     (c->gid != (gid_t)-1 && cr.gid == c->gid)))
+		return true;
+	n = snprintf(refusal, sizeof(refusal), "error\npermission denied: uid "
+		     "%u is not root, the daemon's user (uid %u)%s\n",
+		     (unsigned)cr.uid, (unsigned)geteuid(),
+		     c->gid != (gid_t)-1 ? " or of its [control] group" : "");
+	pr_warn("refusing a control client of uid %u gid %u (pid %d): not "
+		"root, the daemon's user or of its [control] group",
+		(unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	/* one try: a client that does not read it is dropped all the same */
+	sent = send(fd, refusal, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)sent;
+	return false;
+}
+
 static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 		     struct sockaddr *sa, int socklen, void *arg)
 {
@@ -258,6 +289,11 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 	(void)sa;
 	(void)socklen;
 	if (!cl) {
+		close(fd);
+		return;
+	}
+	if (!peer_allowed(c, fd)) {
+		free(cl);
 		close(fd);
 		return;
 	}
@@ -315,8 +351,9 @@ int control_answer(struct control *c, uint64_t up_to, int ret,
 	return n;
 }
 
-static int make_dir(const char *path)
+static int make_dir(const char *path, gid_t gid)
 {
+	mode_t mode = gid == (gid_t)-1 ? 0700 : 0750;
 	char dir[108], *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -331,8 +368,15 @@ static int make_dir(const char *path)
 		mkdir(dir, 0755);
 		*p = '/';
 	}
-	if (mkdir(dir, 0755) && errno != EEXIST) {
+	if (mkdir(dir, mode)) {
+		if (errno == EEXIST)
+			return 0;	/* the operator's: as it is */
 		pr_err("cannot create %s for the control socket: %s", dir,
+		       strerror(errno));
+		return -errno;
+	}
+	if (gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid)) {
+		pr_err("cannot give %s to the [control] group: %s", dir,
 		       strerror(errno));
 		return -errno;
 	}
@@ -375,17 +419,43 @@ void control_set_handler(struct control *c, control_handler_fn fn,
 	c->opaque = opaque;
 }
 
+/* [control] group's id, or (gid_t)-1 for none. */
+static int group_id(const char *group, gid_t *gid)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	int err;
+
+	*gid = (gid_t)-1;
+	if (!group || !*group)
+		return 0;
+	err = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
+	if (err || !found) {
+		pr_err("[control] group %s: %s (create the group, or leave "
+		       "group empty: root and the daemon's user only)", group,
+		       err ? strerror(err) : "no such group");
+		return err ? -err : -ENOENT;
+	}
+	*gid = found->gr_gid;
+	return 0;
+}
+
 int control_open(struct control **out, struct event_base *base,
-		 const char *path, control_handler_fn fn, void *opaque)
+		 const char *path, const char *group, control_handler_fn fn,
+		 void *opaque)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *c;
+	mode_t old_mask;
+	gid_t gid;
 	int ret;
 
 	ret = socket_address(path, &sun);
+	if (!ret)
+		ret = group_id(group, &gid);
 	if (ret)
 		return ret;
-	ret = make_dir(path);
+	ret = make_dir(path, gid);
 	if (ret)
 		return ret;
 	if (socket_alive(&sun)) {
@@ -398,16 +468,27 @@ int control_open(struct control **out, struct event_base *base,
 	if (!c)
 		return -ENOMEM;
 	c->base = base;
+	c->gid = gid;
+	/* no moment in which the socket is open to others */
+	old_mask = umask(gid == (gid_t)-1 ? 0177 : 0117);
 	c->listener = evconnlistener_new_bind(base, accepted, c,
 			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
 			(struct sockaddr *)&sun, sizeof(sun));
+	ret = c->listener ? 0 : -errno;
+	umask(old_mask);
 	if (!c->listener) {
-		ret = -errno;
-		pr_err("cannot listen on %s: %s", path, strerror(errno));
+		pr_err("cannot listen on %s: %s", path, strerror(-ret));
 		free(c);
 		return ret ? ret : -EIO;
 	}
-	chmod(path, 0600);
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid)) {
+		ret = -errno;
+		pr_err("cannot give %s to [control] group %s: %s", path, group,
+		       strerror(errno));
+		evconnlistener_free(c->listener);
+		free(c);
+		return ret;
+	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->fn = fn;
 	c->opaque = opaque;

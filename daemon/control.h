@@ -48,10 +48,17 @@ struct control;
 int control_parse(struct evbuffer *in, char **line, int *argc,
 		  char *argv[CONTROL_MAX_ARGS + 1]);
 
-/* Listen on path (its directory is created; a stale socket replaced, a
- * live one refused: another daemon uses it). */
+/*
+ * Listen on path (its directory is created, 0700, or 0750 with a group;
+ * a stale socket replaced, a live one refused: another daemon uses it).
+ * The socket is 0600, or 0660 of group (a name; NULL or "": none); a
+ * client is served only if SO_PEERCRED says it is root, the daemon's
+ * own user, or (with a group) of that group, whatever the socket's mode
+ * became. -ENOENT (logged) for a group that does not exist.
+ */
 int control_open(struct control **out, struct event_base *base,
-		 const char *path, control_handler_fn fn, void *opaque);
+		 const char *path, const char *group, control_handler_fn fn,
+		 void *opaque);
 /* Who runs the commands from now on (the secondary's code hands the
  * socket to the primary's on takeover); open connections stay. */
 void control_set_handler(struct control *c, control_handler_fn fn,

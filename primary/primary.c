@@ -558,7 +558,7 @@ static int setup(struct primary *p, int *ready_fd)
 	int ret;
 
 	ret = control_open(&p->ctl, p->base, p->cfg.control.socket,
-			   primary_on_control, p);
+			   p->cfg.control.group, primary_on_control, p);
 	if (ret)
 		return ret;
 	ret = primary_net_open(p);	/* refused before a guest starts */

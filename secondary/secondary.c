@@ -494,7 +494,8 @@ static int setup(struct secondary *s, int *ready_fd)
 	struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
-	ret = control_open(&s->ctl, s->base, s->cfg.control.socket, on_control, s);
+	ret = control_open(&s->ctl, s->base, s->cfg.control.socket,
+			   s->cfg.control.group, on_control, s);
 	if (!ret)
 		ret = peer_listen(s->base, s->cfg.checkpoint.listen, on_accept, s,
 				  &s->listener);
