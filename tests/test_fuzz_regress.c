@@ -39,6 +39,7 @@ static const struct target targets[] = {
 	{ "resp", fuzz_resp },
 	{ "kvstore", fuzz_kvstore },
 	{ "netcompare", fuzz_netcompare },
+	{ "lan_beat", fuzz_lan_beat },
 };
 
 /* The file at path, malloc'ed, and its size. */

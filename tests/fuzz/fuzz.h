@@ -32,6 +32,7 @@ int fuzz_control(const uint8_t *data, size_t size);
 int fuzz_resp(const uint8_t *data, size_t size);
 int fuzz_kvstore(const uint8_t *data, size_t size);
 int fuzz_netcompare(const uint8_t *data, size_t size);
+int fuzz_lan_beat(const uint8_t *data, size_t size);
 
 /* A promise broken: say which, where (and fuzz_input, the file being
  * replayed, when set), then call fuzz_fail_hook if set (cmocka's fail,
