@@ -419,6 +419,43 @@ void control_set_handler(struct control *c, control_handler_fn fn,
 	c->opaque = opaque;
 }
 
+/*
+ * The socket's directory must be its owner's alone to write (root or
+ * our user; and [control] group's when it has one): anyone else who may
+ * write there could put a socket of their own in ours' place.
+ */
+static int check_dir(const char *path, gid_t gid)
+{
+	char dir[108], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	if (slash == dir)
+		slash[1] = '\0';	/* the root directory */
+	else
+		*slash = '\0';
+	if (stat(dir, &st)) {
+		pr_err("cannot check %s, the control socket's directory: %s",
+		       dir, strerror(errno));
+		return -errno;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && (gid == (gid_t)-1 || st.st_gid != gid))) {
+		pr_err("%s, the control socket's directory, may be written by "
+		       "others (owner uid %u, mode %04o): anyone who can could "
+		       "put a socket of their own in its place; give the socket "
+		       "a directory of its own (the default /run/colo is made "
+		       "0700), or chmod go-w %s", dir, (unsigned)st.st_uid,
+		       (unsigned)(st.st_mode & 07777), dir);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* [control] group's id, or (gid_t)-1 for none. */
 static int group_id(const char *group, gid_t *gid)
 {
@@ -456,6 +493,8 @@ int control_open(struct control **out, struct event_base *base,
 	if (ret)
 		return ret;
 	ret = make_dir(path, gid);
+	if (!ret)
+		ret = check_dir(path, gid);
 	if (ret)
 		return ret;
 	if (socket_alive(&sun)) {

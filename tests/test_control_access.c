@@ -64,6 +64,21 @@ static void test_group(void **state)
 	pair_must(pair_expect("role"));
 }
 
+/* A socket directory others may write to is refused at start: anyone
+ * there could put a socket of their own in its place. */
+static void test_open_directory_refused(void **state)
+{
+	char conf[256];
+
+	(void)state;
+	pair_must(pair_configs(ARGS, NULL));
+	assert_int_equal(pair_run("mkdir -m 0777 $D/open && chmod 0777 $D/open"), 0);
+	snprintf(conf, sizeof(conf), "%s/open/pri.sock", pair_dir);
+	assert_int_equal(pair_run("$C -c $D/pri -s %s start-primary", conf), 1);
+	pair_must(pair_expect("may be written by others"));
+	pair_must(pair_expect("chmod go-w"));
+}
+
 /* A group that does not exist is refused at start, naming it. */
 static void test_unknown_group(void **state)
 {
@@ -79,6 +94,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_root_only),
 		T(test_group),
+		T(test_open_directory_refused),
 		T(test_unknown_group),
 	};
 #undef T
