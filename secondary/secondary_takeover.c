@@ -167,14 +167,14 @@ int secondary_failover(struct secondary *s, bool force, char *msg, size_t len)
 			 "takes over anyway)");
 		return -ESTALE;
 	}
-	if (!force && s->lan && lan_watch_heard_ms(s->lan) &&
-	    now - lan_watch_heard_ms(s->lan) < s->cfg.ha.heartbeat_timeout_ms &&
+	if (!force && lan_watch_heard_ms(s->lan) > s->lost_ms &&
 	    lan_watch_last(s->lan)->role == COLO_ROLE_PRIMARY) {
-		snprintf(msg, len, "the primary is alive on the LAN path (heard "
-			 "%" PRId64 " ms ago): only the replication link is "
-			 "down, and it serves solo; taking over would make two "
-			 "primaries (coloctl failover --force once it is fenced)",
-			 now - lan_watch_heard_ms(s->lan));
+		snprintf(msg, len, "the primary was heard on the LAN path %"
+			 PRId64 " ms ago, after the replication link went: it "
+			 "may be alive and serving solo, and taking over would "
+			 "make two primaries; wait a heartbeat timeout to tell a "
+			 "dead primary from a cut link (coloctl failover --force "
+			 "once it is fenced)", now - lan_watch_heard_ms(s->lan));
 		return -EBUSY;
 	}
 	if (hand_over(s, force ? "coloctl failover --force" :
