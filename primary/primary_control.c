@@ -261,6 +261,28 @@ static int do_protect(struct primary *p, int argc, char **argv,
 
 /* --- status --------------------------------------------------------------- */
 
+/* The checkpoint's phases (enum primary_phase), last and p50 over the
+ * last PAUSE_RING COLO checkpoints, in microseconds. */
+static void phases_status(struct primary *p, struct status_out *so)
+{
+	static const char *const names[PP_PHASES] = {
+		[PP_STOP] = "stop", [PP_REPLY] = "reply", [PP_SYNC] = "sync",
+		[PP_CLEAR] = "clear", [PP_READ] = "read", [PP_SEND] = "send",
+		[PP_LAYOUT] = "layout", [PP_MEMHASH] = "memhash",
+		[PP_SIZE] = "size", [PP_RECEIVED] = "received",
+		[PP_LOADED] = "loaded", [PP_RESUME] = "resume",
+	};
+	char key[64];
+
+	for (int ph = 0; ph < PP_PHASES; ph++) {
+		snprintf(key, sizeof(key), "primary_%s_us_last", names[ph]);
+		status_num(so, key, p->phase_last_us[ph], 0);
+		snprintf(key, sizeof(key), "primary_%s_us_p50", names[ph]);
+		status_num(so, key, pause_stats_quantile(&p->phase_stats[ph],
+							 0.5) * 1e3, 0);
+	}
+}
+
 static void status(struct primary *p, bool json, struct evbuffer *reply)
 {
 	struct status_out so;
@@ -286,6 +308,13 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	status_num(&so, "checkpoints_aborted", (double)p->ckpt_aborted, 0);
 	status_num(&so, "pause_p50_ms", pause_stats_quantile(&p->pauses, 0.5), 1);
 	status_num(&so, "pause_p99_ms", pause_stats_quantile(&p->pauses, 0.99), 1);
+	/* the same from the PAUSE sent, at microsecond resolution */
+	status_num(&so, "pause_last_us", p->last_pause_us, 0);
+	status_num(&so, "pause_p50_us",
+		   pause_stats_quantile(&p->pauses_fine, 0.5) * 1e3, 0);
+	status_num(&so, "pause_p99_us",
+		   pause_stats_quantile(&p->pauses_fine, 0.99) * 1e3, 0);
+	phases_status(p, &so);
 	/* sums: a reader takes means over its own windows */
 	status_num(&so, "pause_total_ms", p->pauses.total_ms, 1);
 	status_num(&so, "pause_pages_total", (double)p->total_pages, 0);

@@ -38,6 +38,33 @@ enum ckpt_reason {
 	CKPT_REASONS
 };
 
+/*
+ * The phases of a checkpoint as the primary times them, in the order
+ * they come (status: primary_<name>_us_last and _us_p50;
+ * docs/perf-checkpoint.md). Each runs from the end of the one before to
+ * its own end, so together they are the pause from the PAUSE sent to
+ * the guest to its CONTINUE answered: nothing of it is left out.
+ */
+enum primary_phase {
+	PP_STOP,		/* guest_stop: PAUSE sent until PAUSED */
+	PP_REPLY,		/* CHECKPOINT_REQUEST until CHECKPOINT_REPLY
+				 * (the secondary stops its guest) */
+	PP_SYNC,		/* VMSTATE_SEND, the final dirty_log_sync */
+	PP_CLEAR,		/* the final pass's lazy chunk clears */
+	PP_READ,		/* its process_vm_readv calls */
+	PP_SEND,		/* the rest of the pass: RAM_BLOCKS, zero test,
+				 * compression, CRC, copy into the output
+				 * buffer (nothing reaches the socket before
+				 * the loop runs again) */
+	PP_LAYOUT,		/* guest_layout, /proc/PID/maps, LAYOUT */
+	PP_MEMHASH,		/* checkpoint --verify's MEMHASH */
+	PP_SIZE,		/* VMSTATE_SIZE */
+	PP_RECEIVED,		/* until VMSTATE_RECEIVED: the stream out */
+	PP_LOADED,		/* until VMSTATE_LOADED: the secondary loads */
+	PP_RESUME,		/* the release of output, guest_continue */
+	PP_PHASES
+};
+
 struct netcompare;
 
 struct primary {
@@ -112,6 +139,16 @@ struct primary {
 	uint64_t last_verify_id;
 	struct pause_stats pauses;	/* aborted checkpoints included */
 	double last_pause_ms;
+	/* the same pause with the stop in it, at ns resolution: from the
+	 * PAUSE of the successful guest_stop to the guest resumed */
+	uint64_t stop_begin_ns;		/* that guest_stop began */
+	struct pause_stats pauses_fine;	/* in ms with ns precision */
+	double last_pause_us;
+	/* per phase (enum primary_phase); COLO checkpoints only, as pauses */
+	uint64_t phase_mark_ns;		/* the phase before ended then */
+	uint64_t phase_ns[PP_PHASES];	/* of ckpt_id, so far */
+	double phase_last_us[PP_PHASES];	/* of the last one done */
+	struct pause_stats phase_stats[PP_PHASES];	/* ms; 8 KiB each */
 	uint64_t ckpt_aborted;		/* checkpoints cut short by a lost peer */
 	int64_t die_at_ms;		/* FI_PRIMARY_DIE_* */
 	bool dying;			/* FI_PRIMARY_DIE_AFTER_SIZE: deaf */

@@ -409,7 +409,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void status(struct secondary *s, bool json, struct evbuffer *reply)
 {
 	static const char *const verify_names[] = { "none", "identical", "DIFFERS" };
+	/* the checkpoint's phases (enum secondary_phase) */
+	static const char *const phase_names[SP_PHASES] = {
+		[SP_STOP] = "stop", [SP_WAIT_SEND] = "wait_send",
+		[SP_RECV] = "recv", [SP_RECV_CACHE] = "recv_cache",
+		[SP_CHECK] = "check", [SP_COMMIT] = "commit",
+		[SP_LAYOUT] = "layout", [SP_SYNC] = "sync", [SP_FLUSH] = "flush",
+		[SP_VERIFY] = "verify", [SP_REARM] = "rearm",
+		[SP_RESUME] = "resume", [SP_LOADED] = "loaded",
+	};
 	struct status_out so;
+	char key[64];
 
 	status_begin(&so, reply, json);
 	status_str(&so, "role", "secondary");
@@ -429,6 +439,21 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 		   pause_stats_quantile(&s->pauses, 0.5), 1);
 	status_num(&so, "guest_stopped_p99_ms",
 		   pause_stats_quantile(&s->pauses, 0.99), 1);
+	status_num(&so, "guest_stopped_last_us", s->last_stopped_us, 0);
+	status_num(&so, "guest_stopped_p50_us",
+		   pause_stats_quantile(&s->stopped_fine, 0.5) * 1e3, 0);
+	status_num(&so, "guest_stopped_p99_us",
+		   pause_stats_quantile(&s->stopped_fine, 0.99) * 1e3, 0);
+	/* last, and p50 over the last PAUSE_RING COLO checkpoints */
+	for (int ph = 0; ph < SP_PHASES; ph++) {
+		snprintf(key, sizeof(key), "secondary_%s_us_last",
+			 phase_names[ph]);
+		status_num(&so, key, s->phase_last_us[ph], 0);
+		snprintf(key, sizeof(key), "secondary_%s_us_p50",
+			 phase_names[ph]);
+		status_num(&so, key, pause_stats_quantile(&s->phase_stats[ph],
+							  0.5) * 1e3, 0);
+	}
 	status_num(&so, "load_last_ms", s->last_load_ms, 1);
 	status_num(&so, "pages_received", (double)s->cache.stats.pages_received, 0);
 	status_num(&so, "pages_flushed_last", (double)s->cache.stats.pages_flushed, 0);

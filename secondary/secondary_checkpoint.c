@@ -28,6 +28,7 @@
 
 #define LOG_PREFIX "secondary: "
 #include "log.h"
+#include "clock.h"
 #include "guest_compare.h"
 #include "fault.h"
 #include "secondary_int.h"
@@ -51,6 +52,36 @@ static int expect_id(uint16_t type, uint64_t id, uint64_t want)
 	return -EPROTO;
 }
 
+/* --- the phases' clock ---------------------------------------------------- */
+
+/* The phase that ends now ran since the end of the one before (enum
+ * secondary_phase): tens of ns a call, a dozen calls a checkpoint. */
+static uint64_t phase_end(struct secondary *s, enum secondary_phase ph)
+{
+	uint64_t now = colo_now_ns();
+
+	s->phase_ns[ph] += now - s->phase_mark_ns;
+	s->phase_mark_ns = now;
+	return now;
+}
+
+/* Our guest runs again (now): how long it was stopped. */
+static void stopped_count(struct secondary *s, uint64_t now)
+{
+	s->last_stopped_us = (double)(now - s->stop_ns) / 1e3;
+	pause_stats_add(&s->stopped_fine, s->last_stopped_us / 1e3);
+}
+
+/* A COLO checkpoint is loaded: its phases into the figures. */
+static void phases_count(struct secondary *s)
+{
+	for (int ph = 0; ph < SP_PHASES; ph++) {
+		s->phase_last_us[ph] = (double)s->phase_ns[ph] / 1e3;
+		pause_stats_add(&s->phase_stats[ph],
+				(double)s->phase_ns[ph] / 1e6);
+	}
+}
+
 /* --- RAM_BLOCKS, PAGES: into the RAM cache, never into our guest ---------- */
 
 int secondary_checkpoint_ram_blocks(struct secondary *s, const uint8_t *payload,
@@ -63,13 +94,14 @@ int secondary_checkpoint_ram_blocks(struct secondary *s, const uint8_t *payload,
 int secondary_checkpoint_pages(struct secondary *s, const uint8_t *payload,
 			       uint32_t len)
 {
-	uint64_t pages = 0;
+	uint64_t pages = 0, t0 = colo_now_ns();
 	int ret;
 
 	ret = ram_cache_load_pages(&s->cache, payload, len, &pages);
 	if (s->in_vmstate) {
 		s->vm_pages += pages;
 		s->vm_bytes += len;
+		s->phase_ns[SP_RECV_CACHE] += colo_now_ns() - t0;
 	}
 	return ret;
 }
@@ -119,6 +151,7 @@ static int try_stop_guest(struct secondary *s)
 		return ret;
 	s->stopping_guest = false;
 	s->stop_ms = now;
+	s->stop_ns = phase_end(s, SP_STOP);
 	return send_id(s, COLO_CHECKPOINT_REPLY);
 }
 
@@ -139,6 +172,8 @@ int secondary_checkpoint_request(struct secondary *s, const uint8_t *payload,
 	s->stopping_guest = true;
 	s->inputs_deadline_ms = 0;
 	s->stop_begin_ms = daemon_now_ms();
+	memset(s->phase_ns, 0, sizeof(s->phase_ns));
+	s->phase_mark_ns = colo_now_ns();
 	s->stop_deadline_ms = s->stop_begin_ms + stop_budget_ms(s);
 	return try_stop_guest(s);
 }
@@ -169,6 +204,7 @@ int secondary_checkpoint_vmstate_send(struct secondary *s,
 	s->in_vmstate = true;
 	s->have_layout = s->have_memhash = false;
 	s->vm_pages = s->vm_bytes = 0;
+	phase_end(s, SP_WAIT_SEND);
 	return 0;
 }
 
@@ -235,6 +271,7 @@ int secondary_checkpoint_vmstate_size(struct secondary *s,
 		return -EPROTO;
 	}
 	s->in_vmstate = false;
+	phase_end(s, SP_RECV);
 	ret = send_id(s, COLO_VMSTATE_RECEIVED);
 	if (!ret)
 		ret = load_checkpoint(s, vs.flags, vs.clock_ms);
@@ -266,11 +303,14 @@ static int restore_image(struct secondary *s, bool rollback)
 				" from the image", rc->image_id);
 		ret = layout_mirror(&rc->image_layout, rc->image_brk, &s->g,
 				    &commands);
+		phase_end(s, SP_LAYOUT);
 		if (!ret)
 			ret = dirty_log_sync(s->dl);
+		phase_end(s, SP_SYNC);
 		if (!ret)
 			ret = rollback ? ram_cache_rollback(rc, s->dl, &s->w) :
 					 ram_cache_flush(rc, s->dl, &s->w);
+		phase_end(s, SP_FLUSH);
 		if (!ret)
 			return 0;
 	}
@@ -348,7 +388,7 @@ static int resume_guest(struct secondary *s, uint64_t flags, uint64_t clock_ms)
 static int load_checkpoint(struct secondary *s, uint64_t flags,
 			   uint64_t clock_ms)
 {
-	int64_t t0 = daemon_now_ms(), t_commit, t_flush, t_rearm;
+	uint64_t t0 = colo_now_ns(), now;
 	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
 	struct colo_vmstate_loaded vl;
 	struct layout mine;
@@ -365,42 +405,49 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 		return ret;
 	ret = layout_compatible("the primary's guest", &s->layout, "ours", &mine);
 	layout_free(&mine);
+	phase_end(s, SP_CHECK);
 	if (ret)
 		return ret;
 	/* Step 2 */
 	ret = ram_cache_commit(&s->cache, s->ckpt_id, &s->layout, s->layout_brk);
+	phase_end(s, SP_COMMIT);
 	if (ret)
 		return ret;
 	s->ckpt_done = s->cache.image_id;
-	t_commit = daemon_now_ms();
 	/* Step 3 */
 	ret = restore_image(s, false);
 	if (ret)
 		return ret;
-	t_flush = daemon_now_ms();
 	/* Step 4 */
 	verify = verify_image(s, flags);
+	phase_end(s, SP_VERIFY);
 	if (verify < 0)
 		return verify;
 	if (flags & COLO_VMSTATE_VERIFY)
 		s->last_verify = verify;
 	/* Step 5 */
-	t_rearm = daemon_now_ms();
 	ret = dirty_log_sync(s->dl);
 	if (!ret)
 		ret = dirty_log_forget(s->dl);
+	phase_end(s, SP_REARM);
 	if (!ret)
 		ret = resume_guest(s, flags, clock_ms);
+	now = phase_end(s, SP_RESUME);
 	if (ret)
 		return ret;
-	pr_debug("checkpoint %" PRIu64 " loaded: commit %" PRId64 " ms, layout "
-		 "and flush of %" PRIu64 " pages %" PRId64 " ms, re-arm %" PRId64
-		 " ms", s->ckpt_id, t_commit - t0, s->cache.stats.pages_flushed,
-		 t_flush - t_commit, daemon_now_ms() - t_rearm);
-	s->last_load_ms = (double)(daemon_now_ms() - t0);
+	pr_debug("checkpoint %" PRIu64 " loaded: commit %.0f us, layout %.0f "
+		 "us, flush of %" PRIu64 " pages %.0f us, re-arm %.0f us",
+		 s->ckpt_id, (double)s->phase_ns[SP_COMMIT] / 1e3,
+		 (double)s->phase_ns[SP_LAYOUT] / 1e3,
+		 s->cache.stats.pages_flushed,
+		 (double)s->phase_ns[SP_FLUSH] / 1e3,
+		 (double)s->phase_ns[SP_REARM] / 1e3);
+	s->last_load_ms = (double)(now - t0) / 1e6;
 	/* the initial sync's stop-and-copy is not a COLO checkpoint */
-	if (s->ckpt_done > 1)
+	if (s->ckpt_done > 1) {
 		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+		stopped_count(s, now);
+	}
 	/* Step 6 */
 	vl = (struct colo_vmstate_loaded){
 		.id = s->ckpt_id, .verify = (uint32_t)verify,
@@ -413,6 +460,9 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 			s->cache.stats.pages_flushed, s->last_load_ms);
 		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
 	}
+	phase_end(s, SP_LOADED);
+	if (!ret && s->ckpt_done > 1)
+		phases_count(s);
 	return ret;
 }
 
@@ -423,6 +473,7 @@ void secondary_checkpoint_lost(struct secondary *s)
 	if (s->state == S_CHECKPOINT && !s->stopping_guest) {
 		s->ckpt_aborted++;
 		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
+		stopped_count(s, colo_now_ns());
 	}
 	s->stopping_guest = false;
 	s->in_vmstate = false;

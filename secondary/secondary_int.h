@@ -37,6 +37,33 @@ enum secondary_state {
 	S_UNRESTORABLE, S_STOPPING, S_TAKING_OVER,
 };
 
+/*
+ * The phases of a checkpoint as the secondary times them, in the order
+ * they come (status: secondary_<name>_us_last and _us_p50;
+ * docs/perf-checkpoint.md). Each runs from the end of the one before to
+ * its own end; from SP_WAIT_SEND to SP_RESUME they are the time our
+ * guest is stopped (guest_stopped_*), SP_STOP comes before it and
+ * SP_LOADED after. SP_RECV_CACHE is the part of SP_RECV spent in the
+ * PAGES handlers (the RAM cache's writes), counted in SP_RECV too.
+ */
+enum secondary_phase {
+	SP_STOP,		/* CHECKPOINT_REQUEST until our guest stopped */
+	SP_WAIT_SEND,		/* CHECKPOINT_REPLY until VMSTATE_SEND */
+	SP_RECV,		/* VMSTATE_SEND until VMSTATE_SIZE: the pause's
+				 * pages, their CRCs, their staging */
+	SP_RECV_CACHE,		/* of it, in ram_cache_load_pages */
+	SP_CHECK,		/* Step 1: our layout read and checked */
+	SP_COMMIT,		/* Step 2: ram_cache_commit */
+	SP_LAYOUT,		/* Step 3: layout_mirror */
+	SP_SYNC,		/* Step 3: our own log's sync */
+	SP_FLUSH,		/* Step 3: ram_cache_flush */
+	SP_VERIFY,		/* Step 4 */
+	SP_REARM,		/* Step 5: sync and forget */
+	SP_RESUME,		/* Step 5: TID, guest_continue_at */
+	SP_LOADED,		/* Step 6: VMSTATE_LOADED */
+	SP_PHASES
+};
+
 /* A connection that has not said HELLO yet. */
 struct pending_peer {
 	struct channel *ch;		/* NULL: a free slot */
@@ -114,6 +141,15 @@ struct secondary {
 	int64_t stop_ms;		/* our guest stopped for ckpt_id */
 	struct pause_stats pauses;	/* our guest stopped, per checkpoint */
 	double last_load_ms;
+	/* the same at ns resolution, and per phase (enum secondary_phase);
+	 * COLO checkpoints only */
+	uint64_t stop_ns;		/* our guest stopped for ckpt_id */
+	struct pause_stats stopped_fine;	/* ms with ns precision */
+	double last_stopped_us;
+	uint64_t phase_mark_ns;		/* the phase before ended then */
+	uint64_t phase_ns[SP_PHASES];	/* of ckpt_id, so far */
+	double phase_last_us[SP_PHASES];	/* of the last one loaded */
+	struct pause_stats phase_stats[SP_PHASES];	/* ms; 8 KiB each */
 };
 
 const char *secondary_state_name(enum secondary_state state);
