@@ -47,6 +47,10 @@ struct control_client {
 	struct evbuffer *in, *out;
 	enum client_state state;
 	uint64_t tag;			/* HELD: what its answer waits for */
+	/* not root, our user or of [control] group: its request, once read,
+	 * gets this refusal instead of a handler */
+	bool denied;
+	char refusal[160];
 };
 
 struct control {
@@ -175,6 +179,11 @@ static void client_serve(struct control_client *cl, int argc, char **argv)
 		client_free(cl);
 		return;
 	}
+	if (cl->denied) {
+		client_answer(cl, -EACCES, NULL, cl->refusal);
+		evbuffer_free(reply);
+		return;
+	}
 	if (!argc) {
 		evbuffer_add_printf(reply, "empty command; try 'status'\n");
 		client_answer(cl, -EINVAL, reply, NULL);
@@ -251,31 +260,29 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Root, the daemon's own user, or a member of [control] group (by the
- * peer's primary group: SO_PEERCRED's). Another is told so, and logged.
+ * peer's primary group: SO_PEERCRED's)? Another is logged, and gets
+ * cl->refusal for its request. The request is still read first, with
+ * the bounds of any: closing on it at once would race with its write,
+ * and it would never hear why.
  */
-static bool peer_allowed(const struct control *c, int fd)
+static bool peer_denied(struct control_client *cl, int fd)
 {
+	const struct control *c = cl->c;
 	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t len = sizeof(cr);
-	char refusal[256];
-	ssize_t sent;
-	int n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
 	    (cr.uid == 0 || cr.uid == geteuid() ||
 	     (c->gid != (gid_t)-1 && cr.gid == c->gid)))
-		return true;
-	n = snprintf(refusal, sizeof(refusal), "error\npermission denied: uid "
-		     "%u is not root, the daemon's user (uid %u)%s\n",
-		     (unsigned)cr.uid, (unsigned)geteuid(),
-		     c->gid != (gid_t)-1 ? " or of its [control] group" : "");
+		return false;
 	pr_warn("refusing a control client of uid %u gid %u (pid %d): not "
 		"root, the daemon's user or of its [control] group",
 		(unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
-	/* one try: a client that does not read it is dropped all the same */
-	sent = send(fd, refusal, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	(void)sent;
-	return false;
+	snprintf(cl->refusal, sizeof(cl->refusal), "permission denied: uid %u "
+		 "is not root, the daemon's user (uid %u)%s\n", (unsigned)cr.uid,
+		 (unsigned)geteuid(), c->gid != (gid_t)-1 ?
+		 " or of its [control] group" : "");
+	return true;
 }
 
 static void accepted(struct evconnlistener *l, evutil_socket_t fd,
@@ -292,12 +299,8 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (!peer_allowed(c, fd)) {
-		free(cl);
-		close(fd);
-		return;
-	}
 	cl->c = c;
+	cl->denied = peer_denied(cl, fd);
 	cl->fd = fd;		/* non-blocking: the listener made it so */
 	cl->state = CLIENT_READING;
 	cl->next = c->clients;
