@@ -53,12 +53,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "resp_reply.h"
+
 #define KVV_BATCH	64		/* GETs per write in the verify phase */
 #define KVV_READ	(64u << 10)	/* one recv() */
-#define KVV_LINE_MAX	(64u << 10)	/* a status, error, integer or header line */
-#define KVV_REPLY_MAX	(16u << 20)	/* one reply, nested elements included */
-#define KVV_ELEMS_MAX	(1u << 20)	/* elements in one reply, nested included */
-#define KVV_IN_MAX	(KVV_REPLY_MAX + KVV_LINE_MAX + 2 * KVV_READ)
+#define KVV_IN_MAX	(RESP_REPLY_MAX + RESP_REPLY_LINE_MAX + 2 * KVV_READ)
 #define KVV_VALUE_MIN	16		/* room for "SEQ:" in front of a value */
 #define KVV_VALUE_MAX	(1u << 20)
 #define KVV_PREFIX_MAX	64
@@ -68,172 +67,6 @@
 #define KVV_CATCHUP_US	20000		/* late SETs made up for, at most */
 #define KVV_NOTES_MAX	10		/* odd replies and bad keys shown */
 #define KVV_SHOW	60		/* bytes of a reply shown */
-
-/* --- RESP2 replies ------------------------------------------------------- */
-
-enum { RESP_BAD = -1, RESP_MORE = 0, RESP_DONE = 1 };
-
-/* The reply at the head of the input, as resp_parse() found it. */
-struct resp_reply {
-	char type;		/* '+' '-' ':' '$' '*' */
-	bool nil;		/* $-1 or *-1 */
-	const char *data;	/* '+' '-' ':': the line; '$': the payload;
-				 * '*': the count (not NUL-terminated) */
-	size_t len;		/* bytes at data */
-	size_t size;		/* bytes of the whole reply, nested included */
-};
-
-/*
- * The line of buf[pos..len) up to CRLF: its CR's offset in *eol.
- * RESP_MORE when the CRLF is still to come; RESP_BAD for a bare CR or
- * LF (Redis sends neither in a line) or a line over KVV_LINE_MAX.
- */
-static int resp_line(const char *buf, size_t len, size_t pos, size_t *eol,
-		     char *why, size_t whylen)
-{
-	size_t lim = len - pos > KVV_LINE_MAX ? pos + KVV_LINE_MAX : len;
-
-	for (size_t i = pos; i < lim; i++) {
-		if (buf[i] == '\n') {
-			snprintf(why, whylen, "a bare LF in a line");
-			return RESP_BAD;
-		}
-		if (buf[i] != '\r')
-			continue;
-		if (i + 1 == len)
-			return RESP_MORE;
-		if (buf[i + 1] != '\n') {
-			snprintf(why, whylen, "a bare CR in a line");
-			return RESP_BAD;
-		}
-		*eol = i;
-		return RESP_DONE;
-	}
-	if (len - pos >= KVV_LINE_MAX) {
-		snprintf(why, whylen, "a line longer than %u bytes", KVV_LINE_MAX);
-		return RESP_BAD;
-	}
-	return RESP_MORE;
-}
-
-/* "-1" or 0..max in decimal: 0 and the value in *v, or -1. */
-static int resp_length(const char *s, size_t n, long long max, long long *v)
-{
-	long long x = 0;
-
-	if (n == 2 && s[0] == '-' && s[1] == '1') {
-		*v = -1;
-		return 0;
-	}
-	if (n == 0 || n > 10)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		x = x * 10 + (s[i] - '0');
-	}
-	if (x > max)
-		return -1;
-	*v = x;
-	return 0;
-}
-
-/* An integer reply's line: an optional '-' and 1 to 19 digits. */
-static bool resp_integer(const char *s, size_t n)
-{
-	size_t i = n && s[0] == '-';
-
-	if (n - i == 0 || n - i > 19)
-		return false;
-	for (; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/*
- * Is a whole reply at the head of buf[0..len)? RESP_DONE with *r filled
- * in, RESP_MORE, or RESP_BAD with the reason in why. Arrays are walked
- * without recursion (a count of elements still due, so any nesting depth
- * costs nothing) and bounded by KVV_ELEMS_MAX elements and KVV_REPLY_MAX
- * bytes. The reply is parsed again from its start after every recv():
- * O(its lines) each time, bulk payloads skipped in O(1).
- */
-static int resp_parse(const char *buf, size_t len, struct resp_reply *r,
-		      char *why, size_t whylen)
-{
-	size_t pos = 0, due = 1, elems = 0;
-
-	while (due > 0) {
-		size_t eol, next, n;
-		long long v = 0;
-		const char *s;
-		char type;
-		int ret;
-
-		if (pos == len)
-			return RESP_MORE;
-		type = buf[pos];
-		if (!type || !strchr("+-:$*", type)) {
-			snprintf(why, whylen, "a reply starting with byte 0x%02x",
-				 (unsigned char)type);
-			return RESP_BAD;
-		}
-		ret = resp_line(buf, len, pos + 1, &eol, why, whylen);
-		if (ret != RESP_DONE)
-			return ret;
-		s = buf + pos + 1;
-		n = eol - pos - 1;
-		next = eol + 2;
-		due--;
-		elems++;
-		if (type == ':' && !resp_integer(s, n)) {
-			snprintf(why, whylen, "an integer reply that is not one");
-			return RESP_BAD;
-		}
-		if (type == '$') {
-			if (resp_length(s, n, KVV_REPLY_MAX, &v)) {
-				snprintf(why, whylen, "a bulk length that is not "
-					 "-1 or 0..%u", KVV_REPLY_MAX);
-				return RESP_BAD;
-			}
-			if (v >= 0 && next + (size_t)v + 2 > KVV_REPLY_MAX) {
-				snprintf(why, whylen, "a reply over %u bytes",
-					 KVV_REPLY_MAX);
-				return RESP_BAD;
-			}
-			if (v >= 0 && len - next < (size_t)v + 2)
-				return RESP_MORE;
-			if (v >= 0 && (buf[next + v] != '\r' || buf[next + v + 1] != '\n')) {
-				snprintf(why, whylen, "a bulk string not ended by CRLF");
-				return RESP_BAD;
-			}
-		}
-		if (type == '*') {
-			if (resp_length(s, n, KVV_ELEMS_MAX, &v) ||
-			    elems + due + (size_t)(v > 0 ? v : 0) > KVV_ELEMS_MAX) {
-				snprintf(why, whylen, "an array count that is not "
-					 "-1 or 0..%u in all", KVV_ELEMS_MAX);
-				return RESP_BAD;
-			}
-			if (v > 0)
-				due += (size_t)v;
-		}
-		if (pos == 0) {
-			r->type = type;
-			r->nil = v < 0;
-			r->data = type == '$' && v >= 0 ? buf + next : s;
-			r->len = type == '$' ? (v >= 0 ? (size_t)v : 0) : n;
-		}
-		pos = type == '$' && v >= 0 ? next + (size_t)v + 2 : next;
-		if (pos > KVV_REPLY_MAX) {
-			snprintf(why, whylen, "a reply over %u bytes", KVV_REPLY_MAX);
-			return RESP_BAD;
-		}
-	}
-	r->size = pos;
-	return RESP_DONE;
-}
 
 /* --- the run ------------------------------------------------------------- */
 
@@ -503,7 +336,7 @@ static bool kvv_in_room(struct kvv *k)
 		k->in_start = 0;
 	}
 	if (k->in_end + KVV_READ > KVV_IN_MAX)
-		return false;		/* resp_parse() refuses it before */
+		return false;		/* resp_reply_parse() refuses it before */
 	while (cap - k->in_end < KVV_READ)
 		cap = cap ? cap * 2 : 2 * KVV_READ;
 	if (cap > KVV_IN_MAX)
@@ -620,12 +453,12 @@ static bool kvv_reply(struct kvv *k, struct resp_reply *r, int64_t until_us,
 {
 	for (;;) {
 		char why[96];
-		int ret = resp_parse(k->in + k->in_start, k->in_end - k->in_start,
+		int ret = resp_reply_parse(k->in + k->in_start, k->in_end - k->in_start,
 				     r, why, sizeof(why));
 
-		if (ret == RESP_DONE)
+		if (ret == RESP_REPLY_DONE)
 			return true;
-		if (ret == RESP_BAD) {
+		if (ret == RESP_REPLY_BAD) {
 			kvv_fail(k, KVV_END_PROTOCOL, "protocol error: %s", why);
 			return false;
 		}
