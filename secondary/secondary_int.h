@@ -226,8 +226,8 @@ bool secondary_continues_own_state(const struct secondary *s);
 void secondary_takeover_lost(struct secondary *s);
 
 /* coloctl failover [--force]: 0 when the takeover begins (the loop ends
- * and the caller runs the primary from s->takeover), else a negative
- * errno with the reason in msg. */
+ * and the caller runs the primary from s->takeover, which answers the
+ * held request), else a negative errno with the reason in msg. */
 int secondary_failover(struct secondary *s, bool force, char *msg, size_t len);
 
 /* At each tick: auto_failover's decision, once the primary was lost. */

@@ -182,11 +182,7 @@ int secondary_failover(struct secondary *s, bool force, char *msg, size_t len)
 		snprintf(msg, len, "our guest does not answer (see the log)");
 		return -EIO;
 	}
-	snprintf(msg, len, "taking over: the guest runs from %s %" PRIu64
-		 "; this daemon is the primary now\n", s->takeover->rolled_back ?
-		 "checkpoint" : "its own state after checkpoint",
-		 s->takeover->ckpt_done);
-	return 0;
+	return 0;	/* the primary's code answers, once the guest runs */
 }
 
 /*
