@@ -175,6 +175,16 @@ fail:
 	return ret;
 }
 
+int lan_watch_from_config(struct lan_watch **out, struct event_base *base,
+			  const struct colo_config *cfg, uint8_t role)
+{
+	*out = NULL;
+	if (!cfg->ha.lan_listen[0] || !cfg->ha.lan_peer[0])
+		return 0;
+	return lan_watch_open(out, base, cfg->ha.lan_listen, cfg->ha.lan_peer,
+			      cfg->ha.heartbeat_timeout_ms, role);
+}
+
 void lan_watch_set(struct lan_watch *lw, uint8_t role, bool protecting)
 {
 	if (!lw)

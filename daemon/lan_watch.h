@@ -60,6 +60,12 @@ int lan_watch_open(struct lan_watch **out, struct event_base *base,
 		   const char *listen, const char *peer, unsigned timeout_ms,
 		   uint8_t role);
 
+/* The LAN path of cfg's [ha] lan_listen and lan_peer: 0 with *out NULL
+ * when either is empty (no second path), else as lan_watch_open(). */
+struct colo_config;
+int lan_watch_from_config(struct lan_watch **out, struct event_base *base,
+			  const struct colo_config *cfg, uint8_t role);
+
 /* What our beats say from now on (the secondary becomes the primary; a
  * primary gains or loses its secondary). */
 void lan_watch_set(struct lan_watch *lw, uint8_t role, bool protecting);

@@ -580,11 +580,9 @@ static int setup(struct primary *p, int *ready_fd)
 		ret = primary_setup_events(p);
 	if (!ret)
 		ret = hooks_open(&p->hooks, p->base, &p->cfg);
-	if (!ret && p->cfg.ha.lan_listen[0] && p->cfg.ha.lan_peer[0])
-		ret = lan_watch_open(&p->lan, p->base, p->cfg.ha.lan_listen,
-				     p->cfg.ha.lan_peer,
-				     p->cfg.ha.heartbeat_timeout_ms,
-				     COLO_ROLE_PRIMARY);
+	if (!ret)
+		ret = lan_watch_from_config(&p->lan, p->base, &p->cfg,
+					    COLO_ROLE_PRIMARY);
 	if (ret)
 		return ret;
 	pr_info("primary up: guest pid %d, secondary expected at %s, control "

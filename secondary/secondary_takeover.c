@@ -253,11 +253,7 @@ int secondary_takeover_setup(struct secondary *s)
 		       "two primaries");
 		return -EINVAL;
 	}
-	if (!c->ha.lan_listen[0] || !c->ha.lan_peer[0])
-		return 0;
-	return lan_watch_open(&s->lan, s->base, c->ha.lan_listen,
-			      c->ha.lan_peer, c->ha.heartbeat_timeout_ms,
-			      COLO_ROLE_SECONDARY);
+	return lan_watch_from_config(&s->lan, s->base, c, COLO_ROLE_SECONDARY);
 }
 
 void secondary_takeover_status(struct secondary *s, struct status_out *so)
