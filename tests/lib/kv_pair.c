@@ -21,7 +21,7 @@
 
 #define FORM_SECS	30
 
-char kv_out[16384];
+char kv_out[65536];
 
 void kv_pair_start(unsigned delay_ms, const char *pri_net,
 		   const char *sec_net)

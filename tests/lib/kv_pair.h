@@ -14,7 +14,7 @@
 #define KV_PORT		6379
 
 /* What the last kv_cli() printed. */
-extern char kv_out[16384];
+extern char kv_out[65536];
 
 /*
  * Start the pair and wait until it protects (three checkpoints).

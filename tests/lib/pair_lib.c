@@ -33,7 +33,7 @@
 #define MAX_PHRASES	8
 #define TEARDOWN_WAIT_MS 3000	/* for the daemons to stop when asked */
 
-char pair_dir[128], pair_out[16384], pair_why[4096];
+char pair_dir[128], pair_out[65536], pair_why[4096];
 char pair_coloctl[PATH_MAX], pair_memstress[PATH_MAX];
 int pair_port;
 

@@ -33,7 +33,7 @@
 #define PAIR_DELAY_MS		20	/* the primary's checkpoint_delay_ms */
 
 extern char pair_dir[128];		/* this test's work directory */
-extern char pair_out[16384];		/* what the last pair_run() printed */
+extern char pair_out[65536];		/* what the last pair_run() printed */
 extern char pair_why[4096];		/* why the last helper failed */
 extern char pair_coloctl[PATH_MAX];	/* $COLOCTL */
 extern char pair_memstress[PATH_MAX];	/* the guest of every pair */

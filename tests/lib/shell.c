@@ -1,6 +1,7 @@
 /*
  * shell.c - run a shell line and keep what it printed.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@ int shell_runv(char *out, size_t len, const char *prelude, const char *fmt,
 	char cmd[4096], line[1024];
 	FILE *f;
 	int n, status;
+	bool cut = false;
 
 	n = snprintf(cmd, sizeof(cmd), "{ %s", prelude ? prelude : "");
 	if (n < 0 || (size_t)n >= sizeof(cmd))
@@ -24,9 +26,18 @@ int shell_runv(char *out, size_t len, const char *prelude, const char *fmt,
 		return -1;
 	if (len)
 		out[0] = '\0';
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
+		size_t have = len ? strlen(out) : 0;
+
+		if (len && have + strlen(line) >= len && !cut) {
+			fprintf(stderr, "shell: output of '%.80s' is longer than "
+				"its %zu-byte buffer: the rest is dropped\n",
+				cmd, len);
+			cut = true;
+		}
 		if (len)
-			strncat(out, line, len - strlen(out) - 1);
+			strncat(out, line, len - have - 1);
+	}
 	status = pclose(f);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
