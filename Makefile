@@ -73,7 +73,8 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/ramblock.c checkpoint/proc_maps.c checkpoint/ram_list.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c \
-	checkpoint/channel.c checkpoint/page_stream.c checkpoint/colo_proto.c
+	checkpoint/channel.c checkpoint/page_stream.c checkpoint/colo_proto.c \
+	checkpoint/crc32c.c
 VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c

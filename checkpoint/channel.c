@@ -16,7 +16,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <zlib.h>
 
 #define LOG_PREFIX "channel: "
 #include "log.h"
@@ -31,17 +30,6 @@ struct channel {
 	int in_callback;		/* a record() is running */
 	uint64_t bytes_in, bytes_out;
 };
-
-static uint32_t record_crc(const uint8_t hdr[8], const uint8_t *payload,
-			   uint32_t len)
-{
-	uLong crc = crc32(0L, Z_NULL, 0);
-
-	crc = crc32(crc, hdr, 8);
-	if (len)
-		crc = crc32(crc, payload, len);
-	return (uint32_t)crc;
-}
 
 static void close_channel(struct channel *ch, const char *why)
 {
@@ -100,7 +88,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		payload += COLO_RECORD_HDR;
-		want = record_crc(hdr, payload, len);
+		want = colo_record_crc(hdr, payload, len);
 		if (crc != want) {
 			snprintf(why, sizeof(why), "%s record of %" PRIu32 " bytes "
 				 "has crc %08" PRIx32 ", expected %08" PRIx32
@@ -243,7 +231,6 @@ int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
 {
 	struct evbuffer *out = bufferevent_get_output(ch->bev);
 	uint8_t hdr[COLO_RECORD_HDR];
-	uLong crc = crc32(0L, Z_NULL, 0);
 	uint32_t len = 0;
 
 	if (!ch->open)
@@ -255,14 +242,7 @@ int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
 		       colo_record_name(type), len);
 		return -EMSGSIZE;
 	}
-	put_be16(hdr, type);
-	put_be16(hdr + 2, 0);
-	put_be32(hdr + 4, len);
-	crc = crc32(crc, hdr, 8);
-	for (int i = 0; i < n; i++)
-		if (iov[i].iov_len)
-			crc = crc32(crc, iov[i].iov_base, (uInt)iov[i].iov_len);
-	put_be32(hdr + 8, (uint32_t)crc);
+	colo_record_header(hdr, type, iov, n);
 	if (evbuffer_add(out, hdr, sizeof(hdr)))
 		goto nomem;
 	for (int i = 0; i < n; i++)

@@ -13,6 +13,7 @@
 #define LOG_PREFIX "colo-proto: "
 #include "log.h"
 #include "colo_proto.h"
+#include "crc32c.h"
 
 #define LEN_VARIES	UINT32_MAX	/* checked by the record's decoder */
 
@@ -47,6 +48,28 @@ const char *colo_record_name(unsigned type)
 	if (type == 0 || type > COLO_RECORD_TYPE_MAX)
 		return "?";
 	return records[type].name;
+}
+
+void colo_record_header(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
+			const struct iovec *iov, int n)
+{
+	uint32_t len = 0, crc;
+
+	for (int i = 0; i < n; i++)
+		len += (uint32_t)iov[i].iov_len;
+	put_be16(hdr, type);
+	put_be16(hdr + 2, 0);
+	put_be32(hdr + 4, len);
+	crc = crc32c(0, hdr, 8);
+	for (int i = 0; i < n; i++)
+		crc = crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+	put_be32(hdr + 8, crc);
+}
+
+uint32_t colo_record_crc(const uint8_t *hdr, const uint8_t *payload,
+			 uint32_t len)
+{
+	return crc32c(crc32c(0, hdr, 8), payload, len);
 }
 
 /* A payload of the length its record type has? Logs why not. */

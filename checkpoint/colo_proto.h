@@ -7,10 +7,10 @@
  *
  *   0       2       4               8              12
  *   +-------+-------+---------------+---------------+---------------...
- *   | type  | flags |    length     |     crc32     |  payload (length)
+ *   | type  | flags |    length     |    crc32c     |  payload (length)
  *   +-------+-------+---------------+---------------+---------------...
  *
- * crc32 (zlib) covers the first 8 header bytes, then the payload; flags
+ * crc32c (crc32c.h) covers the first 8 header bytes, then the payload; flags
  * is 0 (reserved). A record longer than COLO_RECORD_MAX, of an unknown
  * type, with a bad CRC or a malformed payload drops the connection with
  * the reason logged; it never takes a daemon down.
@@ -59,10 +59,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #define COLO_PROTO_MAGIC	0x434f4c4fu	/* "COLO" */
-#define COLO_PROTO_VERSION	3	/* 2: VMSTATE_SIZE carries the guest
-					 * clock; 3: the mirror link */
+#define COLO_PROTO_VERSION	4	/* 2: VMSTATE_SIZE carries the guest
+					 * clock; 3: the mirror link; 4: CRC-32C
+					 * instead of zlib's CRC-32 */
 #define COLO_RECORD_HDR		12
 #define COLO_RECORD_MAX		(8u << 20)	/* payload bytes */
 
@@ -92,6 +94,14 @@ enum colo_record_type {
 
 /* Name of a record type for logs ("?" when unknown). */
 const char *colo_record_name(unsigned type);
+
+/* The header of a record of type whose payload is iov[0, n), at hdr. */
+void colo_record_header(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
+			const struct iovec *iov, int n);
+/* The crc a record with this header (its first 8 bytes) and payload
+ * must carry. */
+uint32_t colo_record_crc(const uint8_t *hdr, const uint8_t *payload,
+			 uint32_t len);
 
 /* HELLO payload (both ways): be32 each field but session, be64 that. */
 #define COLO_HELLO_LEN		32

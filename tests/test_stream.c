@@ -16,7 +16,6 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
-#include <zlib.h>
 
 #include "channel.h"
 #include "guest_compare.h"
@@ -164,14 +163,9 @@ static void expect_dropped(const uint8_t *bytes, size_t len, int close_after,
 static size_t make_record(uint8_t *out, uint16_t type, const uint8_t *payload,
 			  uint32_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
+	struct iovec iov = { (void *)payload, len };
 
-	put_be16(out, type);
-	put_be16(out + 2, 0);
-	put_be32(out + 4, len);
-	crc = crc32(crc, out, 8);
-	crc = crc32(crc, payload, len);
-	put_be32(out + 8, (uint32_t)crc);
+	colo_record_header(out, type, &iov, 1);
 	memcpy(out + COLO_RECORD_HDR, payload, len);
 	return COLO_RECORD_HDR + len;
 }

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <zlib.h>
 
 #include "channel.h"
 #include "colo_proto.h"
@@ -50,12 +49,7 @@ struct run {
 
 static uint32_t crc_of(const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
-
-	crc = crc32(crc, hdr, 8);
-	if (len)
-		crc = crc32(crc, payload, len);
-	return (uint32_t)crc;
+	return colo_record_crc(hdr, payload, len);
 }
 
 /*

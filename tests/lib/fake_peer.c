@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "fake_peer.h"
 #include "pair_lib.h"
@@ -37,15 +36,9 @@ void fake_close_all(void)
 static void record_header(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
 			  const uint8_t *payload, uint32_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
+	struct iovec iov = { (void *)payload, len };
 
-	put_be16(hdr, type);
-	put_be16(hdr + 2, 0);
-	put_be32(hdr + 4, len);
-	crc = crc32(crc, hdr, 8);
-	if (len)
-		crc = crc32(crc, payload, len);
-	put_be32(hdr + 8, (uint32_t)crc);
+	colo_record_header(hdr, type, &iov, 1);
 }
 
 /* All of iov on fd; never SIGPIPE (the daemon may have closed it). */
