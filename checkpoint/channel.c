@@ -288,3 +288,17 @@ const char *channel_peer(const struct channel *ch)
 {
 	return ch->peer;
 }
+
+/*
+ * Write what the socket takes now, without waiting for the loop: a
+ * handler that queues much (a checkpoint's final pass) lets its first
+ * records cross while it builds the rest. Never blocks; a socket that
+ * fails is left for the bufferevent to report.
+ */
+void channel_push(struct channel *ch)
+{
+	struct evbuffer *out = bufferevent_get_output(ch->bev);
+
+	if (ch->open && evbuffer_get_length(out))
+		evbuffer_write(out, bufferevent_getfd(ch->bev));
+}

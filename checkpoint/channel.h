@@ -61,6 +61,10 @@ int channel_sendv(struct channel *ch, uint16_t type, const struct iovec *iov,
 int channel_send(struct channel *ch, uint16_t type, const void *payload,
 		 uint32_t len);
 
+/* Write as much of the queued output as the socket takes now (it never
+ * blocks): for a handler that queues many records in one run. */
+void channel_push(struct channel *ch);
+
 /* Bytes queued for output and not yet written to the socket. */
 size_t channel_pending(const struct channel *ch);
 /* Records and bytes received / sent, for status. */

@@ -39,6 +39,7 @@ int page_stream_flush(struct page_stream *ps)
 	if (!ret) {
 		ps->stats.bytes += ps->rec_len;
 		ps->stats.records++;
+		channel_push(ps->ch);	/* it crosses while the next is built */
 	}
 	ps->rec_len = 0;
 	return ret;

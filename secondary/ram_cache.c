@@ -33,6 +33,8 @@
  */
 #define ZERO_RUN_UNBACK_PAGES	8
 
+static void commit_plan_free(struct commit_plan *pl);
+
 int ram_cache_init(struct ram_cache *rc, size_t page_size)
 {
 	z_stream *z;
@@ -57,6 +59,8 @@ void ram_cache_destroy(struct ram_cache *rc)
 	ram_list_destroy(&rc->image);
 	ram_list_destroy(&rc->next);
 	ram_list_destroy(&rc->next_zero);
+	if (rc->planned)
+		commit_plan_free(&rc->plan);
 	layout_free(&rc->image_layout);
 	if (rc->z) {
 		inflateEnd(rc->z);
@@ -295,19 +299,6 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 	return ret;
 }
 
-/* What a commit needs, all of it allocated before the image changes. */
-struct commit_plan {
-	struct ram_block **blocks;	/* the image's blocks after it: one per
-					 * block of next, in the same order */
-	/*
-	 * fresh: one bit per entry of blocks; set: blocks[i] is a new block,
-	 * not one of the image's. A new block without a buffer takes next's
-	 * staged one (every page of it arrived).
-	 */
-	unsigned long *fresh;
-	size_t nr;
-};
-
 /* Undo a plan that is not applied: the new blocks and their buffers. */
 static void commit_plan_free(struct commit_plan *pl)
 {
@@ -401,9 +392,12 @@ static void commit_run(struct ram_cache *rc, struct ram_block *ib,
 	}
 }
 
-/* Next block nb (ZERO marks in zb) into image block ib; cannot fail. */
+/* Next block nb (ZERO marks in zb) into image block ib; cannot fail.
+ * mark: the received pages are marked to flush (not when the guest has
+ * them already: ram_cache_flush_staged). */
 static void commit_block(struct ram_cache *rc, struct ram_block *ib,
-			 struct ram_block *nb, struct ram_block *zb, bool fresh)
+			 struct ram_block *nb, struct ram_block *zb, bool fresh,
+			 bool mark)
 {
 	size_t got = bitmap_count_one(nb->bmap, nb->npages);
 
@@ -412,7 +406,8 @@ static void commit_block(struct ram_cache *rc, struct ram_block *ib,
 		 * reads zero where a ZERO page came, see next_zero) */
 		ib->colo_cache = nb->colo_stage;
 		nb->colo_stage = NULL;
-		bitmap_set(ib->bmap, 0, ib->npages);
+		if (mark)
+			bitmap_set(ib->bmap, 0, ib->npages);
 	} else {
 		/* the primary sends a new block whole; a page it could not
 		 * read (beyond the end of a file, say) stays zero */
@@ -425,7 +420,8 @@ static void commit_block(struct ram_cache *rc, struct ram_block *ib,
 			size_t q = find_next_zero_bit(nb->bmap, nb->npages, p);
 
 			commit_run(rc, ib, nb, zb->bmap, p, q, fresh);
-			bitmap_set(ib->bmap, p, q - p);
+			if (mark)
+				bitmap_set(ib->bmap, p, q - p);
 			p = find_next_bit(nb->bmap, nb->npages, q);
 		}
 		stage_release(rc, nb);
@@ -441,14 +437,16 @@ static void commit_block(struct ram_cache *rc, struct ram_block *ib,
  * Step 3 -- the plan's list becomes the image's.
  * Nothing here can fail.
  */
-static void commit_apply(struct ram_cache *rc, struct commit_plan *pl)
+static void commit_apply(struct ram_cache *rc, struct commit_plan *pl,
+			 bool mark)
 {
 	struct ram_list *img = &rc->image;
 	size_t k = 0;
 
 	for (size_t i = 0; i < pl->nr; i++)
 		commit_block(rc, pl->blocks[i], rc->next.blocks[i],
-			     rc->next_zero.blocks[i], test_bit(i, pl->fresh));
+			     rc->next_zero.blocks[i], test_bit(i, pl->fresh),
+			     mark);
 	for (size_t j = 0; j < img->nr_blocks; j++) {
 		struct ram_block *ob = img->blocks[j];
 
@@ -468,6 +466,41 @@ static void commit_apply(struct ram_cache *rc, struct commit_plan *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
+/* Step 1 of a commit: the plan, or -ENOMEM with nothing changed. */
+static int commit_prepare(struct ram_cache *rc, uint64_t id,
+			  struct commit_plan *pl)
+{
+	int ret;
+
+	if (rc->next_lost) {
+		pr_err("checkpoint %" PRIu64 " cannot be committed: its pages "
+		       "were dropped with a RAM_BLOCKS there was no memory "
+		       "for", id);
+		return -ENOMEM;
+	}
+	ret = commit_plan(rc, pl);
+	if (!ret && fault_injected(FI_CACHE_COMMIT_ENOMEM) && id == fault_at()) {
+		pr_err("checkpoint %" PRIu64 ": no memory for its commit "
+		       "(fault %s)", id, fault_name(FI_CACHE_COMMIT_ENOMEM));
+		ret = -ENOMEM;
+	}
+	if (ret)
+		commit_plan_free(pl);
+	return ret;
+}
+
+/* Step 3 of a commit: the image is checkpoint id, with its layout. */
+static void commit_name(struct ram_cache *rc, uint64_t id,
+			struct layout *layout, uint64_t brk)
+{
+	layout_free(&rc->image_layout);
+	rc->image_layout = *layout;
+	memset(layout, 0, sizeof(*layout));
+	rc->image_id = id;
+	rc->image_brk = brk;
+	rc->committed = true;
+}
+
 /*
  * Step 1 -- plan: allocate the image's new list of blocks, the new
  *           blocks and their buffers (the only step that can fail);
@@ -478,38 +511,150 @@ int ram_cache_commit(struct ram_cache *rc, uint64_t id, struct layout *layout,
 		     uint64_t brk)
 {
 	struct commit_plan pl = { 0 };
+	int ret = commit_prepare(rc, id, &pl);
+
+	if (ret)
+		return ret;
+	commit_apply(rc, &pl, true);
+	commit_name(rc, id, layout, brk);
+	return 0;
+}
+
+/* --- the pause's flush from the stage ---------------------------------- */
+
+/* Where the guest's page p of plan block i comes from: its stage when
+ * received (zeros where it came as ZERO, see next_zero), else the image
+ * (own dirty; a new block's buffer reads zero). NULL: zeros. */
+static const uint8_t *flush_source(const struct ram_cache *rc,
+				   const struct ram_block *ib,
+				   const struct ram_block *nb, size_t p)
+{
+	if (test_bit(p, nb->bmap))
+		return nb->colo_stage ? nb->colo_stage + p * rc->page_size : NULL;
+	return ib->colo_cache ? ib->colo_cache + p * rc->page_size : NULL;
+}
+
+/* Zeros for pages that have no buffer to come from. */
+static const uint8_t flush_zeros[64 << 10];
+
+/* Pages [p, q) of the guest, all from one kind of source at src. */
+static int flush_run(struct ram_cache *rc, struct guest_writer *w,
+		     const struct ram_block *ib, size_t p, size_t q,
+		     const uint8_t *src)
+{
+	size_t ps = rc->page_size, step = sizeof(flush_zeros) / ps;
+	int ret = 0;
+
+	if (src)
+		return guest_writer_add(w, ram_block_page_addr(ib, p), src,
+					(q - p) * ps);
+	for (; p < q && !ret; p += step) {
+		size_t n = q - p < step ? q - p : step;
+
+		ret = guest_writer_add(w, ram_block_page_addr(ib, p),
+				       flush_zeros, n * ps);
+	}
+	return ret;
+}
+
+/* Every page of plan block i received or marked (own dirty) into the
+ * guest, in runs of one source. */
+static int flush_block(struct ram_cache *rc, struct guest_writer *w,
+		       const struct ram_block *ib, const struct ram_block *nb)
+{
+	size_t n = ib->npages, ps = rc->page_size;
+	size_t p = find_next_bit(nb->bmap, n, 0), o = find_next_bit(ib->bmap, n, 0);
+
+	while ((p = p < o ? p : o) < n) {
+		const uint8_t *src = flush_source(rc, ib, nb, p), *at;
+		size_t q = p + 1;
+		int ret;
+
+		/* extend while the next page is to flush and follows on in
+		 * the same buffer (or is zeros again) */
+		while (q < n && (test_bit(q, nb->bmap) || test_bit(q, ib->bmap))) {
+			at = flush_source(rc, ib, nb, q);
+			if (src ? at != src + (q - p) * ps : at != NULL)
+				break;
+			q++;
+		}
+		ret = flush_run(rc, w, ib, p, q, src);
+		if (ret)
+			return ret;
+		p = find_next_bit(nb->bmap, n, q);
+		o = find_next_bit(ib->bmap, n, q);
+	}
+	return 0;
+}
+
+int ram_cache_flush_staged(struct ram_cache *rc, uint64_t id,
+			   const struct dirty_log *guest_log,
+			   struct guest_writer *w)
+{
+	struct ram_list view;
+	uint64_t before = w->pages;
 	int ret;
 
-	if (rc->next_lost) {
-		pr_err("checkpoint %" PRIu64 " cannot be committed: its pages "
-		       "were dropped with a RAM_BLOCKS there was no memory "
-		       "for", id);
-		return -ENOMEM;
+	if (!rc->planned) {
+		ret = commit_prepare(rc, id, &rc->plan);
+		if (ret)
+			return ret;
+		rc->planned = true;
+		rc->plan_flushed = false;
+		rc->plan_id = id;
 	}
-	ret = commit_plan(rc, &pl);
-	if (!ret && fault_injected(FI_CACHE_COMMIT_ENOMEM) && id == fault_at()) {
-		pr_err("checkpoint %" PRIu64 ": no memory for its commit "
-		       "(fault %s)", id, fault_name(FI_CACHE_COMMIT_ENOMEM));
-		ret = -ENOMEM;
-	}
-	if (ret) {
-		commit_plan_free(&pl);
-		return ret;
-	}
-	commit_apply(rc, &pl);
-	layout_free(&rc->image_layout);
-	rc->image_layout = *layout;
-	memset(layout, 0, sizeof(*layout));
-	rc->image_id = id;
-	rc->image_brk = brk;
-	rc->committed = true;
+	/* own dirty pages marked in the plan's blocks: the image's kept
+	 * ones (their marks are clear after the last flush) and the new */
+	view = (struct ram_list){ .page_size = rc->page_size,
+				  .blocks = rc->plan.blocks,
+				  .nr_blocks = rc->plan.nr };
+	rc->stats.pages_own_dirty = ram_list_count_dirty(&guest_log->ram);
+	ram_list_fold_dirty(&guest_log->ram, &view);
+	ret = 0;
+	for (size_t i = 0; i < rc->plan.nr && !ret; i++)
+		ret = flush_block(rc, w, rc->plan.blocks[i], rc->next.blocks[i]);
+	if (!ret)
+		ret = guest_writer_flush(w);
+	if (ret)
+		return ret;	/* the plan stays: a retry flushes again */
+	for (size_t i = 0; i < rc->plan.nr; i++)
+		bitmap_clear(rc->plan.blocks[i]->bmap, 0,
+			     rc->plan.blocks[i]->npages);
+	rc->plan_flushed = true;
+	rc->stats.flushes++;
+	rc->stats.pages_flushed = w->pages - before;
 	return 0;
+}
+
+void ram_cache_commit_staged(struct ram_cache *rc, struct layout *layout,
+			     uint64_t brk)
+{
+	if (!rc->planned)
+		return;
+	/* after a failed flush its pages stay marked, as ram_cache_commit
+	 * leaves them */
+	commit_apply(rc, &rc->plan, !rc->plan_flushed);
+	commit_name(rc, rc->plan_id, layout, brk);
+	rc->planned = false;
+}
+
+void ram_cache_plan_drop(struct ram_cache *rc)
+{
+	if (!rc->planned)
+		return;
+	/* a flush may have written received pages into our guest: marked
+	 * in the image, a rollback writes them back (so do own dirty marks
+	 * folded into its kept blocks) */
+	ram_list_fold_dirty(&rc->next, &rc->image);
+	commit_plan_free(&rc->plan);
+	rc->planned = false;
 }
 
 void ram_cache_discard(struct ram_cache *rc)
 {
 	struct ram_list *next = &rc->next, *zero = &rc->next_zero;
 
+	ram_cache_plan_drop(rc);
 	for (size_t i = 0; i < next->nr_blocks; i++) {
 		stage_release(rc, next->blocks[i]);
 		bitmap_clear(next->blocks[i]->bmap, 0, next->blocks[i]->npages);

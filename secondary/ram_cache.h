@@ -52,6 +52,19 @@ struct ram_cache_stats {
 	uint64_t pages_own_dirty;	/* last flush: dirtied by our guest */
 };
 
+/* What a commit needs, all of it allocated before the image changes. */
+struct commit_plan {
+	struct ram_block **blocks;	/* the image's blocks after it: one per
+					 * block of next, in the same order */
+	/*
+	 * fresh: one bit per entry of blocks; set: blocks[i] is a new block,
+	 * not one of the image's. A new block without a buffer takes next's
+	 * staged one (every page of it arrived).
+	 */
+	unsigned long *fresh;
+	size_t nr;
+};
+
 struct ram_cache {
 	struct ram_list image;		/* colo_cache: content; bmap: to flush */
 	struct ram_list next;		/* colo_stage: content; bmap: received */
@@ -92,6 +105,12 @@ struct ram_cache {
 	struct ram_hole reserved[RAM_CACHE_MAX_RESERVED];
 	size_t nr_reserved;
 	struct z_stream_s *z;		/* inflate state, NULL until set up */
+	/* ram_cache_flush_staged's commit, made before the guest is written
+	 * and applied (ram_cache_commit_staged) after it runs again */
+	struct commit_plan plan;
+	bool planned;
+	bool plan_flushed;		/* its flush succeeded */
+	uint64_t plan_id;
 	struct ram_cache_stats stats;
 };
 
@@ -148,6 +167,37 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
  */
 int ram_cache_commit(struct ram_cache *rc, uint64_t id, struct layout *layout,
 		     uint64_t brk);
+
+/*
+ * The pause's load with one write a page, in two calls, for a checkpoint
+ * id that arrived whole:
+ *
+ * ram_cache_flush_staged, with the guest stopped, its dirty log synced
+ * and its layout already next's: the commit is planned (everything it
+ * allocates; -ENOMEM, logged, changes nothing), then (received | own
+ * dirty) is written into the guest, a received page from where it is
+ * staged, any other from the image. 0 or a negative errno (logged); on
+ * failure the plan stays for a retry (ram_cache_plan_drop drops it).
+ *
+ * ram_cache_commit_staged, after the guest runs again: the plan applied
+ * (the copies into the image, out of the pause), the image is checkpoint
+ * id with *layout and brk, as ram_cache_commit; nothing to flush is left
+ * marked (after a failed flush, what ram_cache_commit marks). Cannot
+ * fail; does nothing without a plan.
+ *
+ * Between the two the image is still the checkpoint before; a guest
+ * written by a successful flush must be committed before anything else
+ * uses the cache.
+ */
+int ram_cache_flush_staged(struct ram_cache *rc, uint64_t id,
+			   const struct dirty_log *guest_log,
+			   struct guest_writer *w);
+void ram_cache_commit_staged(struct ram_cache *rc, struct layout *layout,
+			     uint64_t brk);
+/* A plan that will not be applied is dropped; what a failed flush may
+ * have written into the guest is marked in the image for a rollback.
+ * ram_cache_discard() drops it too. */
+void ram_cache_plan_drop(struct ram_cache *rc);
 
 /*
  * With the guest stopped and its dirty log synced: fold the pages it

@@ -273,6 +273,7 @@ int secondary_checkpoint_vmstate_size(struct secondary *s,
 	s->in_vmstate = false;
 	phase_end(s, SP_RECV);
 	ret = send_id(s, COLO_VMSTATE_RECEIVED);
+	channel_push(s->ch);	/* before the load, not after it */
 	if (!ret)
 		ret = load_checkpoint(s, vs.flags, vs.clock_ms);
 	if (ret)
@@ -284,39 +285,43 @@ int secondary_checkpoint_vmstate_size(struct secondary *s,
 /* --- load: the commit rule -> VMSTATE_LOADED ------------------------------ */
 
 /*
- * Our guest, stopped, becomes the image again: its layout to the image's,
- * then every page it dirtied (and, after a commit, every page received)
- * from the image. rollback drops what arrived of a newer checkpoint
- * first. Retried once, from the same image, before our guest is declared
- * unrestorable: a half-flushed guest is never resumed or taken for a
- * checkpoint.
+ * Our guest, stopped, becomes checkpoint ckpt_id (staged: its layout to
+ * the primary's, then every page received or dirtied by it, from where
+ * each is, the commit planned first), or the image again (rollback: its
+ * layout to the image's, what arrived of a newer checkpoint dropped,
+ * every page it dirtied from the image). Retried once before our guest
+ * is declared unrestorable: a half-flushed guest is never resumed or
+ * taken for a checkpoint.
  */
-static int restore_image(struct secondary *s, bool rollback)
+static int restore_guest(struct secondary *s, bool rollback)
 {
 	struct ram_cache *rc = &s->cache;
+	const struct layout *l = rollback ? &rc->image_layout : &s->layout;
+	uint64_t brk = rollback ? rc->image_brk : s->layout_brk;
+	uint64_t id = rollback ? rc->image_id : s->ckpt_id;
 	unsigned commands = 0;
 	int ret = 0;
 
 	for (int attempt = 0; attempt < RESTORE_TRIES; attempt++) {
 		if (attempt)
-			pr_warn("retrying the flush of checkpoint %" PRIu64
-				" from the image", rc->image_id);
-		ret = layout_mirror(&rc->image_layout, rc->image_brk, &s->g,
-				    &commands);
+			pr_warn("retrying the flush of checkpoint %" PRIu64, id);
+		ret = layout_mirror(l, brk, &s->g, &commands);
 		phase_end(s, SP_LAYOUT);
 		if (!ret)
 			ret = dirty_log_sync(s->dl);
 		phase_end(s, SP_SYNC);
 		if (!ret)
 			ret = rollback ? ram_cache_rollback(rc, s->dl, &s->w) :
-					 ram_cache_flush(rc, s->dl, &s->w);
+				ram_cache_flush_staged(rc, id, s->dl, &s->w);
 		phase_end(s, SP_FLUSH);
 		if (!ret)
 			return 0;
+		if (!rollback && !rc->planned)
+			return ret;	/* no plan: our guest is untouched */
 	}
-	pr_err("our guest is not restorable: it could not be put back to "
-	       "checkpoint %" PRIu64 " (%s); it stays stopped and must not be "
-	       "taken over", rc->image_id, strerror(-ret));
+	pr_err("our guest is not restorable: it could not be put %s checkpoint "
+	       "%" PRIu64 " (%s); it stays stopped and must not be taken over",
+	       rollback ? "back to" : "at", id, strerror(-ret));
 	s->state = S_UNRESTORABLE;
 	return ret;
 }
@@ -371,28 +376,33 @@ static int resume_guest(struct secondary *s, uint64_t flags, uint64_t clock_ms)
 }
 
 /*
- * The commit rule: nothing that can fail comes between the commit and the
- * record of which checkpoint the image is -- they are one step. Before
- * it, a failure leaves the last complete checkpoint as it was; after it,
- * this checkpoint is the last complete one, and a failure to put our
- * guest there is retried from it or reported, never mixed with another.
+ * The commit rule: our guest is written with a checkpoint only once all
+ * of it arrived and its commit is planned (all it allocates); from the
+ * first page written, the checkpoint is committed whatever follows (a
+ * flush that fails leaves our guest unrestorable, and checkpoint id its
+ * last complete one), so the image and our guest are never of two
+ * checkpoints. The copies into
+ * the image wait until the primary has its VMSTATE_LOADED: each page is
+ * written once in the pause, into our guest, from where it was staged.
  *
  * Step 1 -- check, changing nothing: our layout, compatible with A's;
- * Step 2 -- commit: the image becomes checkpoint id, content, layout and
- *           brk at once (-ENOMEM leaves the old image whole);
- * Step 3 -- restore: mirror the layout, flush (received | own dirty);
- * Step 4 -- verify, when asked (and record the hash, when debugging);
- * Step 5 -- re-arm our log, our TID back, resume at A's clock;
- * Step 6 -- VMSTATE_LOADED (and CHECKPOINT_READY after the first).
+ * Step 2 -- restore: mirror A's layout, plan the commit (-ENOMEM leaves
+ *           all as it was), flush (received | own dirty);
+ * Step 3 -- verify, when asked (and record the hash, when debugging);
+ * Step 4 -- re-arm our log, our TID back, resume at A's clock;
+ * Step 5 -- VMSTATE_LOADED (and CHECKPOINT_READY after the first);
+ * Step 6 -- commit: the image becomes checkpoint id, content, layout and
+ *           brk at once (out of the pause; it cannot fail).
  */
+static int load_resume(struct secondary *s, uint64_t flags, uint64_t clock_ms,
+		       uint64_t t0);
+
 static int load_checkpoint(struct secondary *s, uint64_t flags,
 			   uint64_t clock_ms)
 {
-	uint64_t t0 = colo_now_ns(), now;
-	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
-	struct colo_vmstate_loaded vl;
+	uint64_t t0 = colo_now_ns();
 	struct layout mine;
-	int verify, ret;
+	int ret;
 
 	/* Step 1 */
 	if (fault_injected(FI_LOAD_MAPS_EIO) && s->ckpt_id == fault_at()) {
@@ -409,23 +419,37 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 	if (ret)
 		return ret;
 	/* Step 2 */
-	ret = ram_cache_commit(&s->cache, s->ckpt_id, &s->layout, s->layout_brk);
+	ret = restore_guest(s, false);
+	if (ret && !s->cache.planned)
+		return ret;
+	s->ckpt_done = s->ckpt_id;	/* our guest holds it, or part of it */
+	/* Steps 3 to 5 */
+	if (!ret)
+		ret = load_resume(s, flags, clock_ms, t0);
+	/* Step 6, whatever happened from the first page written */
+	ram_cache_commit_staged(&s->cache, &s->layout, s->layout_brk);
 	phase_end(s, SP_COMMIT);
-	if (ret)
-		return ret;
-	s->ckpt_done = s->cache.image_id;
+	if (!ret && s->ckpt_done > 1)
+		phases_count(s);
+	return ret;
+}
+
+static int load_resume(struct secondary *s, uint64_t flags, uint64_t clock_ms,
+		       uint64_t t0)
+{
+	uint8_t loaded[COLO_VMSTATE_LOADED_LEN];
+	struct colo_vmstate_loaded vl;
+	int verify, ret;
+	uint64_t now;
+
 	/* Step 3 */
-	ret = restore_image(s, false);
-	if (ret)
-		return ret;
-	/* Step 4 */
 	verify = verify_image(s, flags);
 	phase_end(s, SP_VERIFY);
 	if (verify < 0)
 		return verify;
 	if (flags & COLO_VMSTATE_VERIFY)
 		s->last_verify = verify;
-	/* Step 5 */
+	/* Step 4 */
 	ret = dirty_log_sync(s->dl);
 	if (!ret)
 		ret = dirty_log_forget(s->dl);
@@ -435,9 +459,8 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 	now = phase_end(s, SP_RESUME);
 	if (ret)
 		return ret;
-	pr_debug("checkpoint %" PRIu64 " loaded: commit %.0f us, layout %.0f "
-		 "us, flush of %" PRIu64 " pages %.0f us, re-arm %.0f us",
-		 s->ckpt_id, (double)s->phase_ns[SP_COMMIT] / 1e3,
+	pr_debug("checkpoint %" PRIu64 " loaded: layout %.0f us, flush of %"
+		 PRIu64 " pages %.0f us, re-arm %.0f us", s->ckpt_id,
 		 (double)s->phase_ns[SP_LAYOUT] / 1e3,
 		 s->cache.stats.pages_flushed,
 		 (double)s->phase_ns[SP_FLUSH] / 1e3,
@@ -448,7 +471,7 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 		pause_stats_add(&s->pauses, (double)(daemon_now_ms() - s->stop_ms));
 		stopped_count(s, now);
 	}
-	/* Step 6 */
+	/* Step 5 */
 	vl = (struct colo_vmstate_loaded){
 		.id = s->ckpt_id, .verify = (uint32_t)verify,
 	};
@@ -460,9 +483,8 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 			s->cache.stats.pages_flushed, s->last_load_ms);
 		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
 	}
+	channel_push(s->ch);	/* the primary resumes while we commit */
 	phase_end(s, SP_LOADED);
-	if (!ret && s->ckpt_done > 1)
-		phases_count(s);
 	return ret;
 }
 
@@ -522,7 +544,7 @@ void secondary_checkpoint_fall_back(struct secondary *s)
 		return;
 	}
 	if (!ret)
-		ret = restore_image(s, true);
+		ret = restore_guest(s, true);
 	if (!ret)
 		ret = dirty_log_sync(s->dl);
 	if (!ret)

@@ -43,7 +43,7 @@ enum secondary_state {
  * docs/perf-checkpoint.md). Each runs from the end of the one before to
  * its own end; from SP_WAIT_SEND to SP_RESUME they are the time our
  * guest is stopped (guest_stopped_*), SP_STOP comes before it and
- * SP_LOADED after. SP_RECV_CACHE is the part of SP_RECV spent in the
+ * SP_LOADED and SP_COMMIT after. SP_RECV_CACHE is the part of SP_RECV spent in the
  * PAGES handlers (the RAM cache's writes), counted in SP_RECV too.
  */
 enum secondary_phase {
@@ -53,14 +53,16 @@ enum secondary_phase {
 				 * pages, their CRCs, their staging */
 	SP_RECV_CACHE,		/* of it, in ram_cache_load_pages */
 	SP_CHECK,		/* Step 1: our layout read and checked */
-	SP_COMMIT,		/* Step 2: ram_cache_commit */
-	SP_LAYOUT,		/* Step 3: layout_mirror */
-	SP_SYNC,		/* Step 3: our own log's sync */
-	SP_FLUSH,		/* Step 3: ram_cache_flush */
-	SP_VERIFY,		/* Step 4 */
-	SP_REARM,		/* Step 5: sync and forget */
-	SP_RESUME,		/* Step 5: TID, guest_continue_at */
-	SP_LOADED,		/* Step 6: VMSTATE_LOADED */
+	SP_LAYOUT,		/* Step 2: layout_mirror */
+	SP_SYNC,		/* Step 2: our own log's sync */
+	SP_FLUSH,		/* Step 2: ram_cache_flush_staged (the
+				 * commit's plan, the writes) */
+	SP_VERIFY,		/* Step 3 */
+	SP_REARM,		/* Step 4: sync and forget */
+	SP_RESUME,		/* Step 4: TID, guest_continue_at */
+	SP_LOADED,		/* Step 5: VMSTATE_LOADED */
+	SP_COMMIT,		/* Step 6: ram_cache_commit_staged, the
+				 * guest running again */
 	SP_PHASES
 };
 

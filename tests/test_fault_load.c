@@ -371,7 +371,7 @@ static void test_unrestorable_after_commit(void **state)
 		      "guest: %.0f checkpoints\n",
 		      pair_status_num("sec", "checkpoints"));
 	assert_int_equal(pair_status_num("sec", "checkpoints"), 1);
-	pair_must(pair_log_has("sec", "could not be put back to checkpoint 1"));
+	pair_must(pair_log_has("sec", "could not be put at checkpoint 1"));
 }
 
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those. */

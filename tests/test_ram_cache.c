@@ -319,6 +319,74 @@ static void test_staged_pages_follow_their_block(void **state)
 	ram_cache_destroy(&rc);
 }
 
+/*
+ * The pause's load as the secondary does it: our guest written from the
+ * stage (received pages, ZERO ones as zeros) and from the image (its own
+ * dirty pages) before the image changes; then the commit, which leaves
+ * nothing marked. A plan dropped after a flush (the checkpoint discarded)
+ * leaves what it wrote marked, and a rollback puts it back.
+ */
+static void test_flush_staged(void **state)
+{
+	static const unsigned blocks[] = { 0, 32, 32, 8 };
+	struct layout none = { 0 };
+	struct self_guest sg;
+	struct ram_cache rc;
+
+	(void)state;
+	self_guest_init(&sg, 40);
+	assert_int_equal(ram_cache_init(&rc, PAGE), 0);
+	assert_int_equal(announce(&rc, blocks, 1), 0);
+	send_many(&rc, 0, 16, 1);
+	assert_int_equal(commit(&rc, 1), 0);
+	self_guest_flush(&sg, &rc, false);
+	assert_true(self_guest_page_is(&sg, 15, 1));
+
+	/* checkpoint 2: four pages, two ZERO ones, a new block sent whole;
+	 * our guest wrote two pages of its own */
+	assert_int_equal(announce(&rc, blocks, 2), 0);
+	assert_int_equal(send(&rc, 4, 4, 2), 0);
+	assert_int_equal(send_zero(&rc, 8, 2), 0);
+	send_many(&rc, 32, 8, 7);
+	self_guest_dirty(&sg, 10, 9);
+	self_guest_dirty(&sg, 20, 9);
+	assert_int_equal(ram_cache_flush_staged(&rc, 2, &sg.dl, &sg.w), 0);
+	bitmap_clear(sg.dl.ram.blocks[0]->bmap, 0, sg.dl.ram.blocks[0]->npages);
+	for (unsigned p = 0; p < 40; p++) {
+		uint8_t want = p < 4 ? 1 : p < 8 ? 2 : p < 10 ? 0 :
+			       p < 16 ? 1 : p < 32 ? 0 : 7;
+
+		if (!self_guest_page_is(&sg, p, want))
+			fail_msg("page %u of the guest is not %u", p, want);
+	}
+	assert_int_equal(rc.stats.pages_flushed, 4 + 2 + 8 + 2);
+	assert_int_equal(image_at(&rc, 4), 1);	/* not committed yet */
+	assert_int_equal(rc.image_id, 1);
+	ram_cache_commit_staged(&rc, &none, 0);
+	assert_int_equal(rc.image_id, 2);
+	assert_false(rc.planned);
+	assert_int_equal(image_at(&rc, 4), 2);
+	assert_true(image_page_zero(&rc, 8));
+	assert_int_equal(image_at(&rc, 35), 7);
+	for (size_t i = 0; i < rc.image.nr_blocks; i++)
+		assert_int_equal(bitmap_count_one(rc.image.blocks[i]->bmap,
+						  rc.image.blocks[i]->npages), 0);
+
+	/* checkpoint 3 written into the guest, then given up: rolled back */
+	assert_int_equal(send(&rc, 0, 2, 3), 0);
+	assert_int_equal(ram_cache_flush_staged(&rc, 3, &sg.dl, &sg.w), 0);
+	assert_true(self_guest_page_is(&sg, 0, 3));
+	ram_cache_discard(&rc);
+	assert_false(rc.planned);
+	self_guest_flush(&sg, &rc, true);
+	assert_true(self_guest_page_is(&sg, 0, 1));
+	assert_true(self_guest_page_is(&sg, 1, 1));
+	assert_true(self_guest_page_is(&sg, 4, 2));
+	assert_int_equal(rc.image_id, 2);
+	ram_cache_destroy(&rc);
+	self_guest_destroy(&sg);
+}
+
 /* A layout the test can tell apart: one mapping at tag. */
 static void tagged_layout(struct layout *l, uint64_t tag)
 {
@@ -721,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_kept_block_keeps_content),
 		cmocka_unit_test(test_layout_change_keeps_what_was_sent),
 		cmocka_unit_test(test_staged_pages_follow_their_block),
+		cmocka_unit_test(test_flush_staged),
 		cmocka_unit_test(test_failed_commit_changes_nothing),
 		cmocka_unit_test(test_failed_commit_can_roll_back),
 		cmocka_unit_test(test_zero_page_replaces_data),
