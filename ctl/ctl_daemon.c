@@ -13,6 +13,7 @@
 
 #define LOG_PREFIX "coloctl: "
 #include "log.h"
+#include "colo_daemon.h"
 #include "control.h"
 #include "ctl.h"
 #include "fault.h"
@@ -51,8 +52,10 @@ static int start(const struct colo_config *cfg, const char *role,
 		       "start-%s", role, role);
 		return 2;
 	}
-	if (foreground)
+	if (foreground) {
+		daemon_tune_malloc();
 		return run(cfg, -1) ? 1 : 0;
+	}
 	log_path(cfg, role, log, sizeof(log));
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		pr_err("pipe: %s", strerror(errno));
@@ -74,6 +77,7 @@ static int start(const struct colo_config *cfg, const char *role,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		daemon_tune_malloc();
 		return run(cfg, pipefd[1]) ? 1 : 0;
 	}
 	close(pipefd[1]);

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,23 @@ void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 	}
 	fprintf(f, "%" PRIu64 " %08" PRIx32 " %" PRIu64 "\n", id, crc, bytes);
 	fclose(f);
+}
+
+/*
+ * The stream's buffers (libevent's chains of a record, ~1 MiB each, on
+ * both daemons) come and go hundreds of times a second. Above glibc's
+ * mmap threshold each is a fresh mapping that the kernel zero-fills
+ * page by page, and unmaps again when freed: clear_page and page faults
+ * were 14% of both daemons' CPU under the anchor workload
+ * (docs/perf-checkpoint.md). From the heap, and kept there, they are
+ * reused warm; what the heap keeps is about the largest backlog queued.
+ */
+void daemon_tune_malloc(void)
+{
+	if (!mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD) ||
+	    !mallopt(M_TRIM_THRESHOLD, DAEMON_TRIM_THRESHOLD))
+		pr_warn("cannot tune malloc for the stream's buffers; they "
+			"cost page faults");
 }
 
 int64_t daemon_now_ms(void)

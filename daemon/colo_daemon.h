@@ -29,6 +29,11 @@ void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 /* Milliseconds of CLOCK_MONOTONIC: colo_now_ms() of clock.h. */
 int64_t daemon_now_ms(void);
 
+/* Record-sized buffers from the heap, kept there (colo_daemon.c). */
+#define DAEMON_MMAP_THRESHOLD	(64 << 20)
+#define DAEMON_TRIM_THRESHOLD	(256 << 20)
+void daemon_tune_malloc(void);
+
 /* Tell whoever started the daemon that it is up (or why not). */
 void daemon_ready(int *ready_fd, int error, const char *why);
 
