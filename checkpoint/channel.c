@@ -293,12 +293,17 @@ const char *channel_peer(const struct channel *ch)
  * Write what the socket takes now, without waiting for the loop: a
  * handler that queues much (a checkpoint's final pass) lets its first
  * records cross while it builds the rest. Never blocks; a socket that
- * fails is left for the bufferevent to report.
+ * fails is left for the bufferevent to report. A socket bufferevent
+ * keeps the start of its output frozen but in its own write callback,
+ * which does what this does.
  */
 void channel_push(struct channel *ch)
 {
 	struct evbuffer *out = bufferevent_get_output(ch->bev);
 
-	if (ch->open && evbuffer_get_length(out))
-		evbuffer_write(out, bufferevent_getfd(ch->bev));
+	if (!ch->open || !evbuffer_get_length(out))
+		return;
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, bufferevent_getfd(ch->bev));
+	evbuffer_freeze(out, 1);
 }
