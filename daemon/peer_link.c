@@ -269,6 +269,17 @@ void peer_connect_close(struct peer_connect *pc)
 
 /* --- the secondary listens ------------------------------------------------ */
 
+/*
+ * What the kernel may hold of the stream for the secondary, not yet
+ * read: the gap's backlog that a CHECKPOINT_REQUEST queues behind. On
+ * loopback the receive queue is where a sent record waits (autotuned up
+ * to tcp_rmem's 6 MiB, ~10 ms of the secondary's work at the stop);
+ * 1 MiB (the kernel doubles it for its overhead) still keeps a stream of
+ * several GB/s going. Set on the listening socket, so the window scale
+ * of each connection is the one for it.
+ */
+#define PEER_RCVBUF	(1 << 20)
+
 int peer_listen(struct event_base *base, const char *addr, evconnlistener_cb cb,
 		void *arg, struct evconnlistener **out)
 {
@@ -283,8 +294,15 @@ int peer_listen(struct event_base *base, const char *addr, evconnlistener_cb cb,
 	*out = evconnlistener_new_bind(base, cb, arg, LEV_OPT_CLOSE_ON_FREE |
 				       LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 				       4, (struct sockaddr *)&sin, sizeof(sin));
-	if (*out)
+	if (*out) {
+		int fd = evconnlistener_get_fd(*out), sz = PEER_RCVBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)))
+			pr_warn("cannot bound the receive buffer on %s to %d "
+				"KiB: %s; checkpoints may wait behind a longer "
+				"backlog", addr, sz >> 10, strerror(errno));
 		return 0;
+	}
 	ret = errno ? -errno : -EADDRINUSE;
 	pr_err("cannot listen on %s: %s; is another secondary there? set "
 	       "[checkpoint] listen", addr, strerror(-ret));

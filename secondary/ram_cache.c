@@ -97,6 +97,22 @@ static void buffer_zero(uint8_t *p, size_t len)
 	memset(p, 0, len);
 }
 
+/*
+ * Give [p, p + len) of a stage back lazily (MADV_FREE): the kernel takes
+ * the pages when it needs memory, and until then the next checkpoint
+ * writes into them without a page fault and a zero-fill each (those were
+ * most of the stage's cost). What such a page reads is undefined: the
+ * stage is never read where it holds no page of this checkpoint, or
+ * where the page came as ZERO (see next_zero). Without MADV_FREE, the
+ * pages are given back at once.
+ */
+static void stage_free(uint8_t *p, size_t len)
+{
+	if (madvise(p, len, MADV_FREE) == 0)
+		return;
+	buffer_zero(p, len);
+}
+
 /* Give back the staged pages of next block rb: the received ones, in runs
  * RELEASE_GAP_PAGES apart at most. Before its bmap is cleared. */
 static void stage_release(struct ram_cache *rc, struct ram_block *rb)
@@ -110,9 +126,25 @@ static void stage_release(struct ram_cache *rc, struct ram_block *rb)
 		while ((n = find_next_bit(rb->bmap, rb->npages, q)) < rb->npages &&
 		       n - q <= RELEASE_GAP_PAGES)
 			q = find_next_zero_bit(rb->bmap, rb->npages, n);
-		buffer_zero(rb->colo_stage + p * rc->page_size,
-			    (q - p) * rc->page_size);
+		stage_free(rb->colo_stage + p * rc->page_size,
+			   (q - p) * rc->page_size);
 		p = n;
+	}
+}
+
+/* The ZERO pages of a stage that becomes an image block, zeroed (their
+ * stage may hold anything, see stage_free). */
+static void stage_zero_marked(struct ram_cache *rc, struct ram_block *nb,
+			      const struct ram_block *zb)
+{
+	size_t p = find_next_bit(zb->bmap, zb->npages, 0);
+
+	while (p < zb->npages) {
+		size_t q = find_next_zero_bit(zb->bmap, zb->npages, p);
+
+		buffer_zero(nb->colo_stage + p * rc->page_size,
+			    (q - p) * rc->page_size);
+		p = find_next_bit(zb->bmap, zb->npages, q);
 	}
 }
 
@@ -269,12 +301,7 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			rc->stats.raw++;
 			break;
 		case COLO_PAGE_ZERO:
-			/* the stage is not touched, unless it holds data of
-			 * this checkpoint: then it is, to keep it zero there */
-			if (rb->colo_stage && test_bit(p, rb->bmap) &&
-			    !test_bit(p, zb->bmap))
-				memset(rb->colo_stage + p * rc->page_size, 0,
-				       rc->page_size);
+			/* the stage is not touched: the mark says it */
 			set_bit(p, zb->bmap);
 			rc->stats.zero++;
 			break;
@@ -402,8 +429,9 @@ static void commit_block(struct ram_cache *rc, struct ram_block *ib,
 	size_t got = bitmap_count_one(nb->bmap, nb->npages);
 
 	if (fresh && !ib->colo_cache) {
-		/* every page arrived: the staged buffer is the image (it
-		 * reads zero where a ZERO page came, see next_zero) */
+		/* every page arrived: the staged buffer is the image, once
+		 * zero where a ZERO page came */
+		stage_zero_marked(rc, nb, zb);
 		ib->colo_cache = nb->colo_stage;
 		nb->colo_stage = NULL;
 		if (mark)
@@ -523,14 +551,16 @@ int ram_cache_commit(struct ram_cache *rc, uint64_t id, struct layout *layout,
 /* --- the pause's flush from the stage ---------------------------------- */
 
 /* Where the guest's page p of plan block i comes from: its stage when
- * received (zeros where it came as ZERO, see next_zero), else the image
+ * received (zeros where it came as ZERO), else the image
  * (own dirty; a new block's buffer reads zero). NULL: zeros. */
 static const uint8_t *flush_source(const struct ram_cache *rc,
 				   const struct ram_block *ib,
-				   const struct ram_block *nb, size_t p)
+				   const struct ram_block *nb,
+				   const struct ram_block *zb, size_t p)
 {
 	if (test_bit(p, nb->bmap))
-		return nb->colo_stage ? nb->colo_stage + p * rc->page_size : NULL;
+		return nb->colo_stage && !test_bit(p, zb->bmap) ?
+		       nb->colo_stage + p * rc->page_size : NULL;
 	return ib->colo_cache ? ib->colo_cache + p * rc->page_size : NULL;
 }
 
@@ -560,20 +590,21 @@ static int flush_run(struct ram_cache *rc, struct guest_writer *w,
 /* Every page of plan block i received or marked (own dirty) into the
  * guest, in runs of one source. */
 static int flush_block(struct ram_cache *rc, struct guest_writer *w,
-		       const struct ram_block *ib, const struct ram_block *nb)
+		       const struct ram_block *ib, const struct ram_block *nb,
+		       const struct ram_block *zb)
 {
 	size_t n = ib->npages, ps = rc->page_size;
 	size_t p = find_next_bit(nb->bmap, n, 0), o = find_next_bit(ib->bmap, n, 0);
 
 	while ((p = p < o ? p : o) < n) {
-		const uint8_t *src = flush_source(rc, ib, nb, p), *at;
+		const uint8_t *src = flush_source(rc, ib, nb, zb, p), *at;
 		size_t q = p + 1;
 		int ret;
 
 		/* extend while the next page is to flush and follows on in
 		 * the same buffer (or is zeros again) */
 		while (q < n && (test_bit(q, nb->bmap) || test_bit(q, ib->bmap))) {
-			at = flush_source(rc, ib, nb, q);
+			at = flush_source(rc, ib, nb, zb, q);
 			if (src ? at != src + (q - p) * ps : at != NULL)
 				break;
 			q++;
@@ -612,7 +643,8 @@ int ram_cache_flush_staged(struct ram_cache *rc, uint64_t id,
 	ram_list_fold_dirty(&guest_log->ram, &view);
 	ret = 0;
 	for (size_t i = 0; i < rc->plan.nr && !ret; i++)
-		ret = flush_block(rc, w, rc->plan.blocks[i], rc->next.blocks[i]);
+		ret = flush_block(rc, w, rc->plan.blocks[i], rc->next.blocks[i],
+				  rc->next_zero.blocks[i]);
 	if (!ret)
 		ret = guest_writer_flush(w);
 	if (ret)

@@ -25,8 +25,11 @@
  * (a new block), or makes it so (MADV_DONTNEED: it reads as zeros) for a
  * run of them; a few ZERO pages amid data are zero-filled, cheaper than
  * a call each. After a commit or a rollback the staged pages are given
- * back the same way, so the cache costs about one copy of the primary's
- * RAM that is not zero, plus what arrives between two checkpoints.
+ * back lazily (MADV_FREE): the kernel reclaims them when it needs the
+ * memory, and until it does the next checkpoint writes into them
+ * without a page fault each. So the cache costs about one copy of the
+ * primary's RAM that is not zero, plus what arrives between two
+ * checkpoints, the latter reclaimable (LazyFree in /proc/PID/smaps).
  */
 #ifndef COLO_RAM_CACHE_H
 #define COLO_RAM_CACHE_H
@@ -81,11 +84,11 @@ struct ram_cache {
 	 * record of the page follows), cleared by commit and rollback. Owned
 	 * by the secondary's event loop, like the rest of the cache; no lock.
 	 *
-	 * The staging buffer reads zero at every page that is not received
-	 * or is marked here: it is given back at each commit and rollback,
-	 * a ZERO over data staged in the same checkpoint zeroes the page,
-	 * and a page that fails to inflate is zeroed. So a new block whose
-	 * every page arrived takes its staged buffer as its image as it is.
+	 * The staging buffer is read only at received pages not marked
+	 * here: elsewhere it may hold anything (its pages are given back
+	 * lazily, MADV_FREE, at each commit and rollback). A new block
+	 * whose every page arrived takes its staged buffer as its image,
+	 * zeroed at the marked pages first.
 	 */
 	struct ram_list next_zero;
 	bool next_lost;			/* a RAM_BLOCKS could not be followed
@@ -141,8 +144,9 @@ int ram_cache_set_blocks(struct ram_cache *rc, const uint8_t *payload,
  * them to *pages. -EPROTO when malformed, a page is in no RAM block or
  * does not inflate (logged), -ENOMEM when no buffer could be mapped
  * (logged); the pages before the bad one are staged.
- * A ZERO page costs no memory; a data page lands in a page the kernel
- * must supply again after every commit (about twice a plain copy). */
+ * A ZERO page costs no memory; a data page lands in a page given back
+ * lazily at the last commit (a plain copy while the kernel has not
+ * reclaimed it). */
 int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len, uint64_t *pages);
 
