@@ -9,10 +9,28 @@
  * find it). Answers are sent by us with MSG_NOSIGNAL rather than by a
  * bufferevent, whose writev() would raise SIGPIPE in the daemon when a
  * client has gone.
+ *
+ * Nothing a client does may hold the loop (the checkpoints, the
+ * heartbeats run on it):
+ *
+ *   accept   at most CONTROL_ACCEPT_BATCH per loop turn, then the
+ *            listener pauses for one turn; past CONTROL_MAX_CLIENTS the
+ *            oldest READING client is dropped for the new one, or the new
+ *            one refused; EMFILE drops the oldest READING one too, else
+ *            pauses the listener CONTROL_PAUSE_MS (libevent's listener
+ *            would retry it at once, every turn: a spin)
+ *   READING  at most CONTROL_MAX_LINE + 1 bytes kept, each byte checked
+ *            to be text as it comes; a deadline (ev_deadline), not an
+ *            idle timeout, of CONTROL_IDLE_S from the connect
+ *   WRITING  non-blocking sends of the one answer; CONTROL_IDLE_S more
+ *
+ * What a flood of clients does is logged by flood_warn(): the first at
+ * once, then one line per CONTROL_LOG_EVERY_S with how many were not.
  */
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +48,10 @@
 #include "clock.h"
 #include "control.h"
 
-#define CONTROL_IDLE_S		10	/* to send a line, or to take an answer */
+#define CONTROL_BACKLOG		128	/* connections the kernel queues for us */
+#define CONTROL_ACCEPT_BATCH	32	/* accepted in a loop turn, at most */
+#define CONTROL_PAUSE_MS	100	/* no accept() after EMFILE for this */
+#define CONTROL_LOG_EVERY_S	10	/* a flood's log line, at most this often */
 
 enum client_state {
 	CLIENT_READING,		/* its command line is coming */
@@ -42,9 +63,13 @@ struct control_client {
 	struct control *c;
 	struct control_client *next;	/* c->clients */
 	int fd;
-	struct event *ev_read;		/* READING (idle timeout), HELD (none) */
+	struct event *ev_read;		/* READING, HELD (its EOF) */
 	struct event *ev_write;		/* WRITING, when the socket was full */
+	/* READING: CONTROL_IDLE_S from the connect; WRITING: from the
+	 * answer; HELD: none (the daemon owes the answer) */
+	struct event *ev_deadline;
 	struct evbuffer *in, *out;
+	size_t checked;			/* READING: bytes of in found text */
 	enum client_state state;
 	uint64_t tag;			/* HELD: what its answer waits for */
 	/* not root, our user or of [control] group: its request, once read,
@@ -53,13 +78,35 @@ struct control_client {
 	char refusal[160];
 };
 
+/* Each kind of log line a flood of clients would repeat. */
+enum flood_kind {
+	FLOOD_DENIED,			/* not root, our user or group */
+	FLOOD_LONG,			/* no newline in CONTROL_MAX_LINE */
+	FLOOD_TEXT,			/* a byte that is not text */
+	FLOOD_SLOW,			/* no whole line in CONTROL_IDLE_S */
+	FLOOD_DEAF,			/* its answer not taken in time */
+	FLOOD_FULL,			/* CONTROL_MAX_CLIENTS reached */
+	FLOOD_ACCEPT,			/* accept() failed: EMFILE, ... */
+	FLOOD_KINDS
+};
+
+/* When a kind was last logged, and how many of it were not since. */
+struct flood_log {
+	int64_t last_ms;		/* 0: never */
+	unsigned quiet;
+};
+
 struct control {
 	struct evconnlistener *listener;
+	struct event *ev_resume;	/* ends a pause of the listener */
+	unsigned accepts;		/* since the listener last paused */
 	struct event_base *base;
 	char path[108];
 	control_handler_fn fn;
 	void *opaque;
-	struct control_client *clients;	/* every open connection */
+	/* every open connection, the newest first */
+	struct control_client *clients;
+	unsigned nr_clients;		/* of them */
 	unsigned nr_held;		/* of them in CLIENT_HELD */
 	/* while a handler runs: its client, whether it held the answer
 	 * (and for what), or tried to with CONTROL_MAX_HELD held already */
@@ -67,7 +114,38 @@ struct control {
 	gid_t gid;			/* [control] group, or (gid_t)-1 */
 	bool hold, hold_full;
 	uint64_t hold_tag;
+	struct flood_log flood[FLOOD_KINDS];
 };
+
+/*
+ * A warning that every client of a flood would repeat: said at once,
+ * then at most once per CONTROL_LOG_EVERY_S, with how many like it were
+ * left unsaid meanwhile (those after the last one said are never told:
+ * the count goes with the next).
+ */
+static void __attribute__((format(printf, 3, 4)))
+flood_warn(struct control *c, enum flood_kind kind, const char *fmt, ...)
+{
+	struct flood_log *f = &c->flood[kind];
+	int64_t now = colo_now_ms();
+	char msg[400];
+	va_list ap;
+
+	if (f->last_ms && now - f->last_ms < CONTROL_LOG_EVERY_S * 1000) {
+		f->quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->quiet)
+		pr_warn("%s (and %u more like it in the last %lld s)", msg,
+			f->quiet, (long long)(now - f->last_ms) / 1000);
+	else
+		pr_warn("%s", msg);
+	f->last_ms = now;
+	f->quiet = 0;
+}
 
 static void client_free(struct control_client *cl)
 {
@@ -76,6 +154,7 @@ static void client_free(struct control_client *cl)
 	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
 		if (*pp == cl) {
 			*pp = cl->next;
+			cl->c->nr_clients--;
 			break;
 		}
 	if (cl->state == CLIENT_HELD)
@@ -84,6 +163,8 @@ static void client_free(struct control_client *cl)
 		event_free(cl->ev_read);
 	if (cl->ev_write)
 		event_free(cl->ev_write);
+	if (cl->ev_deadline)
+		event_free(cl->ev_deadline);
 	if (cl->in)
 		evbuffer_free(cl->in);
 	if (cl->out)
@@ -96,8 +177,6 @@ static void client_free(struct control_client *cl)
  * gone. The socket is non-blocking: a full one waits for ev_write. */
 static void client_flush(struct control_client *cl)
 {
-	struct timeval idle = { CONTROL_IDLE_S, 0 };
-
 	while (evbuffer_get_length(cl->out)) {
 		struct evbuffer_iovec v;
 		ssize_t n;
@@ -108,7 +187,7 @@ static void client_flush(struct control_client *cl)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (!event_pending(cl->ev_write, EV_WRITE, NULL))
-				event_add(cl->ev_write, &idle);
+				event_add(cl->ev_write, NULL);
 			return;
 		}
 		if (n < 0) {		/* EPIPE, ECONNRESET: it left */
@@ -125,10 +204,13 @@ static void client_flush(struct control_client *cl)
 static void client_answer(struct control_client *cl, int ret,
 			  struct evbuffer *text, const char *str)
 {
+	struct timeval idle = { CONTROL_IDLE_S, 0 };
+
 	if (cl->state == CLIENT_HELD)
 		cl->c->nr_held--;
 	cl->state = CLIENT_WRITING;
 	event_del(cl->ev_read);
+	event_add(cl->ev_deadline, &idle);	/* to take all of it */
 	evbuffer_add_printf(cl->out, "%s\n", ret ? "error" : "ok");
 	if (text)
 		evbuffer_add_buffer(cl->out, text);
@@ -139,16 +221,30 @@ static void client_answer(struct control_client *cl, int ret,
 
 static void client_writable(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
+	client_flush(arg);
+}
+
+/* CONTROL_IDLE_S passed: since the connect, no whole line (READING);
+ * since the answer was written, not all of it taken (WRITING). */
+static void client_deadline(evutil_socket_t fd, short what, void *arg)
+{
 	struct control_client *cl = arg;
 
 	(void)fd;
-	if (what & EV_TIMEOUT) {
-		pr_warn("dropping a control client: it took no answer for %d s",
-			CONTROL_IDLE_S);
-		client_free(cl);
-		return;
-	}
-	client_flush(cl);
+	(void)what;
+	if (cl->state == CLIENT_WRITING)
+		flood_warn(cl->c, FLOOD_DEAF, "dropping a control client: it "
+			   "did not take its answer within %d s (%zu bytes "
+			   "left)", CONTROL_IDLE_S,
+			   evbuffer_get_length(cl->out));
+	else
+		flood_warn(cl->c, FLOOD_SLOW, "dropping a control client: no "
+			   "whole command line within %d s of its connect "
+			   "(%zu bytes came)", CONTROL_IDLE_S,
+			   evbuffer_get_length(cl->in));
+	client_free(cl);
 }
 
 int control_parse(struct evbuffer *in, char **line, int *argc,
@@ -199,9 +295,8 @@ static void client_serve(struct control_client *cl, int argc, char **argv)
 		cl->state = CLIENT_HELD;
 		cl->tag = c->hold_tag;
 		c->nr_held++;
-		/* no idle timeout now: the daemon owes the answer */
-		event_del(cl->ev_read);
-		event_add(cl->ev_read, NULL);
+		/* no deadline now: the daemon owes the answer */
+		event_del(cl->ev_deadline);
 		return;
 	}
 	if (ret == CONTROL_LATER) {	/* a handler's bug: say so, once */
@@ -220,19 +315,47 @@ static void client_serve(struct control_client *cl, int argc, char **argv)
 	evbuffer_free(reply);
 }
 
+/*
+ * The bytes of in not checked yet, up to its first newline: text (a
+ * byte >= 0x20 but DEL, or tab, CR)? -EBADMSG with what the client is
+ * told in msg otherwise. A request is checked as it comes, so garbage is
+ * refused at its first byte, not at CONTROL_MAX_LINE; the grammar
+ * (control_parse) would end a word at a NUL and run "status\0junk".
+ */
+static int request_text(struct control_client *cl, char *msg, size_t len)
+{
+	size_t have = evbuffer_get_length(cl->in);
+	const unsigned char *p = evbuffer_pullup(cl->in, -1);	/* <= 4 KiB */
+
+	for (; p && cl->checked < have; cl->checked++) {
+		unsigned char b = p[cl->checked];
+
+		if (b == '\n')
+			break;
+		if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+			snprintf(msg, len, "not a command: byte 0x%02x at "
+				 "offset %zu is not text; a request is one "
+				 "line of text, e.g. 'status'\n", b,
+				 cl->checked);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static void client_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct control_client *cl = arg;
-	char *line, *argv[CONTROL_MAX_ARGS + 1];
+	char *line, *argv[CONTROL_MAX_ARGS + 1], msg[160];
+	size_t room = CONTROL_MAX_LINE;
 	int n, argc;
 
-	if (what & EV_TIMEOUT) {
-		pr_debug("dropping a control client: no command line within "
-			 "%d s", CONTROL_IDLE_S);
-		client_free(cl);
-		return;
-	}
-	n = evbuffer_read(cl->in, fd, CONTROL_MAX_LINE);
+	(void)what;
+	/* READING keeps CONTROL_MAX_LINE and its newline, at most: one byte
+	 * more without a newline is a request too long */
+	if (cl->state == CLIENT_READING)
+		room = CONTROL_MAX_LINE + 1 - evbuffer_get_length(cl->in);
+	n = evbuffer_read(cl->in, fd, (int)room);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -246,11 +369,20 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
 		evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
 		return;
 	}
+	if (request_text(cl, msg, sizeof(msg))) {
+		flood_warn(cl->c, FLOOD_TEXT, "dropping a control client: its "
+			   "request is not text (byte 0x%02x at offset %zu)",
+			   evbuffer_pullup(cl->in, -1)[cl->checked], cl->checked);
+		client_answer(cl, -EBADMSG, NULL, msg);
+		return;
+	}
 	n = control_parse(cl->in, &line, &argc, argv);
-	if (n < 0) {
-		pr_warn("dropping a control client: no command line in "
-			"%d bytes", CONTROL_MAX_LINE);
-		client_free(cl);
+	if (n == -EMSGSIZE) {
+		flood_warn(cl->c, FLOOD_LONG, "dropping a control client: a "
+			   "request longer than %d bytes", CONTROL_MAX_LINE);
+		snprintf(msg, sizeof(msg), "request longer than %d bytes, the "
+			 "most a command line may be\n", CONTROL_MAX_LINE);
+		client_answer(cl, -EMSGSIZE, NULL, msg);
 	}
 	if (n <= 0)
 		return;
@@ -267,7 +399,7 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
  */
 static bool peer_denied(struct control_client *cl, int fd)
 {
-	const struct control *c = cl->c;
+	struct control *c = cl->c;
 	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t len = sizeof(cr);
 
@@ -275,9 +407,10 @@ static bool peer_denied(struct control_client *cl, int fd)
 	    (cr.uid == 0 || cr.uid == geteuid() ||
 	     (c->gid != (gid_t)-1 && cr.gid == c->gid)))
 		return false;
-	pr_warn("refusing a control client of uid %u gid %u (pid %d): not "
-		"root, the daemon's user or of its [control] group",
-		(unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	flood_warn(c, FLOOD_DENIED, "refusing a control client of uid %u "
+		   "gid %u (pid %d): not root, the daemon's user or of its "
+		   "[control] group", (unsigned)cr.uid, (unsigned)cr.gid,
+		   (int)cr.pid);
 	snprintf(cl->refusal, sizeof(cl->refusal), "permission denied: uid %u "
 		 "is not root, the daemon's user (uid %u)%s\n", (unsigned)cr.uid,
 		 (unsigned)geteuid(), c->gid != (gid_t)-1 ?
@@ -285,16 +418,94 @@ static bool peer_denied(struct control_client *cl, int fd)
 	return true;
 }
 
+/* No accept() for ms (0: this loop turn), for the rest of the loop. */
+static void listener_pause(struct control *c, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evconnlistener_disable(c->listener);
+	event_add(c->ev_resume, &tv);
+}
+
+static void listener_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->accepts = 0;
+	evconnlistener_enable(c->listener);
+}
+
+/*
+ * Make room for a new client: drop the oldest that has not sent its
+ * whole line (READING), telling it why. False when every client is
+ * held or taking its answer. O(clients): the list is newest first.
+ */
+static bool drop_oldest_reading(struct control *c, const char *why)
+{
+	struct control_client *cl, *oldest = NULL;
+	char msg[200];
+
+	for (cl = c->clients; cl; cl = cl->next)
+		if (cl->state == CLIENT_READING)
+			oldest = cl;
+	if (!oldest)
+		return false;
+	snprintf(msg, sizeof(msg), "error\ndropped: %s, and this client had "
+		 "not sent its whole command line\n", why);
+	if (send(oldest->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("a dropped control client got no last word: %s",
+			 strerror(errno));
+	client_free(oldest);
+	return true;
+}
+
+/* CONTROL_MAX_CLIENTS are connected, none of them READING: the new one
+ * is told, and closed. */
+static void refuse(struct control *c, int fd)
+{
+	char msg[200];
+
+	flood_warn(c, FLOOD_FULL, "%u control clients at once, the most there "
+		   "may be (%u held, the others taking their answers): "
+		   "refusing a new one", c->nr_clients, c->nr_held);
+	snprintf(msg, sizeof(msg), "error\ntoo many control clients: %d at "
+		 "once, the most there may be, none of them idle; try again "
+		 "later\n", CONTROL_MAX_CLIENTS);
+	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("a refused control client got no last word: %s",
+			 strerror(errno));
+	close(fd);
+}
+
 static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 		     struct sockaddr *sa, int socklen, void *arg)
 {
 	struct control *c = arg;
-	struct control_client *cl = calloc(1, sizeof(*cl));
+	struct control_client *cl;
 	struct timeval idle = { CONTROL_IDLE_S, 0 };
+	char why[120];
 
 	(void)l;
 	(void)sa;
 	(void)socklen;
+	/* Step 1 -- a loop turn is not all accepts: a flood of connects
+	 * would keep libevent's accept loop going for as long as it lasts */
+	if (++c->accepts >= CONTROL_ACCEPT_BATCH)
+		listener_pause(c, 0);
+	/* Step 2 -- room for it */
+	if (c->nr_clients >= CONTROL_MAX_CLIENTS) {
+		snprintf(why, sizeof(why), "%d control clients at once, the "
+			 "most there may be", CONTROL_MAX_CLIENTS);
+		if (!drop_oldest_reading(c, why)) {
+			refuse(c, fd);
+			return;
+		}
+		flood_warn(c, FLOOD_FULL, "%s: dropped the oldest that had not "
+			   "sent its command line, for a new one", why);
+	}
+	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
 		return;
@@ -305,18 +516,56 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd,
 	cl->state = CLIENT_READING;
 	cl->next = c->clients;
 	c->clients = cl;
+	c->nr_clients++;
 	cl->in = evbuffer_new();
 	cl->out = evbuffer_new();
 	cl->ev_read = event_new(c->base, fd, EV_READ | EV_PERSIST,
 				client_readable, cl);
 	cl->ev_write = event_new(c->base, fd, EV_WRITE | EV_PERSIST,
 				 client_writable, cl);
-	if (!cl->in || !cl->out || !cl->ev_read || !cl->ev_write) {
+	cl->ev_deadline = evtimer_new(c->base, client_deadline, cl);
+	if (!cl->in || !cl->out || !cl->ev_read || !cl->ev_write ||
+	    !cl->ev_deadline) {
 		pr_warn("dropping a control client: out of memory");
 		client_free(cl);
 		return;
 	}
-	event_add(cl->ev_read, &idle);
+	event_add(cl->ev_read, NULL);
+	event_add(cl->ev_deadline, &idle);
+	/* Step 3 -- coloctl's line is there already, as a rule: serve it
+	 * now, before more connects can push it out as the oldest */
+	client_readable(fd, EV_READ, cl);
+}
+
+/*
+ * accept() failed with more than EAGAIN: EMFILE, ENFILE (out of file
+ * descriptors), ENOBUFS, ENOMEM. The oldest READING client makes room;
+ * with none, the listener pauses CONTROL_PAUSE_MS instead of being
+ * retried at once on every loop turn (the pending connect keeps it
+ * readable). errno is accept()'s: read first.
+ */
+static void accept_failed(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	char why[160];
+
+	(void)l;
+	snprintf(why, sizeof(why), "cannot accept a control client: %s "
+		 "(-%d), with %u control clients open", strerror(err), err,
+		 c->nr_clients);
+	if ((err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	     err == ENOMEM) && drop_oldest_reading(c, why)) {
+		flood_warn(c, FLOOD_ACCEPT, "%s: dropped the oldest that had "
+			   "not sent its command line (raise the daemon's "
+			   "open-file limit, ulimit -n / LimitNOFILE=, if this "
+			   "lasts)", why);
+		return;
+	}
+	flood_warn(c, FLOOD_ACCEPT, "%s, none idle: no accept for %d ms (raise "
+		   "the daemon's open-file limit, ulimit -n / LimitNOFILE=, "
+		   "if this lasts)", why, CONTROL_PAUSE_MS);
+	listener_pause(c, CONTROL_PAUSE_MS);
 }
 
 int control_reply_later(struct control *c, uint64_t tag)
@@ -511,23 +760,31 @@ int control_open(struct control **out, struct event_base *base,
 		return -ENOMEM;
 	c->base = base;
 	c->gid = gid;
+	c->ev_resume = evtimer_new(base, listener_resume, c);
+	if (!c->ev_resume) {
+		free(c);
+		return -ENOMEM;
+	}
 	/* no moment in which the socket is open to others */
 	old_mask = umask(gid == (gid_t)-1 ? 0177 : 0117);
 	c->listener = evconnlistener_new_bind(base, accepted, c,
-			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-			(struct sockaddr *)&sun, sizeof(sun));
+			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+			CONTROL_BACKLOG, (struct sockaddr *)&sun, sizeof(sun));
 	ret = c->listener ? 0 : -errno;
 	umask(old_mask);
 	if (!c->listener) {
 		pr_err("cannot listen on %s: %s", path, strerror(-ret));
+		event_free(c->ev_resume);
 		free(c);
 		return ret ? ret : -EIO;
 	}
+	evconnlistener_set_error_cb(c->listener, accept_failed);
 	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid)) {
 		ret = -errno;
 		pr_err("cannot give %s to [control] group %s: %s", path, group,
 		       strerror(errno));
 		evconnlistener_free(c->listener);
+		event_free(c->ev_resume);
 		free(c);
 		return ret;
 	}
@@ -565,6 +822,7 @@ void control_close(struct control *c)
 		client_free(cl);
 	}
 	evconnlistener_free(c->listener);
+	event_free(c->ev_resume);
 	unlink(c->path);
 	free(c);
 }
@@ -574,9 +832,12 @@ int control_request(const char *path, const char *line, int timeout_ms,
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int64_t deadline = colo_now_ms() + timeout_ms;
+	/* a connect waits while the daemon's queue of connections is full
+	 * (a flood of clients, or a stalled daemon): not past the timeout */
+	struct timeval wait = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *nl;
-	int fd, ret = 0;
+	int fd, ret = 0, send_err = 0;
 
 	*reply = NULL;
 	ret = socket_address(path, &sun);
@@ -585,23 +846,28 @@ int control_request(const char *path, const char *line, int timeout_ms,
 		return ret ? ret : -ENOMEM;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && timeout_ms > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		ret = -errno;
-		pr_err("no daemon answers on %s: %s; is it running (coloctl "
-		       "start-primary / start-secondary), and is this the "
-		       "[control] socket of its colo.conf?", path,
-		       strerror(errno));
+		if (ret == -EAGAIN)
+			pr_err("the daemon on %s took no connection within %d "
+			       "ms: its queue of connections is full (a flood "
+			       "of clients? a stalled daemon?); see its log",
+			       path, timeout_ms);
+		else
+			pr_err("no daemon answers on %s: %s; is it running "
+			       "(coloctl start-primary / start-secondary), and "
+			       "is this the [control] socket of its colo.conf?",
+			       path, strerror(errno));
 		goto out;
 	}
 	/* MSG_NOSIGNAL: a daemon that just went away is an answer (no
-	 * daemon), not a SIGPIPE */
+	 * daemon), not a SIGPIPE. One that closed at once may have said
+	 * why (too many clients): its answer is read all the same. */
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		ret = -errno;
-		pr_err("no daemon answers on %s: it closed the connection (%s)",
-		       path, strerror(errno));
-		goto out;
-	}
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		send_err = errno ? errno : EIO;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - colo_now_ms();
@@ -638,6 +904,12 @@ int control_request(const char *path, const char *line, int timeout_ms,
 	}
 	buf[len] = '\0';
 	nl = strchr(buf, '\n');
+	if (!nl && send_err) {
+		ret = -send_err;
+		pr_err("no daemon answers on %s: it closed the connection (%s)",
+		       path, strerror(send_err));
+		goto out;
+	}
 	if (!nl) {
 		/* it stopped or died with our request: no daemon now */
 		ret = -ECONNRESET;

@@ -9,9 +9,16 @@
  * request (control_reply_later()) and answer it later from anywhere in
  * the daemon (control_answer()): the primary answers "checkpoint wait"
  * when that checkpoint is done. A client that misbehaves (no newline in
- * 4 KiB, silent for 10 s, too slow to take its answer) is dropped, and
- * one that goes away while its answer is held is forgotten; neither is
- * ever fatal to the daemon (no SIGPIPE: answers are sent MSG_NOSIGNAL).
+ * CONTROL_MAX_LINE bytes, a byte that is not text, no whole line within
+ * CONTROL_IDLE_S of connecting, its answer not all taken within
+ * CONTROL_IDLE_S) gets an "error" if it can still take one and is
+ * dropped, and one that goes away while its answer is held is
+ * forgotten; neither is ever fatal to the daemon (no SIGPIPE: answers
+ * are sent MSG_NOSIGNAL), nor blocks its loop (every socket is
+ * non-blocking; what is queued for a client is its one answer). At most
+ * CONTROL_MAX_CLIENTS are connected at once: a new one past that
+ * replaces the oldest that has not sent its whole line yet, or is
+ * refused with an "error" when every one has (see docs/security.md).
  */
 #ifndef COLO_CONTROL_H
 #define COLO_CONTROL_H
@@ -22,8 +29,17 @@
 #include <event2/event.h>
 
 #define CONTROL_MAX_ARGS	8
-#define CONTROL_MAX_LINE	4096	/* bytes of a command line, at most */
+#define CONTROL_MAX_LINE	4096	/* bytes of a command line, at most
+					 * (its newline not counted) */
 #define CONTROL_MAX_HELD	64	/* requests held at once, at most */
+/* Seconds a client has to send its whole line, counted from its connect
+ * (not from its last byte: one byte a second does not keep it), and
+ * again to take its whole answer once it is written. */
+#define CONTROL_IDLE_S		10
+/* Clients connected at once, at most (held ones included); each costs
+ * the daemon one file descriptor and up to CONTROL_MAX_LINE + 1 bytes
+ * of request, then its answer. */
+#define CONTROL_MAX_CLIENTS	128
 
 /* A handler's return: the answer comes later (see control_reply_later). */
 #define CONTROL_LATER		1
