@@ -20,7 +20,8 @@
  *   primary                                   secondary
  *   HELLO ----------------------------------> HELLO check (magic, version,
  *         <---------------------------------- HELLO   page size, guest hash)
- *   RAM_BLOCKS, PAGES ... (pre-copy, guest running) -> RAM cache
+ *   RAM_BLOCKS, LAYOUT, PAGES ... (pre-copy, guest    -> RAM cache, and
+ *     running; a LAYOUT at each pass)                  our stopped guest
  *   -- checkpoint (the first one ends the initial sync) --
  *   [stop guest] CHECKPOINT_REQUEST(id) ----> [stop guest]
  *         <---------------------------------- CHECKPOINT_REPLY(id)

@@ -397,8 +397,10 @@ static void send_some(struct primary *p)
 			return;
 		if (p->pass_start) {
 			if (dirty_log_sync(p->dl) ||
-			    page_stream_blocks(&p->ps, &p->dl->ram, false)) {
-				primary_lose_secondary(p, "the dirty log failed "
+			    page_stream_blocks(&p->ps, &p->dl->ram, false) ||
+			    (p->state == P_SYNC && primary_send_sync_layout(p))) {
+				primary_lose_secondary(p, "the dirty log or the "
+						       "guest's layout failed "
 						       "(see the log)");
 				return;
 			}

@@ -191,9 +191,7 @@ static int send_final_pages(struct primary *p)
 	return ret;
 }
 
-/* LAYOUT: the guest's mappings and brk. Its clock at the pause, read
- * with them, goes in VMSTATE_SIZE. */
-static int send_layout(struct primary *p)
+int primary_send_layout(struct primary *p, uint64_t *clock_ms)
 {
 	struct colo_guest_layout gl;
 	uint8_t *buf = NULL;
@@ -206,8 +204,38 @@ static int send_layout(struct primary *p)
 		ret = layout_read(p->g.pid, &l);
 	if (ret)
 		return ret;
-	p->this_clock_ms = gl.clock_ms;
+	if (clock_ms)
+		*clock_ms = gl.clock_ms;
 	ret = layout_encode(&l, gl.brk, &buf, &len);
+	layout_free(&l);
+	if (!ret)
+		ret = channel_send(p->ch, COLO_LAYOUT, buf, (uint32_t)len);
+	free(buf);
+	return ret;
+}
+
+/*
+ * LAYOUT at a pass of the initial sync, the guest running: its mappings
+ * as /proc says, its break as the end of its [heap], or where the heap
+ * would start when it has none (the runtime tells the exact break only
+ * when paused; the checkpoint's LAYOUT has it, within the same page).
+ */
+int primary_send_sync_layout(struct primary *p)
+{
+	uint8_t *buf = NULL;
+	struct layout l;
+	uint64_t brk;
+	size_t len;
+	int ret;
+
+	ret = layout_read(p->g.pid, &l);
+	if (ret)
+		return ret;
+	brk = l.stat[LS_START_BRK];
+	for (size_t i = 0; i < l.nr; i++)
+		if (l.maps[i].kind == LAYOUT_HEAP)
+			brk = l.maps[i].end;
+	ret = layout_encode(&l, brk, &buf, &len);
 	layout_free(&l);
 	if (!ret)
 		ret = channel_send(p->ch, COLO_LAYOUT, buf, (uint32_t)len);
@@ -300,8 +328,8 @@ int primary_checkpoint_reply(struct primary *p, const uint8_t *payload,
 		return ret;
 	phase_end(p, PP_REPLY);
 	ret = send_final_pages(p);
-	if (!ret)
-		ret = send_layout(p);
+	if (!ret)	/* its clock at the pause goes in VMSTATE_SIZE */
+		ret = primary_send_layout(p, &p->this_clock_ms);
 	phase_end(p, PP_LAYOUT);
 	if (!ret)
 		ret = send_memhash(p);

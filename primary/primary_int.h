@@ -262,6 +262,12 @@ void primary_mirror_status(struct primary *p, struct status_out *so);
  * is tried again at the next ticks. */
 void primary_checkpoint_begin(struct primary *p);
 
+/* LAYOUT: the guest's mappings and brk, and (when clock_ms) its clock
+ * read with them, the guest paused. 0 or a negative errno (logged). */
+int primary_send_layout(struct primary *p, uint64_t *clock_ms);
+/* The same at a pass of the initial sync, the guest running. */
+int primary_send_sync_layout(struct primary *p);
+
 /*
  * The secondary's records of the checkpoint in progress, decoded and
  * checked here: 0, or a negative errno, logged. A handler that fails for

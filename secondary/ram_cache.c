@@ -44,6 +44,7 @@ int ram_cache_init(struct ram_cache *rc, size_t page_size)
 	ram_list_init(&rc->image, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	ram_list_init(&rc->next, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	ram_list_init(&rc->next_zero, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
+	ram_list_init(&rc->next_guest, 0, page_size, CLEAR_BITMAP_SHIFT_DEFAULT);
 	z = calloc(1, sizeof(*z));
 	if (!z || inflateInit(z) != Z_OK) {
 		free(z);
@@ -59,6 +60,7 @@ void ram_cache_destroy(struct ram_cache *rc)
 	ram_list_destroy(&rc->image);
 	ram_list_destroy(&rc->next);
 	ram_list_destroy(&rc->next_zero);
+	ram_list_destroy(&rc->next_guest);
 	if (rc->planned)
 		commit_plan_free(&rc->plan);
 	layout_free(&rc->image_layout);
@@ -185,23 +187,30 @@ static const struct ram_hole *reserved_overlap(const struct ram_cache *rc,
  */
 static int mirror_next(struct ram_cache *rc)
 {
-	struct ram_list *next = &rc->next, *zero = &rc->next_zero;
+	struct ram_list *next = &rc->next, *twins[] = { &rc->next_zero,
+							&rc->next_guest };
 	int ret;
 
 	ret = ram_list_mirror(next);
-	zero->nr_areas = 0;
-	for (size_t i = 0; i < next->nr_areas && !ret; i++)
-		ret = ram_list_add_area(zero, next->areas[i].start,
-					next->areas[i].end, false, "zero");
-	if (!ret)
-		ret = ram_list_mirror(zero);
+	for (size_t t = 0; t < 2 && !ret; t++) {
+		twins[t]->nr_areas = 0;
+		for (size_t i = 0; i < next->nr_areas && !ret; i++)
+			ret = ram_list_add_area(twins[t], next->areas[i].start,
+						next->areas[i].end, false,
+						"twin");
+		if (!ret)
+			ret = ram_list_mirror(twins[t]);
+	}
 	rc->next_lost = ret != 0;
 	if (!ret)
 		return 0;
 	/* with no areas, a mirror only drops blocks: it cannot fail */
-	next->nr_areas = zero->nr_areas = 0;
+	next->nr_areas = 0;
 	ram_list_mirror(next);
-	ram_list_mirror(zero);
+	for (size_t t = 0; t < 2; t++) {
+		twins[t]->nr_areas = 0;
+		ram_list_mirror(twins[t]);
+	}
 	pr_err("RAM_BLOCKS not followed: the pages staged since checkpoint "
 	       "%" PRIu64 " are dropped", rc->image_id);
 	return ret;
@@ -267,35 +276,52 @@ static uint8_t *stage_page(struct ram_cache *rc, struct ram_block *rb,
 	return rb->colo_stage + p * rc->page_size;
 }
 
+/* Zeros for pages that have no buffer to come from. */
+static const uint8_t flush_zeros[64 << 10];
+
+/* The guest written through failed: it has nothing of the stage we can
+ * count on any more, and is written no more until the next sync. */
+static void through_fail(struct ram_cache *rc, int err)
+{
+	pr_warn("writing the initial sync's pages into our guest as they "
+		"arrive failed (%s); the initial checkpoint writes them all",
+		strerror(-err));
+	ram_cache_write_through(rc, NULL);
+}
+
 int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			 uint32_t len, uint64_t *pages)
 {
-	struct ram_block *rb = NULL, *zb = NULL;
+	struct ram_block *rb = NULL, *zb = NULL, *gb = NULL;
 	struct colo_page pg;
 	uint32_t off = 0;
-	int ret;
+	int ret, err;
 
 	while ((ret = colo_pages_next(payload, len, rc->page_size, &off,
 				      &pg)) > 0) {
 		struct ram_block *at;
-		uint8_t *dst;
+		uint8_t *dst = NULL;
 		size_t p;
 
 		at = ram_list_block_at_or_after(&rc->next, pg.addr);
 		if (!at || pg.addr < at->start) {
 			pr_err("page %#" PRIx64 " is in no RAM block the primary "
 			       "announced", pg.addr);
-			return -EPROTO;
+			ret = -EPROTO;
+			break;
 		}
-		if (at != rb) {		/* its twin: the same extent */
+		if (at != rb) {		/* its twins: the same extent */
 			rb = at;
 			zb = ram_list_block_at_or_after(&rc->next_zero, rb->start);
+			gb = ram_list_block_at_or_after(&rc->next_guest, rb->start);
 		}
 		p = (pg.addr - rb->start) / rc->page_size;
 		switch (pg.encoding) {
 		case COLO_PAGE_RAW:
-			if (!(dst = stage_page(rc, rb, p)))
-				return -ENOMEM;
+			if (!(dst = stage_page(rc, rb, p))) {
+				ret = -ENOMEM;
+				break;
+			}
 			memcpy(dst, pg.data, pg.len);
 			clear_bit(p, zb->bmap);
 			rc->stats.raw++;
@@ -306,24 +332,71 @@ int ram_cache_load_pages(struct ram_cache *rc, const uint8_t *payload,
 			rc->stats.zero++;
 			break;
 		default:	/* COLO_PAGE_ZLIB: colo_pages_next knows no other */
-			if (!(dst = stage_page(rc, rb, p)))
-				return -ENOMEM;
+			if (!(dst = stage_page(rc, rb, p))) {
+				ret = -ENOMEM;
+				break;
+			}
 			if (inflate_page(rc, pg.data, pg.len, dst)) {
 				memset(dst, 0, rc->page_size);	/* see next_zero */
 				pr_err("page %#" PRIx64 ": %u bytes of zlib data "
 				       "that do not inflate to a %zu-byte page",
 				       pg.addr, pg.len, rc->page_size);
-				return -EPROTO;
+				ret = -EPROTO;
+				break;
 			}
 			clear_bit(p, zb->bmap);
 			rc->stats.zlib++;
 			break;
 		}
+		if (ret < 0)
+			break;
 		set_bit(p, rb->bmap);
 		rc->stats.pages_received++;
 		(*pages)++;
+		/* the guest has this content once the writer's batch is out
+		 * (a failure forgets every mark); without it, not any more */
+		clear_bit(p, gb->bmap);
+		if (rc->through) {
+			err = guest_writer_add(rc->through, pg.addr,
+					       dst ? dst : flush_zeros,
+					       rc->page_size);
+			if (err)
+				through_fail(rc, err);
+			else
+				set_bit(p, gb->bmap);
+		}
 	}
+	if (rc->through && (err = guest_writer_flush(rc->through))) {
+		through_fail(rc, err);
+		return ret;
+	}
+	if (rc->through)
+		rc->stats.pages_through = rc->through->pages;
 	return ret;
+}
+
+/* Every mark of the written-through guest cleared. */
+static void guest_marks_clear(struct ram_cache *rc)
+{
+	struct ram_list *gl = &rc->next_guest;
+
+	for (size_t i = 0; i < gl->nr_blocks; i++)
+		bitmap_clear(gl->blocks[i]->bmap, 0, gl->blocks[i]->npages);
+}
+
+void ram_cache_write_through(struct ram_cache *rc, struct guest_writer *w)
+{
+	if (!w)
+		guest_marks_clear(rc);
+	else if (!rc->through)
+		w->pages = 0;
+	rc->through = w;
+	rc->wrote_through |= w != NULL;
+}
+
+void ram_cache_guest_forget(struct ram_cache *rc)
+{
+	guest_marks_clear(rc);
 }
 
 /* Undo a plan that is not applied: the new blocks and their buffers. */
@@ -527,6 +600,7 @@ static void commit_name(struct ram_cache *rc, uint64_t id,
 	rc->image_id = id;
 	rc->image_brk = brk;
 	rc->committed = true;
+	ram_cache_write_through(rc, NULL);	/* the guest runs from here */
 }
 
 /*
@@ -564,9 +638,6 @@ static const uint8_t *flush_source(const struct ram_cache *rc,
 	return ib->colo_cache ? ib->colo_cache + p * rc->page_size : NULL;
 }
 
-/* Zeros for pages that have no buffer to come from. */
-static const uint8_t flush_zeros[64 << 10];
-
 /* Pages [p, q) of the guest, all from one kind of source at src. */
 static int flush_run(struct ram_cache *rc, struct guest_writer *w,
 		     const struct ram_block *ib, size_t p, size_t q,
@@ -587,23 +658,49 @@ static int flush_run(struct ram_cache *rc, struct guest_writer *w,
 	return ret;
 }
 
-/* Every page of plan block i received or marked (own dirty) into the
- * guest, in runs of one source. */
+/* Is page p of plan block ib to be written: received or marked (own
+ * dirty), and not in the guest already (written through, gb)? */
+static bool flush_wants(const struct ram_block *ib, const struct ram_block *nb,
+			const struct ram_block *gb, size_t p)
+{
+	return (test_bit(p, nb->bmap) || test_bit(p, ib->bmap)) &&
+	       !test_bit(p, gb->bmap);
+}
+
+/* The first page from p on that flush_wants(), or npages. */
+static size_t flush_next(const struct ram_block *ib, const struct ram_block *nb,
+			 const struct ram_block *gb, size_t p)
+{
+	size_t n = ib->npages;
+
+	while (p < n) {
+		size_t r = find_next_bit(nb->bmap, n, p), o = find_next_bit(ib->bmap, n, p);
+
+		p = r < o ? r : o;
+		if (p >= n || !test_bit(p, gb->bmap))
+			return p;
+		p++;
+	}
+	return n;
+}
+
+/* Every page of plan block ib to write into the guest, in runs of one
+ * source (nb: next's twin, zb and gb its ZERO and written-through marks). */
 static int flush_block(struct ram_cache *rc, struct guest_writer *w,
 		       const struct ram_block *ib, const struct ram_block *nb,
-		       const struct ram_block *zb)
+		       const struct ram_block *zb, const struct ram_block *gb)
 {
 	size_t n = ib->npages, ps = rc->page_size;
-	size_t p = find_next_bit(nb->bmap, n, 0), o = find_next_bit(ib->bmap, n, 0);
+	size_t p = flush_next(ib, nb, gb, 0);
 
-	while ((p = p < o ? p : o) < n) {
+	while (p < n) {
 		const uint8_t *src = flush_source(rc, ib, nb, zb, p), *at;
 		size_t q = p + 1;
 		int ret;
 
-		/* extend while the next page is to flush and follows on in
+		/* extend while the next page is to write and follows on in
 		 * the same buffer (or is zeros again) */
-		while (q < n && (test_bit(q, nb->bmap) || test_bit(q, ib->bmap))) {
+		while (q < n && flush_wants(ib, nb, gb, q)) {
 			at = flush_source(rc, ib, nb, zb, q);
 			if (src ? at != src + (q - p) * ps : at != NULL)
 				break;
@@ -612,8 +709,7 @@ static int flush_block(struct ram_cache *rc, struct guest_writer *w,
 		ret = flush_run(rc, w, ib, p, q, src);
 		if (ret)
 			return ret;
-		p = find_next_bit(nb->bmap, n, q);
-		o = find_next_bit(ib->bmap, n, q);
+		p = flush_next(ib, nb, gb, q);
 	}
 	return 0;
 }
@@ -644,7 +740,8 @@ int ram_cache_flush_staged(struct ram_cache *rc, uint64_t id,
 	ret = 0;
 	for (size_t i = 0; i < rc->plan.nr && !ret; i++)
 		ret = flush_block(rc, w, rc->plan.blocks[i], rc->next.blocks[i],
-				  rc->next_zero.blocks[i]);
+				  rc->next_zero.blocks[i],
+				  rc->next_guest.blocks[i]);
 	if (!ret)
 		ret = guest_writer_flush(w);
 	if (ret)
@@ -687,6 +784,7 @@ void ram_cache_discard(struct ram_cache *rc)
 	struct ram_list *next = &rc->next, *zero = &rc->next_zero;
 
 	ram_cache_plan_drop(rc);
+	ram_cache_write_through(rc, NULL);
 	for (size_t i = 0; i < next->nr_blocks; i++) {
 		stage_release(rc, next->blocks[i]);
 		bitmap_clear(next->blocks[i]->bmap, 0, next->blocks[i]->npages);

@@ -53,6 +53,8 @@ struct ram_cache_stats {
 	uint64_t flushes;
 	uint64_t pages_flushed;		/* last flush */
 	uint64_t pages_own_dirty;	/* last flush: dirtied by our guest */
+	uint64_t pages_through;		/* written into the guest as they
+					 * arrived, since write-through began */
 };
 
 /* What a commit needs, all of it allocated before the image changes. */
@@ -91,6 +93,19 @@ struct ram_cache {
 	 * zeroed at the marked pages first.
 	 */
 	struct ram_list next_zero;
+	/*
+	 * next_guest: next's twin like next_zero (bmap only). Set: the page's
+	 * latest record since the last complete checkpoint was written into
+	 * our guest as it arrived (ram_cache_write_through, the initial
+	 * sync), so the flush need not write it. Set and cleared by
+	 * ram_cache_load_pages; all cleared by a failed or stopped write
+	 * through, a commit and a discard.
+	 */
+	struct ram_list next_guest;
+	struct guest_writer *through;	/* writes pages into the guest as they
+					 * arrive; NULL: off */
+	bool wrote_through;		/* it ever did: our guest holds part of
+					 * an initial sync */
 	bool next_lost;			/* a RAM_BLOCKS could not be followed
 					 * (out of memory): next and next_zero
 					 * are empty, and commit refuses until
@@ -210,6 +225,20 @@ void ram_cache_plan_drop(struct ram_cache *rc);
  */
 int ram_cache_flush(struct ram_cache *rc, const struct dirty_log *guest_log,
 		    struct guest_writer *w);
+
+/*
+ * The initial sync, with our guest stopped (it was never loaded) and
+ * already in the primary's layout: from now on every page that arrives
+ * is written into it as well as staged (w: the writer; NULL stops it and
+ * forgets what was written), so the initial checkpoint's flush writes
+ * only what the guest does not have. A write that fails stops it
+ * (logged); the flush then writes every page. It stops by itself at the
+ * first commit and at a discard.
+ */
+void ram_cache_write_through(struct ram_cache *rc, struct guest_writer *w);
+/* What was written through may be gone (our guest's layout changed):
+ * the flush writes those pages again. */
+void ram_cache_guest_forget(struct ram_cache *rc);
 
 /* What was received since the last complete checkpoint is dropped (its
  * memory given back); the image and the guest stay as they are. */

@@ -193,6 +193,7 @@ static const struct secondary_record {
 	{ IN(S_SYNC) | IN(S_COLO), COLO_CHECKPOINT_REQUEST,
 	  secondary_checkpoint_request },
 	{ IN(S_CHECKPOINT), COLO_VMSTATE_SEND, secondary_checkpoint_vmstate_send },
+	{ IN(S_SYNC), COLO_LAYOUT, secondary_checkpoint_sync_layout },
 	{ IN(S_CHECKPOINT), COLO_LAYOUT, secondary_checkpoint_layout },
 	{ IN(S_CHECKPOINT), COLO_MEMHASH, secondary_checkpoint_memhash },
 	{ IN(S_CHECKPOINT), COLO_VMSTATE_SIZE, secondary_checkpoint_vmstate_size },
@@ -547,6 +548,7 @@ static int setup(struct secondary *s, int *ready_fd)
 	if (ret)
 		return ret;
 	guest_writer_init(&s->w, s->g.pid, s->dl->ram.page_size);
+	guest_writer_init(&s->w_sync, s->g.pid, s->dl->ram.page_size);
 	s->ev_tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
 	s->ev_guest = event_new(s->base, s->g.chan, EV_READ | EV_PERSIST,
 				on_guest, s);
@@ -587,6 +589,7 @@ static void teardown(struct secondary *s)
 	free_dead(s);
 	layout_free(&s->layout);
 	guest_writer_destroy(&s->w);
+	guest_writer_destroy(&s->w_sync);
 	ram_cache_destroy(&s->cache);
 	/* after a takeover these are the primary's (NULL here) */
 	if (s->dl)

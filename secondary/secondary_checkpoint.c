@@ -222,6 +222,51 @@ int secondary_checkpoint_layout(struct secondary *s, const uint8_t *payload,
 	return ret;
 }
 
+/*
+ * A LAYOUT in the initial sync, before any checkpoint: our guest (never
+ * loaded, it runs nothing of the primary's yet) is stopped and given the
+ * primary's layout, and from then on the RAM cache writes every page
+ * that arrives into it as well (ram_cache_write_through), so the
+ * initial checkpoint writes only what came since, with both guests
+ * stopped. A later LAYOUT that takes memory away from our guest (an
+ * unmapped range, a lower break) makes the flush write everything again. Nothing here is fatal: without it the
+ * initial checkpoint writes every page.
+ */
+int secondary_checkpoint_sync_layout(struct secondary *s,
+				     const uint8_t *payload, uint32_t len)
+{
+	struct ram_cache *rc = &s->cache;
+	struct layout_mirror_count n = { 0 };
+	struct layout l;
+	uint64_t brk;
+	int ret;
+
+	if (rc->committed)
+		return secondary_unexpected(s, COLO_LAYOUT, len);
+	ret = layout_decode(payload, len, &l, &brk);
+	if (ret)
+		return ret;
+	ret = guest_stop(&s->g, STOP_SLICE_MS);
+	if (!ret)
+		ret = layout_mirror_counted(&l, brk, &s->g, &n);
+	layout_free(&l);
+	if (ret) {
+		if (rc->through)
+			pr_warn("our guest could not follow the primary's layout "
+				"in the initial sync (%s); the initial checkpoint "
+				"writes every page", strerror(-ret));
+		ram_cache_write_through(rc, NULL);
+		return 0;
+	}
+	if (n.unmapped)
+		ram_cache_guest_forget(rc);
+	if (!rc->through)
+		pr_info("initial sync: our guest is stopped in the primary's "
+			"layout; pages go into it as they arrive");
+	ram_cache_write_through(rc, &s->w_sync);
+	return 0;
+}
+
 /* What A's memory hashed to, for checkpoint --verify. */
 int secondary_checkpoint_memhash(struct secondary *s, const uint8_t *payload,
 				 uint32_t len)
@@ -299,13 +344,15 @@ static int restore_guest(struct secondary *s, bool rollback)
 	const struct layout *l = rollback ? &rc->image_layout : &s->layout;
 	uint64_t brk = rollback ? rc->image_brk : s->layout_brk;
 	uint64_t id = rollback ? rc->image_id : s->ckpt_id;
-	unsigned commands = 0;
+	struct layout_mirror_count n = { 0 };
 	int ret = 0;
 
 	for (int attempt = 0; attempt < RESTORE_TRIES; attempt++) {
 		if (attempt)
 			pr_warn("retrying the flush of checkpoint %" PRIu64, id);
-		ret = layout_mirror(l, brk, &s->g, &commands);
+		ret = layout_mirror_counted(l, brk, &s->g, &n);
+		if (n.unmapped)
+			ram_cache_guest_forget(rc);	/* written there: gone */
 		phase_end(s, SP_LAYOUT);
 		if (!ret)
 			ret = dirty_log_sync(s->dl);
@@ -479,7 +526,9 @@ static int load_resume(struct secondary *s, uint64_t flags, uint64_t clock_ms,
 	ret = channel_send(s->ch, COLO_VMSTATE_LOADED, loaded, sizeof(loaded));
 	if (!ret && s->ckpt_done == 1) {
 		pr_info("initial sync done: our guest is a copy of the "
-			"primary's (%" PRIu64 " pages written into it in %.0f ms)",
+			"primary's (%" PRIu64 " pages written into it as they "
+			"arrived, %" PRIu64 " at the stop, in %.0f ms)",
+			s->cache.stats.pages_through,
 			s->cache.stats.pages_flushed, s->last_load_ms);
 		ret = channel_send(s->ch, COLO_CHECKPOINT_READY, NULL, 0);
 	}
@@ -517,11 +566,18 @@ void secondary_checkpoint_fall_back(struct secondary *s)
 
 	s->state = S_PEER_LOST;
 	if (!s->cache.committed) {
+		ram_cache_discard(&s->cache);
+		s->state = S_WAITING;
+		if (s->cache.wrote_through) {
+			pr_warn("no checkpoint was complete yet: our guest holds "
+				"part of an initial sync and stays stopped until "
+				"a primary syncs it again");
+			return;
+		}
 		pr_warn("no checkpoint was complete yet: our guest was never "
 			"loaded; waiting for a primary");
 		if (s->g.paused)
 			guest_continue(&s->g);
-		s->state = S_WAITING;
 		return;
 	}
 	ret = guest_stop(&s->g, STOP_SLICE_MS);

@@ -95,6 +95,7 @@ struct secondary {
 	struct dirty_log *dl;
 	struct ram_cache cache;
 	struct guest_writer w;
+	struct guest_writer w_sync;	/* the initial sync's write-through */
 	struct channel *ch;		/* the primary's, once it said HELLO */
 	uint64_t session;		/* of its HELLO */
 	/* the mirror link (secondary_mirror.c): compare mode */
@@ -196,6 +197,10 @@ int secondary_checkpoint_request(struct secondary *s, const uint8_t *payload,
 				 uint32_t len);
 int secondary_checkpoint_vmstate_send(struct secondary *s,
 				      const uint8_t *payload, uint32_t len);
+/* LAYOUT in the initial sync: our guest takes it, and the pages as they
+ * come (ram_cache_write_through). */
+int secondary_checkpoint_sync_layout(struct secondary *s,
+				     const uint8_t *payload, uint32_t len);
 int secondary_checkpoint_layout(struct secondary *s, const uint8_t *payload,
 				uint32_t len);
 int secondary_checkpoint_memhash(struct secondary *s, const uint8_t *payload,

@@ -74,6 +74,10 @@ static void test_flush_retried(void **state)
 	pair_must(pair_configs_roles(GUEST_ARGS, NULL, &sec));
 	pair_must(pair_start());
 	assert_pair_protects(20);
+	/* the 10th batch of each writer fails: the initial sync's
+	 * write-through stops, a checkpoint's flush is retried */
+	pair_must(pair_log_has("sec", "writing the initial sync's pages into "
+			       "our guest as they arrive failed"));
 	pair_must(pair_log_has("sec", "retrying the flush"));
 	ckpts = pair_status_num("pri", "checkpoints");
 	print_message("after the failed flush, %.0f checkpoints\n", ckpts);

@@ -98,6 +98,40 @@ static void test_anchor_workload(void **state)
 		      pair_status_num("pri", "pause_p99_us"));
 }
 
+/*
+ * The initial sync under heavy writing: the secondary's guest takes the
+ * primary's layout at the first pass and every page as it arrives, so
+ * the stop-and-copy writes only what was written since; both guests are
+ * then the same byte for byte.
+ */
+static void test_initial_sync_into_guest(void **state)
+{
+	unsigned long through = 0, at_stop = 0;
+	const char *line;
+	pid_t a, b;
+
+	(void)state;
+	pair_must(pair_configs("--ram 64 --rate 300 --tick 5", NULL));
+	pair_must(pair_start());
+	pair_must(pair_wait_num("pri", "checkpoints", 1, 60));
+	pair_must(pair_log_has("sec", "pages go into it as they arrive"));
+	assert_int_equal(pair_run("$C -c $D/pri checkpoint --hold"), 0);
+	pids(&a, &b);
+	assert_int_equal(pair_run("$C guest compare %d %d", (int)a, (int)b), 0);
+	pair_must(pair_expect("byte-identical"));
+	pair_run("grep -h 'initial sync done' $D/sec.log");
+	line = strstr(pair_out, "(");
+	if (!line || sscanf(line, "(%lu pages written into it as they arrived, "
+			    "%lu at the stop", &through, &at_stop) != 2)
+		fail_msg("the secondary did not say how its initial sync went:\n%s",
+			 pair_out);
+	print_message("initial sync: %lu pages written as they arrived, %lu at "
+		      "the stop; pause %.1f ms\n", through, at_stop,
+		      pair_status_num("pri", "initial_sync_pause_ms"));
+	assert_true(through >= 16384);		/* the 64 MiB went in early */
+	assert_true(at_stop < through / 2);
+}
+
 /* --- the primary may come up first ---------------------------------------- */
 
 /* An operator may start the primary before the secondary: it keeps
@@ -405,6 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fifty_checkpoints, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_workload, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_initial_sync_into_guest, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_first, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_secondary_own_writes, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_killed_in_checkpoint, pair_setup, pair_teardown),

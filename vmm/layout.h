@@ -73,6 +73,18 @@ int layout_compatible(const char *name_a, const struct layout *a,
 int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		  unsigned *commands);
 
+/* What layout_mirror_counted sent: its commands, and of them the ones
+ * that took memory away from b (an unmapped range, the break moved down
+ * past a page): what was written into b there is gone. */
+struct layout_mirror_count {
+	unsigned commands;
+	unsigned unmapped;
+};
+/* The base page size a break is rounded to. */
+#define LAYOUT_PAGE	4096u
+int layout_mirror_counted(const struct layout *la, uint64_t brk_a,
+			  struct guest *b, struct layout_mirror_count *n);
+
 /* RAM as the dirty log sees it (proc_map_is_ram()), the runtime's own
  * mapping excepted. */
 bool layout_is_ram(const struct layout_map *m);

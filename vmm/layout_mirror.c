@@ -27,17 +27,19 @@ static const struct layout_map *find_kind(const struct layout *l,
 }
 
 static int command(struct guest *b, uint32_t cmd, uint64_t a0, uint64_t a1,
-		   uint64_t a2, uint64_t a3, int64_t *result, unsigned *count)
+		   uint64_t a2, uint64_t a3, int64_t *result, struct layout_mirror_count *count)
 {
 	const uint64_t arg[4] = { a0, a1, a2, a3 };
 	int ret = guest_cmd(b, cmd, arg, result, NULL, 0);
 
-	(*count)++;
+	count->commands++;
+	if (cmd == GUEST_CMD_MUNMAP)
+		count->unmapped++;
 	return ret;
 }
 
 static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
-				struct guest *b, unsigned *count)
+				struct guest *b, struct layout_mirror_count *count)
 {
 	const struct layout_map *sa = find_kind(la, LAYOUT_STACK), *sb;
 	struct colo_guest_layout gl;
@@ -49,6 +51,10 @@ static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
 	if (ret)
 		return ret;
 	if (gl.brk != brk_a) {
+		/* down past a page boundary: the pages above are gone */
+		if ((brk_a + LAYOUT_PAGE - 1) / LAYOUT_PAGE <
+		    (gl.brk + LAYOUT_PAGE - 1) / LAYOUT_PAGE)
+			count->unmapped++;
 		ret = command(b, GUEST_CMD_BRK, brk_a, 0, 0, 0, &res, count);
 		if (ret)
 			return ret;
@@ -85,7 +91,7 @@ struct pending {
 	int prot;
 };
 
-static int flush_pending(struct guest *b, struct pending *p, unsigned *count)
+static int flush_pending(struct guest *b, struct pending *p, struct layout_mirror_count *count)
 {
 	int64_t res = 0;
 	int ret = 0;
@@ -120,7 +126,7 @@ static int flush_pending(struct guest *b, struct pending *p, unsigned *count)
 }
 
 static int want(struct guest *b, struct pending *p, uint32_t cmd,
-		uint64_t start, uint64_t end, int prot, unsigned *count)
+		uint64_t start, uint64_t end, int prot, struct layout_mirror_count *count)
 {
 	if (p->cmd == cmd && p->end == start && p->prot == prot) {
 		p->end = end;
@@ -143,7 +149,7 @@ enum mirror_pass {
 /* Mappings and protections, segment by segment over both layouts. */
 static int mirror_maps(const struct layout *la, struct guest *b,
 		       const struct layout *lb, enum mirror_pass pass,
-		       unsigned *count)
+		       struct layout_mirror_count *count)
 {
 	struct pending p = { 0 };
 	size_t n;
@@ -205,8 +211,8 @@ static int mirror_maps(const struct layout *la, struct guest *b,
  * Step 3 -- map what A has and B has not, match protections;
  * Step 4 -- check that B's RAM layout is now A's.
  */
-int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
-		  unsigned *commands)
+int layout_mirror_counted(const struct layout *la, uint64_t brk_a,
+			  struct guest *b, struct layout_mirror_count *commands)
 {
 	struct layout lb;
 	uint64_t diff = 0;
@@ -237,5 +243,15 @@ int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
 		ret = -EIO;
 	}
 	layout_free(&lb);
+	return ret;
+}
+
+int layout_mirror(const struct layout *la, uint64_t brk_a, struct guest *b,
+		  unsigned *commands)
+{
+	struct layout_mirror_count n = { 0 };
+	int ret = layout_mirror_counted(la, brk_a, b, &n);
+
+	*commands += n.commands;
 	return ret;
 }
