@@ -269,6 +269,9 @@ static const struct config_key config_keys[] = {
 	{ "checkpoint", "checkpoint_delay_ms", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, checkpoint.checkpoint_delay_ms), 1,
 	  600000, NULL, "milliseconds from 1 to 600000 (default 100)", true },
+	{ "checkpoint", "max_downtime_ms", KEY_UINT_RANGE,
+	  offsetof(struct colo_config, checkpoint.max_downtime_ms), 1, 60000,
+	  NULL, "milliseconds from 1 to 60000 (default 30)", false },
 	{ "checkpoint", "compress_level", KEY_UINT_RANGE,
 	  offsetof(struct colo_config, checkpoint.compress_level), 0, 9, NULL,
 	  "0 (no compression) to 9 (default 0)", true },
@@ -388,6 +391,7 @@ void config_defaults(struct colo_config *cfg)
 	cfg->guest.stack_limit_kib = 8192;
 	cfg->guest.stop_timeout_ms = 1000;
 	cfg->checkpoint.checkpoint_delay_ms = 100;
+	cfg->checkpoint.max_downtime_ms = 30;
 	cfg->checkpoint.compress_level = 0;
 	snprintf(cfg->checkpoint.listen, sizeof(cfg->checkpoint.listen),
 		 "127.0.0.1:9470");

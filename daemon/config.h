@@ -59,6 +59,9 @@ struct colo_config {
 	} guest;
 	struct {
 		unsigned checkpoint_delay_ms;	/* gap between checkpoints */
+		/* the initial sync's stop-and-copy should take at most this:
+		 * pre-copy goes on until what is dirty moves within it */
+		unsigned max_downtime_ms;
 		unsigned compress_level;	/* zlib level of pages, 0 = off */
 		char listen[64];		/* secondary: ADDRESS:PORT */
 		char peer[64];			/* primary: the secondary's */

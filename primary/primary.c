@@ -49,7 +49,6 @@
 #define CONNECT_RETRY_MS	500
 #define STEP_PAGES		256	/* pages per background step */
 #define STEPS_PER_WAKE		16	/* steps before we let others run */
-#define SYNC_PASSES		3	/* pre-copy passes before the first checkpoint */
 #define CONNECT_BACKOFF_MAX_MS	8000	/* retries after a lost link, at most */
 
 const char *primary_state_name(enum primary_state state)
@@ -405,6 +404,10 @@ static void send_some(struct primary *p)
 				return;
 			}
 			p->pass_start = false;
+			if (p->state == P_SYNC && primary_sync_converged(p)) {
+				primary_checkpoint_begin(p);
+				return;
+			}
 		}
 		if (ram_save_step(&p->rs, &p->ps.sink, STEP_PAGES, &done)) {
 			primary_lose_secondary(p, "sending pages failed (see "
@@ -413,11 +416,8 @@ static void send_some(struct primary *p)
 		}
 		if (done) {
 			p->pass_start = true;
-			if (p->state == P_SYNC && ++p->sync_passes >= SYNC_PASSES &&
-			    primary_net_ready(p)) {
-				primary_checkpoint_begin(p);
-				return;
-			}
+			if (p->state == P_SYNC)
+				primary_sync_pass_done(p);
 			if (p->state == P_COLO)
 				return;	/* all sent: wait for new dirt */
 		}

@@ -243,6 +243,58 @@ int primary_send_sync_layout(struct primary *p)
 	return ret;
 }
 
+/* --- the initial sync's end ---------------------------------------------- */
+
+void primary_sync_pass_done(struct primary *p)
+{
+	uint64_t now = colo_now_ns();
+	double s = (double)(now - p->sync_mark_ns) / 1e9;
+
+	p->sync_passes++;
+	p->sync_rate = s > 0 ? (double)(p->ps.stats.pages -
+					p->sync_mark_pages) / s : 0;
+	p->sync_mark_ns = now;
+	p->sync_mark_pages = p->ps.stats.pages;
+}
+
+/*
+ * As QEMU's downtime-limit: the stop-and-copy begins when the pages the
+ * sync just found dirty would cross within [checkpoint] max_downtime_ms
+ * at the rate (pages a second) the last pass went; a guest that dirties faster than that
+ * is stopped after SYNC_PASSES_MAX passes all the same, with the figures
+ * in the log. Not before the guest's network is ready to be compared.
+ */
+bool primary_sync_converged(struct primary *p)
+{
+	uint64_t dirty = ram_list_count_dirty(&p->dl->ram);
+	double ps = (double)p->dl->ram.page_size;
+	double ms = p->sync_rate > 0 ? (double)dirty / p->sync_rate * 1e3 : 0;
+	double mbs = p->sync_rate * ps / 1e6;
+	unsigned limit = p->cfg.checkpoint.max_downtime_ms;
+
+	if (!p->sync_passes) {		/* the first pass begins */
+		p->sync_mark_ns = colo_now_ns();
+		p->sync_mark_pages = p->ps.stats.pages;
+		return false;
+	}
+	if (!primary_net_ready(p))
+		return false;
+	if (p->sync_rate > 0 && ms <= limit) {
+		pr_info("initial sync: after %u pass(es), %" PRIu64 " pages "
+			"dirty, ~%.1f ms at %.0f MB/s: the stop-and-copy begins",
+			p->sync_passes, dirty, ms, mbs);
+		return true;
+	}
+	if (p->sync_passes < SYNC_PASSES_MAX)
+		return false;
+	pr_warn("initial sync: the guest dirties memory faster than the link "
+		"moves it: after %u passes %" PRIu64 " pages (%.0f MiB) are "
+		"still dirty, ~%.0f ms at %.0f MB/s against max_downtime_ms %u; "
+		"stopping it for the copy all the same", p->sync_passes, dirty,
+		(double)dirty * ps / (1 << 20), ms, mbs, limit);
+	return true;
+}
+
 /* MEMHASH, when this checkpoint is verified: the guest's memory as it
  * is sent. [debug] record_hashes wants the hash too, sent or not. */
 static int send_memhash(struct primary *p)

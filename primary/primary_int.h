@@ -103,7 +103,10 @@ struct primary {
 	struct dirty_log *dl;
 	struct ram_save rs;
 	bool pass_start;		/* sync before the next step */
-	unsigned sync_passes;
+	/* the initial sync's pre-copy passes (primary_sync_converged) */
+	unsigned sync_passes;		/* done */
+	uint64_t sync_mark_ns, sync_mark_pages;	/* the pass's start */
+	double sync_rate;		/* pages/s of the last pass */
 
 	struct peer_connect conn;	/* to the secondary, retried */
 	int connect_backoff_ms;		/* after a link lost before protection */
@@ -267,6 +270,17 @@ void primary_checkpoint_begin(struct primary *p);
 int primary_send_layout(struct primary *p, uint64_t *clock_ms);
 /* The same at a pass of the initial sync, the guest running. */
 int primary_send_sync_layout(struct primary *p);
+
+/*
+ * The initial sync's pre-copy: at each pass's start, after its sync,
+ * primary_sync_converged() says whether the stop-and-copy begins now
+ * (what is dirty would move within max_downtime_ms at the last pass's
+ * rate, or SYNC_PASSES_MAX passes are done); primary_sync_pass_done()
+ * counts a pass and its rate.
+ */
+#define SYNC_PASSES_MAX		30
+bool primary_sync_converged(struct primary *p);
+void primary_sync_pass_done(struct primary *p);
 
 /*
  * The secondary's records of the checkpoint in progress, decoded and
