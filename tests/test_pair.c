@@ -132,6 +132,31 @@ static void test_initial_sync_into_guest(void **state)
 	assert_true(at_stop < through / 2);
 }
 
+/*
+ * Pre-copy ends by max_downtime_ms: an idle guest after its first pass;
+ * a guest that rewrites all of its memory faster than any pass after 30
+ * passes, with the figures, and the pair protects it all the same.
+ */
+static void test_sync_downtime(void **state)
+{
+	(void)state;
+	pair_must(pair_configs("--ram 16 --rate 0 --tick 5", NULL));
+	pair_must(pair_start());
+	pair_must(pair_wait_num("pri", "checkpoints", 1, 60));
+	pair_must(pair_log_has("pri", "after 1 pass(es)"));
+	pair_run("$C -c $D/pri stop; $C -c $D/sec stop");
+	pair_sleep_ms(500);
+
+	pair_must(pair_configs("--ram 16 --rate 2000 --tick 1",
+			       "[checkpoint]\nmax_downtime_ms = 1\n"));
+	pair_must(pair_start());
+	pair_must(pair_wait_num("pri", "checkpoints", 2, 120));
+	pair_must(pair_log_has("pri", "dirties memory faster than the link "
+			       "moves it: after 30 passes"));
+	assert_int_equal(pair_run("$C -c $D/pri checkpoint --verify"), 0);
+	pair_must(pair_expect("the secondary's guest is identical"));
+}
+
 /* --- the primary may come up first ---------------------------------------- */
 
 /* An operator may start the primary before the secondary: it keeps
@@ -440,6 +465,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifty_checkpoints, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_workload, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_initial_sync_into_guest, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_downtime, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_first, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_secondary_own_writes, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_killed_in_checkpoint, pair_setup, pair_teardown),
