@@ -434,6 +434,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_str(&so, "guest_restorable",
 		   s->state == S_UNRESTORABLE ? "no" :
 		   s->restore_pending ? "pending" : "yes");
+	secondary_memory_status(s, &so);
 	status_num(&so, "checkpoints", (double)s->ckpt_done, 0);
 	status_num(&so, "checkpoints_aborted", (double)s->ckpt_aborted, 0);
 	status_num(&so, "guest_stopped_p50_ms",

@@ -160,6 +160,11 @@ const char *secondary_state_name(enum secondary_state state);
 /* A record the primary must not send now: logged, -EPROTO. */
 int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len);
 
+/* The memory figures of status (secondary_memory.c): guest RAM, the
+ * guest's and our resident sets, the RAM cache and stage, LazyFree. */
+struct status_out;
+void secondary_memory_status(struct secondary *s, struct status_out *so);
+
 /* --- the mirror link (secondary_mirror.c) --------------------------------- */
 
 /* Does the primary open a mirror link to us (compare mode, a network)? */
