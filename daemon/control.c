@@ -603,41 +603,7 @@ int control_answer(struct control *c, uint64_t up_to, int ret,
 	return n;
 }
 
-static int make_dir(const char *path, gid_t gid)
-{
-	mode_t mode = gid == (gid_t)-1 ? 0700 : 0750;
-	char dir[108], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(dir, 0755);
-		*p = '/';
-	}
-	if (mkdir(dir, mode)) {
-		if (errno == EEXIST)
-			return 0;	/* the operator's: as it is */
-		pr_err("cannot create %s for the control socket: %s", dir,
-		       strerror(errno));
-		return -errno;
-	}
-	if (gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid)) {
-		pr_err("cannot give %s to the [control] group: %s", dir,
-		       strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-/* The address of the socket at path, or -ENAMETOOLONG (said) if it
- * does not fit: never a cut path, which would name another socket. */
-static int socket_address(const char *path, struct sockaddr_un *sun)
+int control_socket_address(const char *path, struct sockaddr_un *sun)
 {
 	size_t len = strlen(path);
 
@@ -671,64 +637,6 @@ void control_set_handler(struct control *c, control_handler_fn fn,
 	c->opaque = opaque;
 }
 
-/*
- * The socket's directory must be its owner's alone to write (root or
- * our user; and [control] group's when it has one): anyone else who may
- * write there could put a socket of their own in ours' place.
- */
-static int check_dir(const char *path, gid_t gid)
-{
-	char dir[108], *slash;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	if (slash == dir)
-		slash[1] = '\0';	/* the root directory */
-	else
-		*slash = '\0';
-	if (stat(dir, &st)) {
-		pr_err("cannot check %s, the control socket's directory: %s",
-		       dir, strerror(errno));
-		return -errno;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & S_IWOTH) ||
-	    ((st.st_mode & S_IWGRP) && (gid == (gid_t)-1 || st.st_gid != gid))) {
-		pr_err("%s, the control socket's directory, may be written by "
-		       "others (owner uid %u, mode %04o): anyone who can could "
-		       "put a socket of their own in its place; give the socket "
-		       "a directory of its own (the default /run/colo is made "
-		       "0700), or chmod go-w %s", dir, (unsigned)st.st_uid,
-		       (unsigned)(st.st_mode & 07777), dir);
-		return -EPERM;
-	}
-	return 0;
-}
-
-/* [control] group's id, or (gid_t)-1 for none. */
-static int group_id(const char *group, gid_t *gid)
-{
-	struct group gr, *found = NULL;
-	char buf[4096];
-	int err;
-
-	*gid = (gid_t)-1;
-	if (!group || !*group)
-		return 0;
-	err = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
-	if (err || !found) {
-		pr_err("[control] group %s: %s (create the group, or leave "
-		       "group empty: root and the daemon's user only)", group,
-		       err ? strerror(err) : "no such group");
-		return err ? -err : -ENOENT;
-	}
-	*gid = found->gr_gid;
-	return 0;
-}
-
 int control_open(struct control **out, struct event_base *base,
 		 const char *path, const char *group, control_handler_fn fn,
 		 void *opaque)
@@ -739,14 +647,14 @@ int control_open(struct control **out, struct event_base *base,
 	gid_t gid;
 	int ret;
 
-	ret = socket_address(path, &sun);
+	ret = control_socket_address(path, &sun);
 	if (!ret)
-		ret = group_id(group, &gid);
+		ret = control_group_id(group, &gid);
 	if (ret)
 		return ret;
-	ret = make_dir(path, gid);
+	ret = control_make_dir(path, gid);
 	if (!ret)
-		ret = check_dir(path, gid);
+		ret = control_check_dir(path, gid);
 	if (ret)
 		return ret;
 	if (socket_alive(&sun)) {
@@ -825,105 +733,4 @@ void control_close(struct control *c)
 	event_free(c->ev_resume);
 	unlink(c->path);
 	free(c);
-}
-
-int control_request(const char *path, const char *line, int timeout_ms,
-		    char **reply)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int64_t deadline = colo_now_ms() + timeout_ms;
-	/* a connect waits while the daemon's queue of connections is full
-	 * (a flood of clients, or a stalled daemon): not past the timeout */
-	struct timeval wait = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *nl;
-	int fd, ret = 0, send_err = 0;
-
-	*reply = NULL;
-	ret = socket_address(path, &sun);
-	if (ret || !buf) {
-		free(buf);
-		return ret ? ret : -ENOMEM;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && timeout_ms > 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		ret = -errno;
-		if (ret == -EAGAIN)
-			pr_err("the daemon on %s took no connection within %d "
-			       "ms: its queue of connections is full (a flood "
-			       "of clients? a stalled daemon?); see its log",
-			       path, timeout_ms);
-		else
-			pr_err("no daemon answers on %s: %s; is it running "
-			       "(coloctl start-primary / start-secondary), and "
-			       "is this the [control] socket of its colo.conf?",
-			       path, strerror(errno));
-		goto out;
-	}
-	/* MSG_NOSIGNAL: a daemon that just went away is an answer (no
-	 * daemon), not a SIGPIPE. One that closed at once may have said
-	 * why (too many clients): its answer is read all the same. */
-	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
-		send_err = errno ? errno : EIO;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - colo_now_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			ret = -ETIMEDOUT;
-			pr_err("the daemon on %s did not answer '%s' within %d ms",
-			       path, line, timeout_ms);
-			goto out;
-		}
-		if (cap - len < 1024) {
-			char *b = realloc(buf, cap * 2);
-
-			if (!b) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != ECONNRESET) {
-			ret = -errno;
-			pr_err("cannot read the answer of the daemon on %s: %s",
-			       path, strerror(errno));
-			goto out;
-		}
-		if (n <= 0)
-			break;		/* the answer is whole */
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	nl = strchr(buf, '\n');
-	if (!nl && send_err) {
-		ret = -send_err;
-		pr_err("no daemon answers on %s: it closed the connection (%s)",
-		       path, strerror(send_err));
-		goto out;
-	}
-	if (!nl) {
-		/* it stopped or died with our request: no daemon now */
-		ret = -ECONNRESET;
-		pr_err("no daemon answers on %s: it closed the connection "
-		       "before answering '%s' (did it stop? see its log)", path,
-		       line);
-		goto out;
-	}
-	*nl = '\0';
-	ret = strcmp(buf, "ok") == 0 ? 0 : -EREMOTEIO;
-	*reply = strdup(nl + 1);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
 }

@@ -24,6 +24,7 @@
 #define COLO_CONTROL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -100,8 +101,21 @@ int control_reply_later(struct control *c, uint64_t tag);
 int control_answer(struct control *c, uint64_t up_to, int ret,
 		   const char *text);
 
+/* The socket's directory (control_dir.c): made for path when missing
+ * (0700, 0750 for gid); refused (-EPERM, said) when others may write
+ * it; the [control] group's id ((gid_t)-1 for none). */
+int control_make_dir(const char *path, gid_t gid);
+int control_check_dir(const char *path, gid_t gid);
+int control_group_id(const char *group, gid_t *gid);
+
+/* The address of the socket at path, or -ENAMETOOLONG (said) if it does
+ * not fit: never a cut path, which would name another socket. */
+struct sockaddr_un;
+int control_socket_address(const char *path, struct sockaddr_un *sun);
+
 /*
- * coloctl's side: send line, wait up to timeout_ms for the whole answer.
+ * coloctl's side (control_client.c): send line, wait up to timeout_ms
+ * for the whole answer.
  * *reply is malloc'ed text after the status line. 0 when the daemon said
  * "ok", -EREMOTEIO when it said "error", another negative errno when it
  * could not be asked or went away before answering (logged, beginning
