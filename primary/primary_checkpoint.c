@@ -191,12 +191,24 @@ static int send_final_pages(struct primary *p)
 	return ret;
 }
 
+/* LAYOUT of l (freed here) with break brk. */
+static int send_layout_of(struct primary *p, struct layout *l, uint64_t brk)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	int ret = layout_encode(l, brk, &buf, &len);
+
+	layout_free(l);
+	if (!ret)
+		ret = channel_send(p->ch, COLO_LAYOUT, buf, (uint32_t)len);
+	free(buf);
+	return ret;
+}
+
 int primary_send_layout(struct primary *p, uint64_t *clock_ms)
 {
 	struct colo_guest_layout gl;
-	uint8_t *buf = NULL;
 	struct layout l;
-	size_t len;
 	int ret;
 
 	ret = guest_layout(&p->g, &gl);
@@ -206,12 +218,7 @@ int primary_send_layout(struct primary *p, uint64_t *clock_ms)
 		return ret;
 	if (clock_ms)
 		*clock_ms = gl.clock_ms;
-	ret = layout_encode(&l, gl.brk, &buf, &len);
-	layout_free(&l);
-	if (!ret)
-		ret = channel_send(p->ch, COLO_LAYOUT, buf, (uint32_t)len);
-	free(buf);
-	return ret;
+	return send_layout_of(p, &l, gl.brk);
 }
 
 /*
@@ -222,10 +229,8 @@ int primary_send_layout(struct primary *p, uint64_t *clock_ms)
  */
 int primary_send_sync_layout(struct primary *p)
 {
-	uint8_t *buf = NULL;
 	struct layout l;
 	uint64_t brk;
-	size_t len;
 	int ret;
 
 	ret = layout_read(p->g.pid, &l);
@@ -235,12 +240,7 @@ int primary_send_sync_layout(struct primary *p)
 	for (size_t i = 0; i < l.nr; i++)
 		if (l.maps[i].kind == LAYOUT_HEAP)
 			brk = l.maps[i].end;
-	ret = layout_encode(&l, brk, &buf, &len);
-	layout_free(&l);
-	if (!ret)
-		ret = channel_send(p->ch, COLO_LAYOUT, buf, (uint32_t)len);
-	free(buf);
-	return ret;
+	return send_layout_of(p, &l, brk);
 }
 
 /* --- the initial sync's end ---------------------------------------------- */
