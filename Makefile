@@ -269,6 +269,8 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 		--csv bench/results/local_checkpoint.csv $(BENCH_LC_ARGS)
 	$(Q)COLOCTL=$(CURDIR)/$(COLOCTL) COLO_GUEST_DIR=$(CURDIR)/$(GUEST_BUILD) \
 		$(BUILD)/bench/bench_pair --csv bench/results/pair.csv $(BENCH_PAIR_ARGS)
+	$(Q)gnuplot -e "csv='bench/results/pair.csv'; png='bench/results/pair.png'" \
+		bench/pair.gp && echo "bench: plot in bench/results/pair.png"
 	$(Q)./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
 		bench/results/kv.csv
 
