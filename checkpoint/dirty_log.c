@@ -290,6 +290,19 @@ int dirty_log_forget(struct dirty_log *dl)
 	return 0;
 }
 
+int dirty_log_forget_written(struct dirty_log *dl,
+			     const struct ram_list *written)
+{
+	int ret;
+
+	if (dl->clear_mode != DIRTY_LOG_LAZY) {
+		ret = dirty_log_sync(dl);
+		return ret ? ret : dirty_log_forget(dl);
+	}
+	ram_list_fold_marked(written, &dl->ram, true);
+	return dirty_log_forget(dl);
+}
+
 int dirty_log_set_clear(struct dirty_log *dl, enum dirty_log_clear_mode mode,
 			unsigned clear_bmap_shift)
 {

@@ -132,6 +132,17 @@ int dirty_log_clear_chunk(struct dirty_log *dl, struct ram_block *rb,
 int dirty_log_forget(struct dirty_log *dl);
 
 /*
+ * The same after writing into the stopped process the pages set in
+ * written's bmaps (by address) since the last sync, without walking it
+ * again: lazy, they are recorded as a sync would (bmap, their chunks to
+ * re-arm) and forgotten with the rest; monolithic, the process is synced
+ * (the walk re-arms each block) and forgotten. Nothing but those writes
+ * may have touched it since the sync.
+ */
+int dirty_log_forget_written(struct dirty_log *dl,
+			     const struct ram_list *written);
+
+/*
  * Take every page of every block as written, as for a block seen the
  * first time: the next passes send all of the guest (to a new secondary,
  * whose RAM cache is empty). Nothing is re-armed here.

@@ -82,8 +82,9 @@ struct ram_block *ram_list_block_at_or_after(const struct ram_list *rl,
 	return lo < rl->nr_blocks ? rl->blocks[lo] : NULL;
 }
 
-/* Mark [s, e) in into's blocks. */
-static void fold_range(struct ram_list *into, uint64_t s, uint64_t e)
+/* Mark [s, e) in into's blocks (lazy: their chunks to re-arm too). */
+static void fold_range(struct ram_list *into, uint64_t s, uint64_t e,
+		       bool lazy)
 {
 	while (s < e) {
 		struct ram_block *rb = ram_list_block_at_or_after(into, s);
@@ -95,12 +96,13 @@ static void fold_range(struct ram_list *into, uint64_t s, uint64_t e)
 			s = rb->start;
 		end = rb->start + rb->len < e ? rb->start + rb->len : e;
 		ram_block_mark_dirty(rb, (s - rb->start) / rb->page_size,
-				     (end - s) / rb->page_size, false);
+				     (end - s) / rb->page_size, lazy);
 		s = end;
 	}
 }
 
-void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into)
+void ram_list_fold_marked(const struct ram_list *from, struct ram_list *into,
+			  bool lazy)
 {
 	for (size_t i = 0; i < from->nr_blocks; i++) {
 		const struct ram_block *fb = from->blocks[i];
@@ -110,10 +112,15 @@ void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into)
 			size_t q = find_next_zero_bit(fb->bmap, fb->npages, p);
 
 			fold_range(into, ram_block_page_addr(fb, p),
-				   ram_block_page_addr(fb, q));
+				   ram_block_page_addr(fb, q), lazy);
 			p = find_next_bit(fb->bmap, fb->npages, q);
 		}
 	}
+}
+
+void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into)
+{
+	ram_list_fold_marked(from, into, false);
 }
 
 int ram_list_add_area(struct ram_list *rl, uint64_t start, uint64_t end,

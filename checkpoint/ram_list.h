@@ -124,5 +124,8 @@ struct ram_block *ram_list_block_at_or_after(const struct ram_list *rl,
  * copies of a guest must agree on: dirty in one or in the other.
  */
 void ram_list_fold_dirty(const struct ram_list *from, struct ram_list *into);
+/* The same, and when lazy the clear_bmap bit of every chunk it marks. */
+void ram_list_fold_marked(const struct ram_list *from, struct ram_list *into,
+			  bool lazy);
 
 #endif /* COLO_RAM_LIST_H */

@@ -496,10 +496,9 @@ static int load_resume(struct secondary *s, uint64_t flags, uint64_t clock_ms,
 		return verify;
 	if (flags & COLO_VMSTATE_VERIFY)
 		s->last_verify = verify;
-	/* Step 4 */
-	ret = dirty_log_sync(s->dl);
-	if (!ret)
-		ret = dirty_log_forget(s->dl);
+	/* Step 4: what the flush wrote is re-armed, no second walk (its own
+	 * dirty pages are in the log since the sync, the received in next) */
+	ret = dirty_log_forget_written(s->dl, &s->cache.next);
 	phase_end(s, SP_REARM);
 	if (!ret)
 		ret = resume_guest(s, flags, clock_ms);

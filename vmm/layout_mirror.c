@@ -38,12 +38,27 @@ static int command(struct guest *b, uint32_t cmd, uint64_t a0, uint64_t a1,
 	return ret;
 }
 
+/*
+ * *lb is B's layout as of the last read; a command since (count moved
+ * past *seen) makes it stale: read it again. B's maps are read only when
+ * something changed them.
+ */
+static int fresh_layout(struct guest *b, struct layout *lb, unsigned *seen,
+			const struct layout_mirror_count *count)
+{
+	if (*seen == count->commands)
+		return 0;
+	layout_free(lb);
+	*seen = count->commands;
+	return layout_read(b->pid, lb);
+}
+
 static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
-				struct guest *b, struct layout_mirror_count *count)
+				struct guest *b, struct layout *lb,
+				unsigned *seen, struct layout_mirror_count *count)
 {
 	const struct layout_map *sa = find_kind(la, LAYOUT_STACK), *sb;
 	struct colo_guest_layout gl;
-	struct layout lb;
 	int64_t res;
 	int ret;
 
@@ -64,10 +79,10 @@ static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
 			return -ENOMEM;
 		}
 	}
-	ret = layout_read(b->pid, &lb);
+	ret = fresh_layout(b, lb, seen, count);
 	if (ret)
 		return ret;
-	sb = find_kind(&lb, LAYOUT_STACK);
+	sb = find_kind(lb, LAYOUT_STACK);
 	if (sa && sb && sa->start < sb->start) {
 		ret = command(b, GUEST_CMD_GROW_STACK, sa->start, 0, 0, 0, &res,
 			      count);
@@ -80,7 +95,6 @@ static int mirror_brk_and_stack(const struct layout *la, uint64_t brk_a,
 			       b->name, sa->start, strerror(-ret));
 		}
 	}
-	layout_free(&lb);
 	return ret;
 }
 
@@ -210,10 +224,13 @@ static int mirror_maps(const struct layout *la, struct guest *b,
  * Step 2 -- B's program break to A's, and its stack as deep as A's;
  * Step 3 -- map what A has and B has not, match protections;
  * Step 4 -- check that B's RAM layout is now A's.
+ * B's maps are read again only after a command changed them: a guest
+ * already in A's layout costs one read.
  */
 int layout_mirror_counted(const struct layout *la, uint64_t brk_a,
 			  struct guest *b, struct layout_mirror_count *commands)
 {
+	unsigned seen = commands->commands;
 	struct layout lb;
 	uint64_t diff = 0;
 	int ret;
@@ -222,22 +239,15 @@ int layout_mirror_counted(const struct layout *la, uint64_t brk_a,
 	if (ret)
 		return ret;
 	ret = mirror_maps(la, b, &lb, MIRROR_UNMAP, commands);
-	layout_free(&lb);
 	if (!ret)
-		ret = mirror_brk_and_stack(la, brk_a, b, commands);
-	if (ret)
-		return ret;
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	ret = mirror_maps(la, b, &lb, MIRROR_ALL, commands);
-	layout_free(&lb);
-	if (ret)
-		return ret;
-	ret = layout_read(b->pid, &lb);
-	if (ret)
-		return ret;
-	if (!layout_same_ram(la, &lb, &diff)) {
+		ret = mirror_brk_and_stack(la, brk_a, b, &lb, &seen, commands);
+	if (!ret)
+		ret = fresh_layout(b, &lb, &seen, commands);
+	if (!ret)
+		ret = mirror_maps(la, b, &lb, MIRROR_ALL, commands);
+	if (!ret)
+		ret = fresh_layout(b, &lb, &seen, commands);
+	if (!ret && !layout_same_ram(la, &lb, &diff)) {
 		pr_err("guest %s: its RAM layout still differs at %#" PRIx64
 		       " after mirroring", b->name, diff);
 		ret = -EIO;
