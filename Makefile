@@ -52,10 +52,11 @@ endif
 INIH_CFLAGS = $(shell pkg-config --cflags inih)
 INIH_LIBS = $(shell pkg-config --libs inih)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
-# libevent (the daemons' event loops), zlib (CRC32, compression) and
-# libnl-route-3 (the uplink's TAP and bridge)
+# libevent (the daemons' event loops), zlib (CRC32, compression),
+# libnl-route-3 (the uplink's TAP and bridge) and OpenSSL's libcrypto
+# (the replication link's authentication, checkpoint/auth.c)
 NL_CFLAGS = $(shell pkg-config --cflags libnl-route-3.0)
-NET_LIBS = $(shell pkg-config --libs libevent zlib libnl-route-3.0)
+NET_LIBS = $(shell pkg-config --libs libevent zlib libnl-route-3.0 libcrypto)
 # Debian's lwIP, inside the guests that have a network
 LWIP_CFLAGS = $(shell pkg-config --cflags lwip)
 LWIP_LIBS = $(shell pkg-config --libs lwip)
@@ -74,7 +75,7 @@ CHECKPOINT_SRCS := checkpoint/log.c checkpoint/bitmap.c checkpoint/fault.c \
 	checkpoint/dirty_log.c checkpoint/dirty_log_uffd.c \
 	checkpoint/dirty_log_full.c checkpoint/ram_save.c \
 	checkpoint/channel.c checkpoint/page_stream.c checkpoint/colo_proto.c \
-	checkpoint/crc32c.c
+	checkpoint/crc32c.c checkpoint/auth.c
 VMM_SRCS := vmm/guest_launch.c vmm/guest_channel.c vmm/layout.c \
 	vmm/layout_mirror.c vmm/local_checkpoint.c vmm/guest_writer.c \
 	vmm/guest_compare.c
@@ -271,6 +272,7 @@ bench: deps $(BENCH_BINS) $(TRACKED_CHILD) $(GUESTS) $(COLOCTL)
 		$(BUILD)/bench/bench_pair --csv bench/results/pair.csv $(BENCH_PAIR_ARGS)
 	$(Q)gnuplot -e "csv='bench/results/pair.csv'; png='bench/results/pair.png'" \
 		bench/pair.gp && echo "bench: plot in bench/results/pair.png"
+	$(Q)$(BUILD)/bench/bench_auth --csv bench/results/auth.csv
 	$(Q)./bench/bench_kv.sh $(CURDIR)/$(COLOCTL) $(CURDIR)/$(GUEST_BUILD) \
 		bench/results/kv.csv
 
@@ -298,7 +300,8 @@ FUZZ_SRCS := $(filter-out tests/fuzz/libfuzzer_main.c tests/fuzz/gen_corpus.c,\
 	$(wildcard tests/fuzz/*.c))
 FUZZ_ARCHIVE := $(FUZZ_BUILD)/libfuzz.a
 FUZZ_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_SRCS) $(CHECKPOINT_SRCS) \
-	$(VMM_SRCS) $(DAEMON_SRCS) $(NETCOMPARE_SRCS) $(KV_ENGINE_SRCS))
+	$(VMM_SRCS) $(DAEMON_SRCS) $(NETCOMPARE_SRCS) $(KV_ENGINE_SRCS) \
+	secondary/ram_cache.c secondary/ram_cache_flush.c)
 
 .PHONY: fuzz fuzz-deps fuzz-corpus
 

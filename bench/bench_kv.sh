@@ -55,6 +55,9 @@ jget() {
 }
 
 conf() {		# NAME CHECKPOINT-LINES NET-LINES
+	# the replication link's key, one for every pair of the run
+	[ -e "$WORK/psk" ] || "$COLOCTL" genkey "$WORK/psk" >/dev/null ||
+		die "cannot make the replication link's key $WORK/psk"
 	cat >"$WORK/$1.conf" <<EOF
 [guest]
 program = $GUEST_DIR/kvstore
@@ -69,6 +72,8 @@ $3
 socket = $WORK/$1.sock
 [log]
 file = $WORK/$1.log
+[security]
+psk_file = $WORK/psk
 EOF
 }
 

@@ -35,6 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 conf() {
+	[ -e "$W/psk" ] || $C genkey "$W/psk" >/dev/null || exit 1
 	cat >"$W/$1.conf" <<E
 [guest]
 program = $G/memstress
@@ -48,6 +49,8 @@ heartbeat_timeout_ms = 30000
 socket = $W/$1.sock
 [log]
 file = $W/$1.log
+[security]
+psk_file = $W/psk
 E
 }
 

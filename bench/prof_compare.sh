@@ -9,7 +9,7 @@ LAB=$M/tests/lab/colo-lab.sh; P=coloprof$$; W=$(mktemp -d /tmp/prof.XXXX)
 MODE=${MODE:-compare}; DELAY=${DELAY:-100}
 # the daemons stop by their sockets, the lab goes with what it spawned
 trap '$C -c $W/pri.conf stop >/dev/null 2>&1; $C -c $W/sec.conf stop >/dev/null 2>&1; sleep 1; $LAB down $P >/dev/null 2>&1' EXIT
-conf() { cat >"$W/$1.conf" <<E
+conf() { [ -e "$W/psk" ] || $C genkey "$W/psk" >/dev/null || exit 1; cat >"$W/$1.conf" <<E
 [guest]
 program = $G/kvstore
 args = --port 6379
@@ -24,6 +24,8 @@ $3
 socket = $W/$1.sock
 [log]
 file = $W/$1.log
+[security]
+psk_file = $W/psk
 E
 }
 $LAB up $P >/dev/null

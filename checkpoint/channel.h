@@ -8,6 +8,11 @@
  * pages never queues more than it must. A bad record closes the
  * connection with the reason logged once; the owner hears it through
  * closed().
+ *
+ * With a key (channel_auth()) the connection first runs the handshake
+ * of auth.h, and every record after it carries a tag: the owner hears
+ * only records of a peer that proved the key, each one checked, and
+ * what it sends before the handshake is done waits and goes out after.
  */
 #ifndef COLO_CHANNEL_H
 #define COLO_CHANNEL_H
@@ -18,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "colo_proto.h"
 
 struct channel;
@@ -48,6 +54,23 @@ struct channel *channel_new(struct event_base *base, int fd,
 void channel_free(struct channel *ch);
 
 /*
+ * Authenticate this connection with key as role (the primary connects:
+ * AUTH_INITIATOR; the secondary accepts: AUTH_RESPONDER), right after
+ * channel_new() and before any send; key NULL: a plain link ([security]
+ * insecure = yes), nothing changes. Until both ends proved the key, no
+ * record reaches record() and what the owner sends is held; a peer
+ * that sends anything else, has another key, or is not done within
+ * timeout_ms (0: no limit) is dropped, the reason logged and given to
+ * closed(). 0, or a negative errno (logged): then drop the channel.
+ */
+int channel_auth(struct channel *ch, const struct auth_key *key,
+		 enum auth_role role, unsigned timeout_ms);
+/* The handshake runs still (a key, and not both proofs yet). */
+bool channel_auth_pending(const struct channel *ch);
+/* Both ends proved the key: every record is tagged. */
+bool channel_authenticated(const struct channel *ch);
+
+/*
  * Let the kernel give up on a peer that stopped acknowledging: keepalive
  * probes after timeout_ms/2 of silence and TCP_USER_TIMEOUT of timeout_ms
  * for unacknowledged data, so a dead host is noticed even while this end
@@ -65,7 +88,8 @@ int channel_send(struct channel *ch, uint16_t type, const void *payload,
  * blocks): for a handler that queues many records in one run. */
 void channel_push(struct channel *ch);
 
-/* Bytes queued for output and not yet written to the socket. */
+/* Bytes queued for output and not yet written to the socket (with those
+ * held in the handshake). */
 size_t channel_pending(const struct channel *ch);
 /* Records and bytes received / sent, for status. */
 uint64_t channel_bytes_out(const struct channel *ch);

@@ -41,6 +41,10 @@ static const struct {
 	[COLO_MIRROR_TICK] = { "MIRROR_TICK", LEN_VARIES },
 	[COLO_MIRROR_EPOCH] = { "MIRROR_EPOCH", LEN_VARIES },
 	[COLO_MIRROR_OUTPUT] = { "MIRROR_OUTPUT", LEN_VARIES },
+	/* coded in auth.c */
+	[COLO_AUTH_HELLO] = { "AUTH_HELLO", LEN_VARIES },
+	[COLO_AUTH_CHALLENGE] = { "AUTH_CHALLENGE", LEN_VARIES },
+	[COLO_AUTH_PROOF] = { "AUTH_PROOF", LEN_VARIES },
 };
 
 const char *colo_record_name(unsigned type)
@@ -53,12 +57,18 @@ const char *colo_record_name(unsigned type)
 void colo_record_header(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
 			const struct iovec *iov, int n)
 {
+	colo_record_header_flags(hdr, type, 0, iov, n);
+}
+
+void colo_record_header_flags(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
+			      uint16_t flags, const struct iovec *iov, int n)
+{
 	uint32_t len = 0, crc;
 
 	for (int i = 0; i < n; i++)
 		len += (uint32_t)iov[i].iov_len;
 	put_be16(hdr, type);
-	put_be16(hdr + 2, 0);
+	put_be16(hdr + 2, flags);
 	put_be32(hdr + 4, len);
 	crc = crc32c(0, hdr, 8);
 	for (int i = 0; i < n; i++)

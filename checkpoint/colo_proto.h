@@ -2,22 +2,61 @@
  * colo_proto.h - the checkpoint stream between a primary and a secondary.
  *
  * One TCP connection, opened by the primary, carries records both ways.
- * Every record is a 12-byte header and a payload; every integer on the
- * wire is big-endian and every field is checked on receipt.
+ * Every record is a 12-byte header, a payload and, once the link is
+ * authenticated, a 16-byte tag; every integer on the wire is big-endian
+ * and every field is checked on receipt.
  *
  *   0       2       4               8              12
- *   +-------+-------+---------------+---------------+---------------...
- *   | type  | flags |    length     |    crc32c     |  payload (length)
- *   +-------+-------+---------------+---------------+---------------...
+ *   +-------+-------+---------------+---------------+------------------+----------+
+ *   | type  | flags |    length     |    crc32c     | payload (length) | tag (16) |
+ *   +-------+-------+---------------+---------------+------------------+----------+
  *
- * crc32c (crc32c.h) covers the first 8 header bytes, then the payload; flags
- * is 0 (reserved). A record longer than COLO_RECORD_MAX, of an unknown
- * type, with a bad CRC or a malformed payload drops the connection with
- * the reason logged; it never takes a daemon down.
+ * crc32c (crc32c.h) covers the first 8 header bytes, then the payload.
+ * flags: bit 0 (COLO_FLAG_TAG) says a tag follows the payload (length
+ * does not count it); the other bits are reserved (0). A record longer
+ * than COLO_RECORD_MAX, of an unknown type, with other flags than the
+ * link's state calls for, a bad CRC, a bad tag or a malformed payload
+ * drops the connection with the reason logged; it never takes a daemon
+ * down.
+ *
+ * Authentication (auth.h, both ends in auth.c; protocol 5). Every
+ * connection (the checkpoint link and the mirror link) begins with a
+ * handshake that proves both ends hold the pre-shared key K ([security]
+ * psk_file), in records without a tag (flags 0):
+ *
+ *   primary (initiator)                       secondary (responder)
+ *   AUTH_HELLO(v1, id(K), Ni) --------------> same key id?
+ *         <---------------------------------- AUTH_CHALLENGE(id(K), Nr, Pr)
+ *   Pr right?
+ *   AUTH_PROOF(Pi) -------------------------> Pi right?
+ *   -- from here every record carries a tag, both ways --
+ *   HELLO ...
+ *
+ *   Ni, Nr  32 random bytes each (RAND_bytes), fresh per connection
+ *   Pr      HMAC-SHA256(K, "colo-auth-v1 responder" || Ni || Nr)
+ *   Pi      HMAC-SHA256(K, "colo-auth-v1 initiator" || Ni || Nr)
+ *   id(K)   the first 8 bytes of HMAC-SHA256(K, "colo-auth-v1 key id"):
+ *           names a key in logs, proves nothing
+ *   keys    HKDF-SHA256(K, salt Ni || Nr, info "colo-auth-v1
+ *           initiator->responder" or "... responder->initiator"): one
+ *           AES-256 key per direction, new on every connection
+ *   tag     AES-256-GCM with an empty plaintext (GMAC): the 12-byte
+ *           header and the payload are its additional data, its 96-bit
+ *           nonce is be32 0 || be64 n, n the record's number in its
+ *           direction after the handshake (0, 1, ...; never on the wire)
+ *
+ * Anything but the record the handshake expects next, a wrong key or a
+ * handshake not done within its time drops the connection before a
+ * record reaches the daemon. A record forged, altered (its CRC fixed
+ * up), dropped, reordered or replayed from this or another connection
+ * carries a tag that does not match its number and key: refused. With
+ * [security] insecure = yes there is no handshake and no tag (flags 0),
+ * as in protocol 4. Nothing is encrypted.
  *
  * The life of a pair, as in QEMU's COLO:
  *
  *   primary                                   secondary
+ *   (AUTH_HELLO, AUTH_CHALLENGE, AUTH_PROOF: above)
  *   HELLO ----------------------------------> HELLO check (magic, version,
  *         <---------------------------------- HELLO   page size, guest hash)
  *   RAM_BLOCKS, LAYOUT, PAGES ... (pre-copy, guest    -> RAM cache, and
@@ -63,11 +102,14 @@
 #include <sys/uio.h>
 
 #define COLO_PROTO_MAGIC	0x434f4c4fu	/* "COLO" */
-#define COLO_PROTO_VERSION	4	/* 2: VMSTATE_SIZE carries the guest
+#define COLO_PROTO_VERSION	5	/* 2: VMSTATE_SIZE carries the guest
 					 * clock; 3: the mirror link; 4: CRC-32C
-					 * instead of zlib's CRC-32 */
+					 * instead of zlib's CRC-32; 5: the
+					 * authenticated link (AUTH_*, tags) */
 #define COLO_RECORD_HDR		12
 #define COLO_RECORD_MAX		(8u << 20)	/* payload bytes */
+#define COLO_FLAG_TAG		0x0001	/* a tag (COLO_TAG_LEN) follows */
+#define COLO_TAG_LEN		16	/* GMAC of header and payload */
 
 enum colo_record_type {
 	COLO_HELLO = 1,
@@ -90,7 +132,11 @@ enum colo_record_type {
 	COLO_MIRROR_TICK = 17,
 	COLO_MIRROR_EPOCH = 18,
 	COLO_MIRROR_OUTPUT = 19,
-	COLO_RECORD_TYPE_MAX = 19,
+	/* the authentication handshake (auth.h codes them) */
+	COLO_AUTH_HELLO = 20,
+	COLO_AUTH_CHALLENGE = 21,
+	COLO_AUTH_PROOF = 22,
+	COLO_RECORD_TYPE_MAX = 22,
 };
 
 /* Name of a record type for logs ("?" when unknown). */
@@ -99,6 +145,9 @@ const char *colo_record_name(unsigned type);
 /* The header of a record of type whose payload is iov[0, n), at hdr. */
 void colo_record_header(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
 			const struct iovec *iov, int n);
+/* The same with these flags (COLO_FLAG_TAG on an authenticated link). */
+void colo_record_header_flags(uint8_t hdr[COLO_RECORD_HDR], uint16_t type,
+			      uint16_t flags, const struct iovec *iov, int n);
 /* The crc a record with this header (its first 8 bytes) and payload
  * must carry. */
 uint32_t colo_record_crc(const uint8_t *hdr, const uint8_t *payload,

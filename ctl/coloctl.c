@@ -15,10 +15,12 @@
 
 #define LOG_PREFIX "coloctl: "
 #include "log.h"
+#include "auth.h"
 #include "ctl.h"
 #include "fault.h"
 
 static int cmd_help(const struct colo_config *cfg, int argc, char **argv);
+static int cmd_genkey(const struct colo_config *cfg, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
 	{ "start-primary", CTL_START_USAGE,
@@ -79,6 +81,12 @@ static const struct ctl_command commands[] = {
 	  "compare two stopped guests byte for byte over the first one's RAM "
 	  "(after coloctl checkpoint --hold, say); exit status 0 when identical",
 	  ctl_guest_compare, NULL },
+	{ "genkey", "PATH",
+	  "write a new random key for [security] psk_file at PATH: 32 bytes "
+	  "as 64 hex digits and a newline, mode 0600; an existing file is "
+	  "never overwritten. Prints the key's id; copy the file to the "
+	  "other node (the same key on both) and restart both daemons",
+	  cmd_genkey, NULL },
 	{ "help", "", "this list", cmd_help, NULL },
 };
 
@@ -165,6 +173,30 @@ static int cmd_help(const struct colo_config *cfg, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	usage(stdout);
+	return 0;
+}
+
+/* A key for the replication link (auth.h): 0, 1 (not written, logged),
+ * 2 (usage). */
+static int cmd_genkey(const struct colo_config *cfg, int argc, char **argv)
+{
+	char id[2 * AUTH_KEY_ID_LEN + 1];
+	struct auth_key key;
+
+	(void)cfg;
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: coloctl genkey PATH (a new file, e.g. "
+			"/etc/colo/psk)\n");
+		return 2;
+	}
+	if (auth_key_generate(argv[1], &key))
+		return 1;
+	auth_key_id_hex(&key, id);
+	memset(&key, 0, sizeof(key));
+	printf("wrote a new key to %s (mode 0600, key id %s): copy it to the "
+	       "same path on the other node, set [security] psk_file = %s in "
+	       "both colo.conf files and restart both daemons\n", argv[1], id,
+	       argv[1]);
 	return 0;
 }
 

@@ -369,6 +369,15 @@ static const struct config_key config_keys[] = {
 	{ "debug", "record_hashes", KEY_NAMED,
 	  offsetof(struct colo_config, debug.record_hashes), 0, 0,
 	  parse_optional_path, "an absolute path, or nothing (off)", false },
+	{ "security", "psk_file", KEY_NAMED,
+	  offsetof(struct colo_config, security.psk_file), 0, 0,
+	  parse_optional_path,
+	  "the absolute path of the replication link's key, the same key "
+	  "on both nodes (coloctl genkey PATH makes one), or nothing", false },
+	{ "security", "insecure", KEY_NAMED,
+	  offsetof(struct colo_config, security.insecure), 0, 0, parse_bool,
+	  "yes or no (default no); yes runs the replication link without "
+	  "a key, unauthenticated", false },
 };
 
 #define NR_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -762,4 +771,69 @@ int config_load(struct colo_config *cfg, const char *path)
 		pr_warn("%s", p.warn[i]);
 	*cfg = p.cfg;
 	return 0;
+}
+
+/* --- [security] ----------------------------------------------------------- */
+
+int config_security_load(struct colo_config *cfg)
+{
+	const char *file = cfg->path[0] ? cfg->path : "colo.conf";
+	char id[2 * AUTH_KEY_ID_LEN + 1];
+	int ret;
+
+	if (cfg->security.loaded)
+		return 0;
+	if (cfg->security.psk_file[0] && cfg->security.insecure) {
+		pr_err("%s sets both [security] psk_file and insecure = yes: "
+		       "keep psk_file (the link authenticated) or remove it "
+		       "(insecure: anyone who reaches the replication port can "
+		       "write into the guest's memory)", file);
+		return -EINVAL;
+	}
+	if (cfg->security.insecure) {
+		pr_warn("[security] insecure = yes: the replication link is "
+			"NOT authenticated; anyone who can reach it can write "
+			"into the guest's memory or stop the pair. Use it only "
+			"on a network you trust; set [security] psk_file "
+			"(coloctl genkey) to authenticate it");
+		cfg->security.loaded = true;
+		return 0;
+	}
+	if (!cfg->security.psk_file[0]) {
+		pr_err("no key for the replication link: set [security] "
+		       "psk_file = /etc/colo/psk in %s (make it with 'coloctl "
+		       "genkey /etc/colo/psk' on one node and copy it, mode "
+		       "0600, to the other), or on a network you trust set "
+		       "[security] insecure = yes", file);
+		return -ENOKEY;
+	}
+	ret = auth_key_load(cfg->security.psk_file, &cfg->security.key);
+	if (ret)
+		return ret;
+	auth_key_id_hex(&cfg->security.key, id);
+	pr_info("the replication link is authenticated with the key in %s "
+		"(key id %s; the other node must show the same)",
+		cfg->security.psk_file, id);
+	cfg->security.loaded = true;
+	return 0;
+}
+
+int config_link_key(struct colo_config *cfg, const struct auth_key **key)
+{
+	int ret = config_security_load(cfg);
+
+	*key = ret || cfg->security.insecure ? NULL : &cfg->security.key;
+	return ret;
+}
+
+const char *config_security_name(const struct colo_config *cfg)
+{
+	return cfg->security.insecure ? "insecure" : "psk";
+}
+
+unsigned config_handshake_ms(const struct colo_config *cfg)
+{
+	unsigned hb = cfg->ha.heartbeat_timeout_ms;
+
+	return hb < CONFIG_HANDSHAKE_MAX_MS ? hb : CONFIG_HANDSHAKE_MAX_MS;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "dirty_log.h"
 #include "log.h"
 
@@ -112,6 +113,16 @@ struct colo_config {
 		/* debug: the primary appends each checkpoint's memory hash */
 		char record_hashes[4096];
 	} debug;
+	struct {
+		/* the replication link's pre-shared key (auth.h); "" = none */
+		char psk_file[4096];
+		/* yes: no key, the link is not authenticated; without it
+		 * and without psk_file the daemons refuse to start */
+		bool insecure;
+		/* set at a daemon's start by config_security_load(): */
+		bool loaded;		/* psk_file read, or insecure taken */
+		struct auth_key key;	/* psk_file's key (unless insecure) */
+	} security;
 };
 
 /* Split "host:port" of a checked address key. 0 or -EINVAL. */
@@ -156,5 +167,27 @@ int config_set_live(struct colo_config *cfg, const char *key,
 
 /* The live keys, "checkpoint_delay_ms, ...", for messages and help. */
 void config_live_keys(char *buf, size_t len);
+
+/*
+ * [security] at a daemon's start: the key of psk_file read into
+ * cfg->security.key (auth_key_load(): its mode, owner, kind and size
+ * checked), or insecure = yes taken, with a warning. Refused, logged
+ * with the fix, when neither is set or both are, or the key file is
+ * refused. A no-op once loaded. 0 or a negative errno.
+ */
+int config_security_load(struct colo_config *cfg);
+
+/* The replication link's key for channel_auth(), loaded first if it
+ * was not (config_security_load()): 0 with *key, NULL when insecure; or
+ * the load's error. A caller never gets a plain link by mistake. */
+int config_link_key(struct colo_config *cfg, const struct auth_key **key);
+
+/* "psk" or "insecure", for status. */
+const char *config_security_name(const struct colo_config *cfg);
+
+/* How long a connection's authentication handshake may take: the
+ * heartbeat timeout, at most CONFIG_HANDSHAKE_MAX_MS. */
+#define CONFIG_HANDSHAKE_MAX_MS	2000
+unsigned config_handshake_ms(const struct colo_config *cfg);
 
 #endif /* COLO_CONFIG_H */

@@ -482,6 +482,11 @@ socket = /run/colo/colo.sock
 
 [log]
 file = /var/log/pacemaker/colo.log
+
+[security]
+# the replication link's key, the same on both nodes (colo_configs
+# copies one key to each, as an operator would)
+psk_file = /run/colo/psk
 EOF
 }
 
@@ -535,9 +540,13 @@ kv_gap() {
 
 colo_configs() {
 	local n
+	rm -f "$ROOT/colo.psk"
+	"$COLO_COLOCTL" genkey "$ROOT/colo.psk" >/dev/null ||
+		die "cannot make the replication link's key $ROOT/colo.psk"
 	for n in $NODES; do
 		mkdir -p "$ROOT/$n/run/colo"
 		colo_config "$n" > "$ROOT/$n/run/colo/colo.conf"
+		install -m 600 "$ROOT/colo.psk" "$ROOT/$n/run/colo/psk"
 	done
 }
 # ============================================================================

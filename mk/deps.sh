@@ -5,7 +5,7 @@
 set -u
 
 PKGS="make gcc pkg-config libc6-dev libevent-dev libnl-3-dev libnl-route-3-dev
-zlib1g-dev libcmocka-dev libinih-dev gnuplot-nox liblwip-dev iproute2
+zlib1g-dev libssl-dev libcmocka-dev libinih-dev gnuplot-nox liblwip-dev iproute2
 iputils-ping redis-server redis-tools resource-agents libxml2-utils shellcheck $*"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -22,7 +22,15 @@ vget() {		# NAME FILE
 	sed -n "s/^$1  \([^ ]*\).*/\1/p" "$2"
 }
 
+# The pair's key ([security] psk_file), made once in WORK: both daemons
+# prove it before anything else crosses the replication link.
+make_key() {
+	[ -e "$WORK/psk" ] || "$COLOCTL" genkey "$WORK/psk" >/dev/null ||
+		die "cannot make the replication link's key $WORK/psk"
+}
+
 write_conf() {		# NAME CHECKPOINT-LINES HA-LINES
+	make_key
 	cat >"$WORK/$1.conf" <<CONF
 # written by mk/pair-lib.sh; see colo.conf for every key
 [guest]
@@ -41,6 +49,8 @@ guest_gateway = 10.77.1.1
 socket = $WORK/$1.sock
 [log]
 file = $WORK/$1.log
+[security]
+psk_file = $WORK/psk
 CONF
 }
 

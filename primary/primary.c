@@ -347,14 +347,20 @@ static const struct channel_ops channel_ops = {
 
 /* --- connecting ----------------------------------------------------------- */
 
-/* Connected: the channel, the stream, and our HELLO. */
+/* Connected: the channel (authenticated first, unless [security]
+ * insecure: our HELLO waits for that), the stream, and our HELLO. */
 static void connected(struct primary *p, int fd)
 {
+	const struct auth_key *key = NULL;
+
 	p->ch = channel_new(p->base, fd, &channel_ops, p, p->cfg.checkpoint.peer);
 	if (!p->ch)
 		close(fd);
 	p->state = P_HANDSHAKE;
-	if (!p->ch || channel_set_timeouts(p->ch, p->cfg.ha.heartbeat_timeout_ms) ||
+	if (!p->ch || config_link_key(&p->cfg, &key) ||
+	    channel_auth(p->ch, key, AUTH_INITIATOR,
+			 config_handshake_ms(&p->cfg)) ||
+	    channel_set_timeouts(p->ch, p->cfg.ha.heartbeat_timeout_ms) ||
 	    page_stream_init(&p->ps, p->ch, p->dl->ram.page_size,
 			     (int)p->cfg.checkpoint.compress_level)) {
 		primary_lose_secondary(p, "cannot set up the stream");
@@ -559,6 +565,9 @@ static int setup(struct primary *p, int *ready_fd)
 	};
 	int ret;
 
+	ret = config_security_load(&p->cfg);	/* a key, or insecure = yes */
+	if (ret)
+		return ret;
 	ret = control_open(&p->ctl, p->base, p->cfg.control.socket,
 			   p->cfg.control.group, primary_on_control, p);
 	if (ret)

@@ -295,6 +295,7 @@ static void status(struct primary *p, bool json, struct evbuffer *reply)
 	status_num(&so, "pid", getpid(), 0);
 	status_num(&so, "guest_pid", p->g.pid, 0);
 	status_str(&so, "peer", p->cfg.checkpoint.peer);
+	status_str(&so, "security", config_security_name(&p->cfg));
 	if (p->state == P_SOLO)
 		status_str(&so, "solo_because", p->peer_why);
 	else if (p->state == P_CONNECTING && p->peer_why[0])

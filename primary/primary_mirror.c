@@ -127,6 +127,8 @@ void primary_mirror_open(struct primary *p)
 
 static void connected(struct primary *p, int fd)
 {
+	const struct auth_key *key = NULL;
+
 	p->mirror_connecting = false;
 	p->mirror = channel_new(p->base, fd, &mirror_ops, p,
 				p->cfg.checkpoint.peer);
@@ -135,7 +137,11 @@ static void connected(struct primary *p, int fd)
 		lost(p, "cannot set it up");
 		return;
 	}
-	if (channel_set_timeouts(p->mirror, p->cfg.ha.heartbeat_timeout_ms) ||
+	/* authenticated as the checkpoint link is: MIRROR_HELLO waits */
+	if (config_link_key(&p->cfg, &key) ||
+	    channel_auth(p->mirror, key, AUTH_INITIATOR,
+			 config_handshake_ms(&p->cfg)) ||
+	    channel_set_timeouts(p->mirror, p->cfg.ha.heartbeat_timeout_ms) ||
 	    mirror_send_u64(p->mirror, COLO_MIRROR_HELLO, p->hello.session))
 		lost(p, "cannot send MIRROR_HELLO");
 }

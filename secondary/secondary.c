@@ -303,6 +303,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct secondary *s = arg;
 	struct pending_peer *slot = NULL;
+	const struct auth_key *key = NULL;
 	char peer[64];
 
 	(void)l;
@@ -328,8 +329,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/* it proves the key first ([security]); nothing reaches us before */
+	if (config_link_key(&s->cfg, &key) ||
+	    channel_auth(slot->ch, key, AUTH_RESPONDER,
+			 (unsigned)handshake_timeout_ms(s))) {
+		channel_free(slot->ch);		/* and fd */
+		slot->ch = NULL;
+		return;
+	}
 	slot->deadline_ms = daemon_now_ms() + handshake_timeout_ms(s);
-	pr_info("connection from %s: waiting for its HELLO", peer);
+	pr_info("connection from %s: waiting for its %s", peer,
+		key ? "proof of the key, then its HELLO" : "HELLO");
 }
 
 /* --- the tick: heartbeats, deadlines, retries, cleanup -------------------- */
@@ -341,7 +351,9 @@ static void expire_pending(struct secondary *s, int64_t now)
 		struct channel *ch = s->pending[i].ch;
 		char why[96];
 
-		if (!ch || now < s->pending[i].deadline_ms)
+		/* one still in its handshake has the channel's own deadline */
+		if (!ch || now < s->pending[i].deadline_ms ||
+		    channel_auth_pending(ch))
 			continue;
 		snprintf(why, sizeof(why), "sent no HELLO within %d ms",
 			 handshake_timeout_ms(s));
@@ -429,6 +441,7 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_num(&so, "guest_pid", s->g.pid, 0);
 	status_str(&so, "listen", s->cfg.checkpoint.listen);
 	status_str(&so, "peer", s->ch ? channel_peer(s->ch) : "none");
+	status_str(&so, "security", config_security_name(&s->cfg));
 	if (s->state == S_PEER_LOST || s->state == S_UNRESTORABLE)
 		status_str(&so, "lost_because", s->lost_why);
 	status_str(&so, "guest_restorable",
@@ -521,8 +534,10 @@ static int setup(struct secondary *s, int *ready_fd)
 	struct timeval tick = { 0, TICK_MS * 1000 };
 	int ret;
 
-	ret = control_open(&s->ctl, s->base, s->cfg.control.socket,
-			   s->cfg.control.group, on_control, s);
+	ret = config_security_load(&s->cfg);	/* a key, or insecure = yes */
+	if (!ret)
+		ret = control_open(&s->ctl, s->base, s->cfg.control.socket,
+				   s->cfg.control.group, on_control, s);
 	if (!ret)
 		ret = peer_listen(s->base, s->cfg.checkpoint.listen, on_accept, s,
 				  &s->listener);

@@ -2,6 +2,12 @@
  * fake_peer.c - scripted fake peers and raw records for tests: a fake
  * primary or secondary that speaks the checkpoint stream (colo_proto.h)
  * to one real daemon, step by step.
+ *
+ * When the pair has a key (pair_key()), every connection made here
+ * first runs the authentication handshake (auth.h) as the daemon's
+ * peer would, and every record after it carries its tag, so the tests
+ * that script a peer reach the daemon's protocol as before;
+ * pair_connect_plain() is the one that never authenticates.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,19 +22,48 @@
 #include <unistd.h>
 
 
+#include "auth.h"
 #include "fake_peer.h"
 #include "pair_lib.h"
 
 #define MAX_FAKES	4
+#define MAX_RAW		8	/* raw connections authenticated at once */
 #define RECORD_TAIL_MS	5000	/* a record begun must end within this */
+#define HANDSHAKE_MS	5000	/* for the daemon's side of the handshake */
 
 static struct fake_peer fakes[MAX_FAKES];
+
+/* The sessions of pair_connect_secondary()'s connections, by fd. */
+static struct raw_auth {
+	int fd;				/* -1: a free slot */
+	struct auth_session *a;
+} raw[MAX_RAW] = { [0 ... MAX_RAW - 1] = { -1, NULL } };
+
+static struct auth_session *raw_session(int fd)
+{
+	for (int i = 0; i < MAX_RAW; i++)
+		if (raw[i].fd == fd && raw[i].a)
+			return raw[i].a;
+	return NULL;
+}
+
+static void raw_forget(int fd)
+{
+	for (int i = 0; i < MAX_RAW; i++)
+		if (raw[i].fd == fd) {
+			auth_session_free(raw[i].a);
+			raw[i] = (struct raw_auth){ -1, NULL };
+		}
+}
 
 void fake_close_all(void)
 {
 	for (int i = 0; i < MAX_FAKES; i++)
 		if (fakes[i].used)
 			fake_close(&fakes[i]);
+	for (int i = 0; i < MAX_RAW; i++)
+		if (raw[i].fd >= 0)
+			raw_forget(raw[i].fd);
 }
 
 /* --- records ----------------------------------------------------------------- */
@@ -91,24 +126,165 @@ static int connect_port(int port)
 	return -1;
 }
 
-int pair_connect_secondary(void)
+/* n bytes by the deadline: 0, -EPIPE (closed), -ETIMEDOUT. */
+static int read_full(int fd, uint8_t *buf, size_t n, int64_t deadline);
+
+static int read_plain(int fd, uint16_t *type, uint8_t *payload, uint32_t max,
+		      uint32_t *len, int64_t deadline)
+{
+	uint8_t hdr[COLO_RECORD_HDR];
+	int ret = read_full(fd, hdr, sizeof(hdr), deadline);
+
+	if (ret) {
+		pair_set_why("the daemon's handshake record did not come: %s",
+			     ret == -EPIPE ? "it closed the connection" :
+			     "timed out");
+		return -1;
+	}
+	*type = get_be16(hdr);
+	*len = get_be32(hdr + 4);
+	if (get_be16(hdr + 2) || *len > max) {
+		pair_set_why("a bad handshake record from the daemon (type %u, "
+			     "flags %#x, %u bytes)", *type, get_be16(hdr + 2),
+			     *len);
+		return -1;
+	}
+	if (read_full(fd, payload, *len, deadline) ||
+	    colo_record_crc(hdr, payload, *len) != get_be32(hdr + 8)) {
+		pair_set_why("a handshake record from the daemon cut short or "
+			     "with a bad crc");
+		return -1;
+	}
+	return 0;
+}
+
+int pair_read_plain(int fd, uint16_t *type, uint8_t *payload, uint32_t max,
+		    uint32_t *len, int timeout_ms)
+{
+	return read_plain(fd, type, payload, max, len, pair_now_ms() + timeout_ms);
+}
+
+static int send_plain(int fd, const struct auth_msg *m)
+{
+	uint8_t hdr[COLO_RECORD_HDR];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) },
+				{ (void *)m->payload, m->len } };
+
+	record_header(hdr, m->type, m->payload, m->len);
+	return send_all(fd, iov, 2);
+}
+
+struct auth_session *pair_handshake(int fd, enum auth_role role,
+				    const struct auth_key *key)
+{
+	struct auth_session *a = key || pair_key() ?
+		auth_session_new(key ? key : pair_key(), role, "the daemon") :
+		NULL;
+	int64_t deadline = pair_now_ms() + HANDSHAKE_MS;
+	struct auth_msg m, reply;
+	uint8_t payload[AUTH_MSG_MAX];
+	char why[480];
+	uint32_t len;
+	uint16_t type;
+
+	if (!a || auth_begin(a, &m)) {
+		pair_set_why("cannot begin the handshake");
+		goto fail;
+	}
+	if (m.type && send_plain(fd, &m))
+		goto fail;
+	while (!auth_done(a)) {
+		if (read_plain(fd, &type, payload, sizeof(payload), &len,
+			       deadline))
+			goto fail;
+		if (auth_step(a, type, payload, len, &reply, why, sizeof(why))) {
+			pair_set_why("refused the daemon's handshake: %s", why);
+			goto fail;
+		}
+		if (reply.type && send_plain(fd, &reply))
+			goto fail;
+	}
+	return a;
+fail:
+	auth_session_free(a);
+	return NULL;
+}
+
+int pair_connect_plain(void)
 {
 	return connect_port(pair_port);
+}
+
+int pair_connect_secondary(void)
+{
+	int fd = connect_port(pair_port);
+	struct auth_session *a;
+
+	if (fd < 0 || !pair_key())
+		return fd;
+	a = pair_handshake(fd, AUTH_INITIATOR, NULL);
+	if (!a)
+		return fd;	/* refused (closed): the test sees that */
+	for (int i = 0; i < MAX_RAW; i++)
+		if (raw[i].fd < 0) {
+			raw[i] = (struct raw_auth){ fd, a };
+			return fd;
+		}
+	pair_set_why("more than %d raw connections authenticated", MAX_RAW);
+	auth_session_free(a);
+	close(fd);
+	return -1;
+}
+
+/*
+ * The header (and the tag when a is an authenticated session) of a
+ * record with this payload, into hdr and tag: 0, or -1 (pair_why).
+ */
+static int seal_record(struct auth_session *a, uint16_t type,
+		       const uint8_t *payload, uint32_t len,
+		       uint8_t hdr[COLO_RECORD_HDR], uint8_t tag[COLO_TAG_LEN])
+{
+	struct iovec iov = { (void *)payload, len };
+
+	colo_record_header_flags(hdr, type, a ? COLO_FLAG_TAG : 0, &iov,
+				 len ? 1 : 0);
+	if (a && auth_seal(a, hdr, &iov, len ? 1 : 0, tag)) {
+		pair_set_why("cannot tag a %s record", colo_record_name(type));
+		return -1;
+	}
+	return 0;
+}
+
+size_t pair_record_bytes(struct auth_session *a, uint16_t type,
+			 const uint8_t *payload, uint32_t len, uint8_t *buf)
+{
+	if (seal_record(a, type, payload, len, buf, buf + COLO_RECORD_HDR + len))
+		return 0;
+	memcpy(buf + COLO_RECORD_HDR, payload, len);
+	return COLO_RECORD_HDR + len + (a ? COLO_TAG_LEN : 0);
+}
+
+int pair_send_bytes(int fd, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return send_all(fd, &iov, 1);
 }
 
 int pair_send_record(int fd, uint16_t type, const uint8_t *payload,
 		     uint32_t len, int flip_bit, uint32_t cut)
 {
-	uint8_t buf[COLO_RECORD_HDR + 8192];
+	static uint8_t buf[COLO_RECORD_HDR + 8192 + COLO_TAG_LEN];
+	struct auth_session *a = raw_session(fd);
+	size_t n = COLO_RECORD_HDR + len + (a ? COLO_TAG_LEN : 0);
 	struct iovec iov;
-	size_t n = COLO_RECORD_HDR + len;
 
-	if (len > sizeof(buf) - COLO_RECORD_HDR || cut > n) {
+	if (len > 8192 || cut > n) {
 		pair_set_why("a raw record of %u bytes, cut by %u, does not fit", len, cut);
 		return -1;
 	}
-	record_header(buf, type, payload, len);
-	memcpy(buf + COLO_RECORD_HDR, payload, len);
+	if (!pair_record_bytes(a, type, payload, len, buf))
+		return -1;
 	if (flip_bit >= 0)
 		buf[COLO_RECORD_HDR + flip_bit / 8] ^= (uint8_t)(1 << (flip_bit % 8));
 	iov = (struct iovec){ buf, n - cut };
@@ -137,6 +313,7 @@ int pair_expect_dropped(int fd, const char *why_phrase)
 			break;
 		pair_sleep_ms(20);
 	}
+	raw_forget(fd);
 	close(fd);
 	return pair_log_has("sec", why_phrase);
 }
@@ -172,6 +349,7 @@ void fake_close(struct fake_peer *f)
 		close(f->fd);
 	if (f->listen_fd >= 0)
 		close(f->listen_fd);
+	auth_session_free(f->auth);
 	free(f->payload);
 	memset(f, 0, sizeof(*f));
 }
@@ -217,6 +395,9 @@ int fake_accept(struct fake_peer *f, int timeout_ms)
 	setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	close(f->listen_fd);
 	f->listen_fd = -1;
+	if (pair_key() &&
+	    !(f->auth = pair_handshake(f->fd, AUTH_RESPONDER, NULL)))
+		return -1;
 	return 0;
 }
 
@@ -231,17 +412,23 @@ struct fake_peer *fake_primary(int port)
 		fake_close(f);
 		return NULL;
 	}
+	/* a daemon that refuses the handshake (closes) leaves the fake
+	 * unauthenticated, its connection closed: the test sees that */
+	if (pair_key())
+		f->auth = pair_handshake(f->fd, AUTH_INITIATOR, NULL);
 	return f;
 }
 
 int fake_send(struct fake_peer *f, uint16_t type, const void *payload,
 	      uint32_t len)
 {
-	uint8_t hdr[COLO_RECORD_HDR];
-	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+	uint8_t hdr[COLO_RECORD_HDR], tag[COLO_TAG_LEN];
+	struct iovec iov[3] = { { hdr, sizeof(hdr) }, { (void *)payload, len },
+				{ tag, f->auth ? sizeof(tag) : 0 } };
 
-	record_header(hdr, type, payload, len);
-	if (send_all(f->fd, iov, len ? 2 : 1)) {
+	if (seal_record(f->auth, type, payload, len, hdr, tag))
+		return -1;
+	if (send_all(f->fd, iov, 3)) {
 		char what[sizeof(pair_why)];
 
 		memcpy(what, pair_why, sizeof(what));
@@ -272,7 +459,6 @@ int fake_send_hello(struct fake_peer *f, uint32_t role, uint32_t guest_hash)
 	return fake_send(f, COLO_HELLO, b, sizeof(b));
 }
 
-/* n bytes by the deadline: 0, -EPIPE (closed), -ETIMEDOUT. */
 static int read_full(int fd, uint8_t *buf, size_t n, int64_t deadline)
 {
 	size_t got = 0;
@@ -299,7 +485,7 @@ static int read_full(int fd, uint8_t *buf, size_t n, int64_t deadline)
 int fake_read(struct fake_peer *f, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
-	uint8_t hdr[COLO_RECORD_HDR], want[COLO_RECORD_HDR];
+	uint8_t hdr[COLO_RECORD_HDR], tag[COLO_TAG_LEN];
 	int64_t deadline;
 	uint32_t len;
 	int ret;
@@ -314,13 +500,16 @@ int fake_read(struct fake_peer *f, int timeout_ms)
 		return ret == -ETIMEDOUT ? -EPROTO : ret;
 	len = get_be32(hdr + 4);
 	if (get_be16(hdr) == 0 || get_be16(hdr) > COLO_RECORD_TYPE_MAX ||
-	    get_be16(hdr + 2) || len > COLO_RECORD_MAX)
+	    get_be16(hdr + 2) != (f->auth ? COLO_FLAG_TAG : 0) ||
+	    len > COLO_RECORD_MAX)
 		return -EPROTO;
 	ret = read_full(f->fd, f->payload, len, deadline);
+	if (!ret && f->auth)
+		ret = read_full(f->fd, tag, sizeof(tag), deadline);
 	if (ret)
 		return ret == -ETIMEDOUT ? -EPROTO : ret;
-	record_header(want, get_be16(hdr), f->payload, len);
-	if (memcmp(want + 8, hdr + 8, 4))
+	if (colo_record_crc(hdr, f->payload, len) != get_be32(hdr + 8) ||
+	    (f->auth && auth_open(f->auth, hdr, f->payload, len, tag)))
 		return -EPROTO;
 	f->type = get_be16(hdr);
 	f->len = len;

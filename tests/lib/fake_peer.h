@@ -8,12 +8,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "colo_proto.h"
 
 /* --- raw records to the secondary ---------------------------------------- */
 
-/* A TCP connection to the secondary on pair_port (tries for 5 s), or -1. */
+/* A TCP connection to the secondary on pair_port (tries for 5 s), or -1;
+ * authenticated when the pair has a key (pair_key()): its records then
+ * carry their tags. One the daemon refused at once (closed in the
+ * handshake) comes back unauthenticated. */
 int pair_connect_secondary(void);
+/* The same, never authenticated: a peer without the key. */
+int pair_connect_plain(void);
 
 /*
  * One record (payload up to 8 KiB) on fd: flip_bit >= 0 flips that bit
@@ -26,8 +32,30 @@ int pair_send_record(int fd, uint16_t type, const uint8_t *payload,
 /* A primary's HELLO with this version and guest hash. */
 int pair_hello(int fd, uint32_t version, uint32_t guest_hash);
 
-/* The secondary closes fd (which is closed here), and its log says why:
- * 0, or -1. */
+/*
+ * The authentication handshake on a connected fd as role (the daemon
+ * has the other), with key (NULL: the pair's): the session, which the
+ * caller frees (auth_session_free), or NULL with pair_why (a daemon
+ * that refused says why in its log).
+ */
+struct auth_session *pair_handshake(int fd, enum auth_role role,
+				    const struct auth_key *key);
+
+/* A whole record (header, payload and, with session a, its tag; a
+ * NULL: untagged) at buf, which has room for COLO_RECORD_HDR + len +
+ * COLO_TAG_LEN: its length, or 0 (pair_why). The record gets a's next
+ * number: sending the same bytes twice is a replay. */
+size_t pair_record_bytes(struct auth_session *a, uint16_t type,
+			 const uint8_t *payload, uint32_t len, uint8_t *buf);
+/* Bytes on fd as they are: 0, or -1. */
+int pair_send_bytes(int fd, const uint8_t *buf, size_t len);
+/* An untagged record from fd (the handshake's) within timeout_ms: 0,
+ * or -1 (pair_why: closed, late, bad). */
+int pair_read_plain(int fd, uint16_t *type, uint8_t *payload, uint32_t max,
+		    uint32_t *len, int timeout_ms);
+
+/* The secondary closes fd (which is closed here, its session forgotten),
+ * and its log says why: 0, or -1. */
 int pair_expect_dropped(int fd, const char *why);
 
 /* --- scripted fake peers -------------------------------------------------- */
@@ -50,13 +78,18 @@ struct fake_peer {
 	uint64_t records;	/* records read */
 	int64_t next_hb_ms;	/* when to send the next HEARTBEAT */
 	uint64_t session;	/* of the last HELLO read: a secondary's echoes it */
+	/* the link's session when the pair has a key (records tagged) */
+	struct auth_session *auth;
 };
 
 /* A fake secondary listening on 127.0.0.1:port (NULL, pair_why). */
 struct fake_peer *fake_secondary(int port);
-/* Take the first connection (then stop listening): 0, or -1. */
+/* Take the first connection (then stop listening), and with the pair's
+ * key answer its handshake: 0, or -1. */
 int fake_accept(struct fake_peer *f, int timeout_ms);
-/* A fake primary connected to the secondary on port (NULL, pair_why). */
+/* A fake primary connected to the secondary on port, with the pair's
+ * key authenticated (NULL, pair_why); as pair_connect_secondary(), one
+ * refused at once is unauthenticated, its connection closed. */
 struct fake_peer *fake_primary(int port);
 
 int fake_send(struct fake_peer *f, uint16_t type, const void *payload,

@@ -39,6 +39,8 @@ int pair_port;
 
 static char pair_name[32];
 static char pri_prefix[512], sec_prefix[512];
+static struct auth_key psk;		/* pair_dir/psk, once made or read */
+static bool have_psk;
 
 /* A process this test started: killed at teardown if still the same. */
 static struct tracked {
@@ -227,6 +229,8 @@ int pair_setup(void **state)
 	mkdir(pair_dir, 0700);
 	nr_tracked = 0;
 	pair_port = 0;
+	have_psk = false;
+	memset(&psk, 0, sizeof(psk));
 	pri_prefix[0] = sec_prefix[0] = '\0';
 	return 0;
 }
@@ -310,11 +314,44 @@ int pair_free_port(void)
 
 /* --- configuration and starting ------------------------------------------- */
 
+int pair_make_key(void)
+{
+	char path[256];
+	int ret;
+
+	if (have_psk)
+		return 0;
+	snprintf(path, sizeof(path), "%s/psk", pair_dir);
+	ret = access(path, F_OK) == 0 ? auth_key_load(path, &psk) :
+	      auth_key_generate(path, &psk);
+	if (ret) {
+		pair_set_why("cannot make the pair's key %s: %s (the log line "
+			     "before says why)", path, strerror(-ret));
+		return -1;
+	}
+	have_psk = true;
+	return 0;
+}
+
+const struct auth_key *pair_key(void)
+{
+	return have_psk ? &psk : NULL;
+}
+
 int pair_write_conf(const char *name, const char *role_lines,
 		    const char *guest_args, const struct pair_role *r)
 {
-	char path[256];
+	char path[256], security[384];
 	FILE *f;
+
+	if (r && r->security) {
+		snprintf(security, sizeof(security), "%s", r->security);
+	} else {
+		if (pair_make_key())
+			return -1;
+		snprintf(security, sizeof(security), "[security]\n"
+			 "psk_file = %s/psk\n", pair_dir);
+	}
 
 	snprintf(path, sizeof(path), "%s/%s", pair_dir, name);
 	f = fopen(path, "we");
@@ -324,12 +361,13 @@ int pair_write_conf(const char *name, const char *role_lines,
 	}
 	fprintf(f, "[guest]\nprogram = %s\nargs = %s\nstop_timeout_ms = %d\n"
 		"[checkpoint]\n%s\n[ha]\nheartbeat_timeout_ms = %u\n"
-		"[control]\nsocket = %s/%s.sock\n[log]\nfile = %s/%s.log\n%s",
+		"[control]\nsocket = %s/%s.sock\n[log]\nfile = %s/%s.log\n%s%s",
 		r && r->program ? r->program : pair_memstress, guest_args,
 		PAIR_STOP_TIMEOUT_MS, role_lines,
 		r && r->heartbeat_timeout_ms ? r->heartbeat_timeout_ms :
 					       PAIR_HEARTBEAT_MS,
-		pair_dir, name, pair_dir, name, r && r->conf ? r->conf : "");
+		pair_dir, name, pair_dir, name, security,
+		r && r->conf ? r->conf : "");
 	fclose(f);
 	return 0;
 }

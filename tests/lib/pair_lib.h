@@ -9,7 +9,10 @@
  * link these helpers too, without cmocka.)
  *
  * A test's daemons live in pair_dir: their configs ("pri", "sec"),
- * control sockets, logs ("pri.log", "sec.log"). Every process started
+ * control sockets, logs ("pri.log", "sec.log"), and the pair's key
+ * ("psk", made by coloctl's own auth_key_generate()): every config gets
+ * [security] psk_file = pair_dir/psk unless its role brings its own
+ * [security] lines, and the fake peers prove that key. Every process started
  * through pair_run() that says "started: pid N" (coloctl start-*, the
  * demo script) is remembered, and pair_teardown() continues what
  * pair_sigstop() stopped, stops both daemons, kills what is left of the
@@ -25,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "auth.h"
 #include "colo_proto.h"
 
 /* What every pair gets unless a test says otherwise. */
@@ -79,12 +83,22 @@ struct pair_role {
 	unsigned heartbeat_timeout_ms;
 	/* [guest] program (an absolute path); NULL: memstress */
 	const char *program;
+	/* its [security] lines, header included ("" for none at all);
+	 * NULL: the pair's key, psk_file = pair_dir/psk */
+	const char *security;
 };
+
+/* The pair's key (pair_dir/psk), made or read the first time; NULL
+ * until a config used it (pair_write_conf) or when it cannot be made. */
+const struct auth_key *pair_key(void);
+/* Make it now (pair_why on failure): 0, or -1. */
+int pair_make_key(void);
 
 /*
  * Write config file name ("pri", "sec") in pair_dir: memstress (or
  * r->program) with guest_args, stop_timeout_ms PAIR_STOP_TIMEOUT_MS, [checkpoint]
- * role_lines, its control socket and log in pair_dir, then r's lines.
+ * role_lines, its control socket and log in pair_dir, its [security]
+ * (the pair's key, made now if need be, or r->security), then r's lines.
  */
 int pair_write_conf(const char *name, const char *role_lines,
 		    const char *guest_args, const struct pair_role *r);
