@@ -40,6 +40,10 @@ static const struct target targets[] = {
 	{ "kvstore", fuzz_kvstore },
 	{ "netcompare", fuzz_netcompare },
 	{ "lan_beat", fuzz_lan_beat },
+	{ "hello", fuzz_hello },
+	{ "ram_cache", fuzz_ram_cache },
+	{ "auth", fuzz_auth },
+	{ "auth_peer", fuzz_auth_peer },
 };
 
 /* The file at path, malloc'ed, and its size. */

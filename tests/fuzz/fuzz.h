@@ -33,6 +33,10 @@ int fuzz_resp(const uint8_t *data, size_t size);
 int fuzz_kvstore(const uint8_t *data, size_t size);
 int fuzz_netcompare(const uint8_t *data, size_t size);
 int fuzz_lan_beat(const uint8_t *data, size_t size);
+int fuzz_hello(const uint8_t *data, size_t size);
+int fuzz_ram_cache(const uint8_t *data, size_t size);
+int fuzz_auth(const uint8_t *data, size_t size);
+int fuzz_auth_peer(const uint8_t *data, size_t size);
 
 /* A promise broken: say which, where (and fuzz_input, the file being
  * replayed, when set), then call fuzz_fail_hook if set (cmocka's fail,
@@ -84,5 +88,10 @@ int fuzz_layout_payload(const uint8_t *p, size_t len);
 struct colo_config;
 void fuzz_config_check(const struct colo_config *cfg);
 const char *fuzz_config_file(const void *data, size_t size);
+
+/* Two pre-shared keys (auth.h), 0 and 1, each other's wrong key;
+ * loaded once from files of our own (the loader's checks included). */
+struct auth_key;
+const struct auth_key *fuzz_key(int which);
 
 #endif /* COLO_FUZZ_H */

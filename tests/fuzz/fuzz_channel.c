@@ -7,16 +7,22 @@
  * sends. Mode bit 0: the CRC of every header whose record is all there
  * is made right first (else the fuzzer would rarely get past the CRC);
  * bit 1: the owner hands each record to its decoder (records.c) and
- * refuses those the decoder refuses, as a daemon's record table does.
- * The stream is written in two parts, the first split/256 of it, the
- * loop run, then the rest and EOF, so records arrive cut.
+ * refuses those the decoder refuses, as a daemon's record table does;
+ * bits 2-3: 1 the channel has a key and is the responder (the
+ * secondary, channel_auth()), 2 it has one and is the initiator (the
+ * primary), 0 and 3 a plain link ([security] insecure). The stream is
+ * written in two parts, the first split/256 of it, the loop run, then
+ * the rest and EOF, so records arrive cut.
  *
- * Checked beyond no crash: the records handed on are exactly those a
- * plain reading of the format (colo_proto.h) finds, in order, with their
- * payload bytes, up to the first bad header, over-long length, bad CRC,
- * refused record or the end; closed() comes exactly once, after the
- * last record, and never a record after it; the bytes counted in are the
- * records handed on.
+ * Checked beyond no crash: on a plain link, the records handed on are
+ * exactly those a plain reading of the format (colo_proto.h) finds, in
+ * order, with their payload bytes, up to the first bad header, over-long
+ * length, bad CRC, handshake record (AUTH_*, refused without a key),
+ * refused record or the end; the bytes counted in are the records handed
+ * on. With a key, whatever the stream (the fuzzer holds no key, and the
+ * nonces are fresh), no record reaches the owner and the link is never
+ * authenticated. Either way closed() comes exactly once, after the last
+ * record, and never a record after it.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -28,6 +34,7 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "channel.h"
 #include "colo_proto.h"
 #include "fuzz.h"
@@ -41,6 +48,7 @@ struct run {
 	const uint8_t *stream;
 	const struct expect *want;
 	bool decode;			/* mode bit 1 */
+	bool keyed;			/* mode bits 2-3: 1 or 2 */
 	bool refused;			/* the last record was refused */
 	size_t got;			/* records handed on so far */
 	uint64_t bytes;			/* and their bytes, headers included */
@@ -75,6 +83,8 @@ static void plain_reading(uint8_t *s, size_t n, bool fix, struct expect *e)
 			put_be32(h + 8, crc_of(h, h + COLO_RECORD_HDR, len));
 		if (get_be32(h + 8) != crc_of(h, h + COLO_RECORD_HDR, len))
 			return;
+		if (auth_record_type(type))
+			return;		/* a plain link has no handshake */
 		e->off[e->n++] = off;
 		off += COLO_RECORD_HDR + (size_t)len;
 	}
@@ -87,6 +97,7 @@ static int on_record(struct channel *ch, uint16_t type, const uint8_t *payload,
 	const uint8_t *h;
 
 	(void)ch;
+	FUZZ_CHECK(!r->keyed);		/* no key, no record */
 	FUZZ_CHECK(!r->closed);
 	FUZZ_CHECK(r->got < r->want->n);
 	h = r->stream + r->want->off[r->got];
@@ -148,6 +159,7 @@ int fuzz_channel(const uint8_t *data, size_t size)
 	uint8_t *s = malloc(n ? n : 1);
 	struct run r = { 0 };
 	struct channel *ch;
+	unsigned role;
 	int sv[2];
 
 	want.off = malloc((n / COLO_RECORD_HDR + 1) * sizeof(*want.off));
@@ -161,10 +173,15 @@ int fuzz_channel(const uint8_t *data, size_t size)
 	r.stream = s;
 	r.want = &want;
 	r.decode = mode & 2;
+	role = (mode >> 2) & 3;
+	r.keyed = role == 1 || role == 2;
 
 	FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	ch = channel_new(base, sv[0], &ops, &r, "fuzz peer");
 	FUZZ_CHECK(ch != NULL);
+	if (r.keyed)
+		FUZZ_CHECK(channel_auth(ch, fuzz_key(0), role == 1 ?
+					AUTH_RESPONDER : AUTH_INITIATOR, 0) == 0);
 
 	first = n * split / 256;
 	feed(base, sv[1], s, first, &r);
@@ -176,9 +193,15 @@ int fuzz_channel(const uint8_t *data, size_t size)
 		FUZZ_CHECK(event_base_loop(base, EVLOOP_ONCE) == 0);
 
 	FUZZ_CHECK(r.closed == 1);
-	FUZZ_CHECK(channel_bytes_in(ch) == r.bytes);
-	/* every record a reading finds comes, up to a refused one */
-	FUZZ_CHECK(r.refused || r.got == want.n);
+	if (r.keyed) {
+		/* the handshake's records are counted, none handed on */
+		FUZZ_CHECK(r.got == 0 && !channel_authenticated(ch));
+		FUZZ_CHECK(channel_bytes_in(ch) <= n);
+	} else {
+		FUZZ_CHECK(channel_bytes_in(ch) == r.bytes);
+		/* every record a reading finds comes, up to a refused one */
+		FUZZ_CHECK(r.refused || r.got == want.n);
+	}
 	FUZZ_CHECK(!channel_is_open(ch));
 	channel_free(ch);
 	close(sv[1]);

@@ -1,8 +1,9 @@
 /*
  * fuzz_proto.c - the checkpoint records' payload decoders: every
  * *_decode of checkpoint/colo_proto.c, and colo_pages_next() and
- * colo_ram_blocks_decode() of checkpoint/page_stream.c (LAYOUT goes to
- * vmm/layout.c's layout_decode, fuzzed alone by fuzz_layout).
+ * colo_ram_blocks_decode() of checkpoint/page_stream.c, the handshake's
+ * auth_*_decode of checkpoint/auth.c (LAYOUT goes to vmm/layout.c's
+ * layout_decode, fuzzed alone by fuzz_layout).
  *
  * Input: be16 record type (any value, unknown ones too), one byte whose
  * low bits pick the page size HELLO agreed on (1 << (b % 17): 1 byte to

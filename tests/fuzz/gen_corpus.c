@@ -3,7 +3,9 @@
  * project's own encoders (make fuzz-corpus): records for fuzz_proto,
  * streams framed by the channel itself for fuzz_channel, layouts for
  * fuzz_layout (this process's own among them), runtime records for
- * fuzz_guest_channel, operation sequences for fuzz_netcompare. The text
+ * fuzz_guest_channel, operation sequences for fuzz_netcompare and
+ * fuzz_ram_cache, HELLOs against ours for fuzz_hello, handshakes and
+ * tagged records for fuzz_auth_peer. The text
  * seeds (colo.conf, control lines, RESP) are files written by hand.
  *
  *     gen_corpus DIR      writes DIR/proto/..., DIR/channel/..., ...
@@ -19,6 +21,7 @@
 #include <event2/event.h>
 #include <zlib.h>
 
+#include "auth.h"
 #include "channel.h"
 #include "colo_proto.h"
 #include "guest_abi.h"
@@ -216,6 +219,29 @@ static void make_records(void)
 	page_entry(b, 0x555555558200, COLO_PAGE_ZERO, NULL, 0);
 	rec("pages-none", COLO_PAGES, 12);
 
+	/* the handshake's (auth.h): a key id and nonces anyone could send */
+	{
+		struct auth_hello ah = { .version = AUTH_VERSION };
+		struct auth_challenge ac;
+		struct auth_proof ap;
+
+		for (int i = 0; i < AUTH_KEY_ID_LEN; i++)
+			ah.key_id[i] = ac.key_id[i] = (uint8_t)(0x38 + i);
+		for (int i = 0; i < AUTH_NONCE_LEN; i++)
+			ah.nonce[i] = ac.nonce[i] = (uint8_t)(i + 1);
+		for (int i = 0; i < AUTH_MAC_LEN; i++)
+			ac.proof[i] = ap.proof[i] = (uint8_t)(0x64 + i);
+		b = rec("auth-hello", COLO_AUTH_HELLO, 12);
+		auth_hello_encode(&ah, b->b);
+		b->len = AUTH_HELLO_LEN;
+		b = rec("auth-challenge", COLO_AUTH_CHALLENGE, 12);
+		auth_challenge_encode(&ac, b->b);
+		b->len = AUTH_CHALLENGE_LEN;
+		b = rec("auth-proof", COLO_AUTH_PROOF, 12);
+		auth_proof_encode(&ap, b->b);
+		b->len = AUTH_PROOF_LEN;
+	}
+
 	small_layout(&l);
 	layout_payload(rec("layout-small", COLO_LAYOUT, 12), &l, 0x555555579000);
 	l.nr = 0;
@@ -330,6 +356,10 @@ static void write_channel(void)
 		"vmstate-received", "vmstate-loaded", "checkpoint-ready", NULL };
 	static const char *const idle[] = { "heartbeat", "heartbeat",
 		"memhash", "guest-shutdown", NULL };
+	static const char *const auth[] = { "auth-hello", "auth-proof",
+		"hello-primary", NULL };
+	static const char *const auth_answer[] = { "auth-challenge",
+		"hello-secondary", NULL };
 
 	stream("handshake", 2, 128, handshake, NULL);
 	stream("checkpoint-decoded", 2, 77, checkpoint, NULL);
@@ -338,6 +368,12 @@ static void write_channel(void)
 	stream("truncated", 0, 128, checkpoint, cut_last_byte);
 	stream("bad-crc", 0, 0, handshake, flip_a_crc);
 	stream("bad-crc-fixed", 1, 64, handshake, flip_a_crc);
+	/* a plain link refuses the handshake's records; a keyed one takes
+	 * nothing but them, and no record of a peer without the key */
+	stream("plain-auth-hello", 2, 128, auth, NULL);
+	stream("keyed-responder-plain-peer", 4 | 2, 128, handshake, NULL);
+	stream("keyed-responder-auth", 4 | 2, 40, auth, NULL);
+	stream("keyed-initiator-auth", 8 | 2, 90, auth_answer, NULL);
 }
 
 /* --- fuzz_layout ------------------------------------------------------- */
@@ -532,6 +568,274 @@ static void write_netcompare(void)
 	save("netcompare", "hostile-total-length", &b);
 }
 
+/* --- fuzz_hello: mode, our page size, hash, session, their HELLO ------- */
+
+static void hello_seed(const char *name, uint8_t mode, uint32_t hash,
+		       uint64_t session, const struct colo_hello *theirs,
+		       size_t cut)
+{
+	uint8_t p[COLO_HELLO_LEN];
+	struct buf b = { .len = 0 };
+
+	put_u8(&b, mode);
+	put_u8(&b, 12);				/* 4 KiB pages */
+	put_u16(&b, (uint16_t)(hash >> 16));
+	put_u16(&b, (uint16_t)hash);
+	put_u16(&b, (uint16_t)(session >> 48));
+	put_u16(&b, (uint16_t)(session >> 32));
+	put_u16(&b, (uint16_t)(session >> 16));
+	put_u16(&b, (uint16_t)session);
+	colo_hello_encode(theirs, p);
+	put(&b, p, COLO_HELLO_LEN - cut);
+	save("hello", name, &b);
+}
+
+static void write_hello(void)
+{
+	static const char *const apart[] = { "agree", "agree-but-role",
+		"agree-but-version", "agree-but-page-size",
+		"agree-but-guest-hash", "agree-but-session" };
+	struct colo_hello pri = { COLO_PROTO_MAGIC, COLO_PROTO_VERSION, 4096,
+				  COLO_ROLE_PRIMARY, 0x1234abcd, 6,
+				  0x0123456789abcdefull };
+	struct colo_hello sec = pri;
+	struct colo_hello bad = pri;
+
+	sec.role = COLO_ROLE_SECONDARY;
+	sec.compress_level = 0;
+	/* we are the secondary: the primary's HELLO */
+	hello_seed("secondary-takes-primary", 0, 0x1234abcd, 0, &pri, 0);
+	hello_seed("secondary-other-guest", 0, 0x1234abce, 0, &pri, 0);
+	/* we are the primary: the secondary's answer, our session echoed */
+	hello_seed("primary-takes-answer", 1, 0x1234abcd, pri.session, &sec, 0);
+	hello_seed("primary-other-session", 3, 0x1234abcd, 1, &sec, 0);
+	for (unsigned k = 0; k < 6; k++)
+		hello_seed(apart[k], (uint8_t)(4 | k << 3 | (k == 5)), 0, 0,
+			   k == 5 ? &sec : &pri, 0);
+	bad.magic ^= 0x01000000;
+	hello_seed("bad-magic", 0, 0x1234abcd, 0, &bad, 0);
+	bad = pri;
+	bad.page_size = 4095;
+	hello_seed("bad-page-size", 4, 0, 0, &bad, 0);
+	bad = pri;
+	bad.compress_level = 10;
+	hello_seed("bad-compress-level", 4, 0, 0, &bad, 0);
+	hello_seed("short", 0, 0x1234abcd, 0, &pri, 1);
+}
+
+/* --- fuzz_ram_cache: operations (fuzz_ram_cache.c's encoding) ---------- */
+
+enum { RC_BLOCKS, RC_PAGES, RC_BUILT_BLOCKS, RC_BUILT_PAGES, RC_COMMIT,
+       RC_DISCARD };
+enum { RC_RAW, RC_ZERO, RC_ZLIB, RC_ZLIB_FLIPPED };
+
+#define RC_BASE	0x555555554000ull	/* fuzz_ram_cache.c's BUILT_BASE */
+
+/* Built blocks: (gap, pages) pairs; pages 1..64. */
+static void rc_blocks(struct buf *b, const uint8_t (*bl)[2], uint8_t n)
+{
+	put_u8(b, RC_BUILT_BLOCKS);
+	put_u8(b, n);
+	for (uint8_t i = 0; i < n; i++) {
+		put_u8(b, bl[i][0]);
+		put_u8(b, (uint8_t)(bl[i][1] - 1));
+	}
+}
+
+/* Built pages: (block, page, encoding, seed) each. */
+static void rc_pages(struct buf *b, const uint8_t (*pg)[4], uint8_t n)
+{
+	put_u8(b, RC_BUILT_PAGES);
+	put_u8(b, (uint8_t)(n - 1));
+	for (uint8_t i = 0; i < n; i++) {
+		put(b, pg[i], 4);
+		if (pg[i][2] == RC_ZLIB_FLIPPED) {
+			put_u8(b, 20);		/* in the deflate data */
+			put_u8(b, 0x40);
+		}
+	}
+}
+
+static void rc_raw(struct buf *b, uint8_t op, const struct buf *payload)
+{
+	put_u8(b, op);
+	put_u16(b, (uint16_t)payload->len);
+	put(b, payload->b, payload->len);
+}
+
+static void write_ram_cache(void)
+{
+	static const uint8_t three[][2] = { { 0, 4 }, { 2, 16 }, { 5, 64 } };
+	static const uint8_t moved[][2] = { { 0, 4 }, { 3, 16 }, { 4, 64 } };
+	static const uint8_t over[][2] = { { 0, 4 }, { 0xff, 8 } };
+	static const uint8_t sync[][4] = {
+		{ 0, 0, RC_RAW, 7 }, { 0, 1, RC_ZERO, 0 }, { 0, 2, RC_ZLIB, 9 },
+		{ 0, 3, RC_ZLIB, 200 }, { 1, 0, RC_RAW, 0 }, { 1, 15, RC_ZLIB, 1 },
+		{ 2, 63, RC_RAW, 255 }, { 2, 10, RC_ZERO, 0 },
+	};
+	static const uint8_t again[][4] = {
+		{ 0, 0, RC_ZERO, 0 }, { 0, 2, RC_RAW, 3 }, { 0, 2, RC_ZERO, 0 },
+		{ 1, 4, RC_ZLIB, 44 }, { 2, 63, RC_ZLIB, 0 },
+	};
+	static const uint8_t corrupt[][4] = {
+		{ 0, 0, RC_RAW, 7 }, { 1, 3, RC_ZLIB_FLIPPED, 100 },
+		{ 2, 0, RC_RAW, 8 },
+	};
+	static const uint8_t nowhere[][4] = {
+		{ 0, 1, RC_ZLIB, 5 }, { 0xff, 0, RC_RAW, 5 },
+	};
+	struct colo_ram_block blocks[] = {
+		{ RC_BASE, 4 * 4096 }, { RC_BASE + 6 * 4096, 16 * 4096 },
+	};
+	uint8_t page[4096], z[4200];
+	struct buf b, payload;
+	uLongf zlen;
+
+	/* an initial sync: blocks, raw, zero and zlib pages, a commit */
+	b.len = 0;
+	rc_blocks(&b, three, 3);
+	rc_pages(&b, sync, sizeof(sync) / sizeof(sync[0]));
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "sync", &b);
+
+	/* then a checkpoint over it, a block moved, another commit */
+	rc_pages(&b, again, sizeof(again) / sizeof(again[0]));
+	put_u8(&b, RC_COMMIT);
+	rc_blocks(&b, moved, 3);
+	rc_pages(&b, again, sizeof(again) / sizeof(again[0]));
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "sync-checkpoints-moved", &b);
+
+	/* zlib data that does not inflate: refused, the rest dropped */
+	b.len = 0;
+	rc_blocks(&b, three, 3);
+	rc_pages(&b, sync, 3);
+	put_u8(&b, RC_COMMIT);
+	rc_pages(&b, corrupt, sizeof(corrupt) / sizeof(corrupt[0]));
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "zlib-corrupt", &b);
+
+	/* a page in no block; staged pages discarded */
+	b.len = 0;
+	rc_blocks(&b, three, 3);
+	rc_pages(&b, sync, 4);
+	put_u8(&b, RC_DISCARD);
+	rc_pages(&b, nowhere, 2);
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "no-block-discard", &b);
+
+	/* a block over the runtime's reserved range */
+	b.len = 0;
+	rc_blocks(&b, over, 2);
+	rc_blocks(&b, three, 1);
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "reserved-overlap", &b);
+
+	/* the records' own bytes: RAM_BLOCKS, then PAGES of zero and zlib
+	 * pages as page_stream.c writes them */
+	b.len = 0;
+	payload.len = COLO_RAM_BLOCKS_LEN(2);
+	colo_ram_blocks_encode(blocks, 2, payload.b);
+	rc_raw(&b, RC_BLOCKS, &payload);
+	make_page(page, 4096, 1);
+	zlen = sizeof(z);
+	compress2(z, &zlen, page, 4096, 6);
+	payload.len = 0;
+	page_entry(&payload, RC_BASE, COLO_PAGE_ZERO, NULL, 0);
+	page_entry(&payload, RC_BASE + 4096, COLO_PAGE_ZLIB, z, (uint32_t)zlen);
+	page_entry(&payload, RC_BASE + 6 * 4096, COLO_PAGE_ZLIB, z,
+		   (uint32_t)zlen);
+	page_entry(&payload, RC_BASE + 21 * 4096, COLO_PAGE_ZERO, NULL, 0);
+	rc_raw(&b, RC_PAGES, &payload);
+	put_u8(&b, RC_COMMIT);
+	save("ram_cache", "records-zlib", &b);
+}
+
+/* --- fuzz_auth_peer: a mode byte and steps (fuzz_auth_peer.c's) ------- */
+
+enum { AP_PASS, AP_FLIP, AP_OWN, AP_TAGGED, AP_TAGGED_FLIP, AP_REPLAY,
+       AP_LOST, AP_OURS };
+
+/* A tagged record's arguments: type, length, payload. */
+static void ap_rec(struct buf *b, uint8_t op, uint8_t type, const char *text)
+{
+	put_u8(b, op);
+	put_u8(b, type);
+	put_u8(b, (uint8_t)strlen(text));
+	put(b, text, strlen(text));
+}
+
+static void write_auth_peer(void)
+{
+	struct buf b;
+	uint8_t hello[COLO_HELLO_LEN] = { 0 };
+
+	b.len = 0;	/* we are the secondary: the peer's HELLO, PROOF */
+	put_u8(&b, 1);
+	put_u8(&b, AP_PASS);
+	put_u8(&b, AP_PASS);
+	ap_rec(&b, AP_TAGGED, COLO_HEARTBEAT, "\x01\x02\x03\x04\x05\x06\x07\x08");
+	ap_rec(&b, AP_OURS, COLO_HELLO, "our HELLO, tagged");
+	ap_rec(&b, AP_TAGGED, COLO_PAGES, "pages");
+	put_u8(&b, AP_REPLAY);
+	save("auth_peer", "responder-replay", &b);
+
+	b.len = 0;	/* we are the primary: the peer's CHALLENGE */
+	put_u8(&b, 0);
+	put_u8(&b, AP_PASS);
+	ap_rec(&b, AP_OURS, COLO_HELLO, "hello");
+	ap_rec(&b, AP_TAGGED, COLO_HELLO, "hello back");
+	ap_rec(&b, AP_TAGGED_FLIP, COLO_CHECKPOINT_REPLY, "12345678");
+	put_u8(&b, 3);			/* a byte of the payload */
+	put_u8(&b, 0x80);
+	save("auth_peer", "initiator-altered", &b);
+
+	b.len = 0;	/* a record lost after the handshake */
+	put_u8(&b, 1);
+	put_u8(&b, AP_PASS);
+	put_u8(&b, AP_PASS);
+	ap_rec(&b, AP_LOST, COLO_PAGES, "lost");
+	put_u8(&b, COLO_PAGES);
+	put_u8(&b, 4);
+	put(&b, "next", 4);
+	save("auth_peer", "responder-lost", &b);
+
+	b.len = 0;	/* the peer holds another key */
+	put_u8(&b, 3);
+	put_u8(&b, AP_PASS);
+	save("auth_peer", "responder-other-key", &b);
+	b.len = 0;
+	put_u8(&b, 2);
+	put_u8(&b, AP_OWN);
+	put_u16(&b, COLO_AUTH_CHALLENGE);
+	put_u8(&b, AUTH_CHALLENGE_LEN);
+	for (int i = 0; i < AUTH_CHALLENGE_LEN; i++)
+		put_u8(&b, (uint8_t)(i + 1));
+	save("auth_peer", "initiator-other-key-forged", &b);
+
+	b.len = 0;	/* the peer's HELLO changed: its key id, its nonce */
+	put_u8(&b, 1);
+	put_u8(&b, AP_FLIP);
+	put_u8(&b, 5);
+	put_u8(&b, 0x01);
+	save("auth_peer", "responder-key-id-changed", &b);
+	b.len = 0;
+	put_u8(&b, 1);
+	put_u8(&b, AP_FLIP);
+	put_u8(&b, 20);
+	put_u8(&b, 0x01);
+	put_u8(&b, AP_PASS);
+	save("auth_peer", "responder-nonce-changed", &b);
+
+	b.len = 0;	/* a peer without a key: HELLO first */
+	put_u8(&b, 1);
+	put_u8(&b, AP_OWN);
+	put_u16(&b, COLO_HELLO);
+	put_u8(&b, COLO_HELLO_LEN);
+	put(&b, hello, sizeof(hello));
+	save("auth_peer", "responder-plain-hello", &b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -546,6 +850,9 @@ int main(int argc, char **argv)
 	write_layout();
 	write_guest_channel();
 	write_netcompare();
+	write_hello();
+	write_ram_cache();
+	write_auth_peer();
 	printf("gen_corpus: seeds written in %s\n", root);
 	return 0;
 }

@@ -7,12 +7,15 @@
  *     output left as it was;
  *   - nothing is logged for a payload taken.
  * Used by fuzz_proto (a payload and its type from the input) and
- * fuzz_channel (each record the channel hands on).
+ * fuzz_channel (each record the channel hands on). The handshake's
+ * records (AUTH_*, auth.h) go to their decoders too.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "colo_proto.h"
 #include "fuzz.h"
 #include "mirror_proto.h"
@@ -297,6 +300,62 @@ static int empty(uint16_t type, uint32_t len)
 	return ret;
 }
 
+/* AUTH_HELLO, AUTH_CHALLENGE, AUTH_PROOF (auth.h): the fields taken are
+ * the bytes, the version known, nonces not all zero. */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int auth_rec(uint16_t type, const uint8_t *p, uint32_t len)
+{
+	unsigned e0 = fuzz_log_count(LOG_ERROR);
+	uint8_t back[AUTH_MSG_MAX];
+	int ret;
+
+	if (type == COLO_AUTH_HELLO) {
+		struct auth_hello m, before;
+
+		memset(&m, 0xa5, sizeof(m));
+		before = m;
+		ret = verdict(auth_hello_decode(p, len, &m), e0, &m, &before,
+			      sizeof(m));
+		if (ret)
+			return ret;
+		FUZZ_CHECK(len == AUTH_HELLO_LEN && m.version == AUTH_VERSION);
+		FUZZ_CHECK(!all_zero(m.nonce, sizeof(m.nonce)));
+		auth_hello_encode(&m, back);
+	} else if (type == COLO_AUTH_CHALLENGE) {
+		struct auth_challenge m, before;
+
+		memset(&m, 0xa5, sizeof(m));
+		before = m;
+		ret = verdict(auth_challenge_decode(p, len, &m), e0, &m,
+			      &before, sizeof(m));
+		if (ret)
+			return ret;
+		FUZZ_CHECK(len == AUTH_CHALLENGE_LEN);
+		FUZZ_CHECK(!all_zero(m.nonce, sizeof(m.nonce)));
+		auth_challenge_encode(&m, back);
+	} else {
+		struct auth_proof m, before;
+
+		memset(&m, 0xa5, sizeof(m));
+		before = m;
+		ret = verdict(auth_proof_decode(p, len, &m), e0, &m, &before,
+			      sizeof(m));
+		if (ret)
+			return ret;
+		FUZZ_CHECK(len == AUTH_PROOF_LEN);
+		auth_proof_encode(&m, back);
+	}
+	FUZZ_CHECK(memcmp(back, p, len) == 0);
+	return 0;
+}
+
 int fuzz_record(uint16_t type, const uint8_t *payload, uint32_t len,
 		size_t page_size)
 {
@@ -337,6 +396,10 @@ int fuzz_record(uint16_t type, const uint8_t *payload, uint32_t len,
 	case COLO_MIRROR_INPUT:
 	case COLO_MIRROR_OUTPUT:
 		return mirror_frame(type, payload, len);
+	case COLO_AUTH_HELLO:
+	case COLO_AUTH_CHALLENGE:
+	case COLO_AUTH_PROOF:
+		return auth_rec(type, payload, len);
 	default:
 		/* no type of the stream: the decoders that take a type
 		 * refuse it, whatever its length */

@@ -2,10 +2,13 @@
  * util.c - the fuzz targets' shared helpers (see fuzz.h).
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "fuzz.h"
 
 const char *fuzz_input;
@@ -85,4 +88,29 @@ size_t fuzz_take(struct fuzz_in *in, size_t n, const uint8_t **out)
 	in->p += n;
 	in->left -= n;
 	return n;
+}
+
+/* The keys of fuzz.h: loaded once each from a file of our own. */
+const struct auth_key *fuzz_key(int which)
+{
+	static struct auth_key keys[2];
+	static bool loaded[2];
+	char path[] = "/tmp/colo-fuzz-key-XXXXXX";
+	char hex[2 * AUTH_KEY_LEN + 2];
+	int fd;
+
+	which = which ? 1 : 0;
+	if (loaded[which])
+		return &keys[which];
+	memset(hex, which ? 'c' : '4', 2 * AUTH_KEY_LEN);
+	hex[2 * AUTH_KEY_LEN] = '\n';
+	hex[2 * AUTH_KEY_LEN + 1] = '\0';
+	fd = mkstemp(path);		/* 0600, ours */
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex));
+	close(fd);
+	FUZZ_CHECK(auth_key_load(path, &keys[which]) == 0);
+	unlink(path);
+	loaded[which] = true;
+	return &keys[which];
 }
