@@ -57,6 +57,8 @@ struct colo_config {
 		uint64_t stack_limit_kib;
 		/* how long a stop waits for a guest busy in a handler */
 		unsigned stop_timeout_ms;
+		/* the guest RAM a pair protects at most, MiB; 0: no limit */
+		uint64_t max_ram_mib;
 	} guest;
 	struct {
 		unsigned checkpoint_delay_ms;	/* gap between checkpoints */

@@ -393,8 +393,31 @@ static void poll_connect(struct primary *p, int64_t now)
 
 /* --- the tick: background sending, cadence, heartbeats -------------------- */
 
+/*
+ * [guest] max_ram_mib: the guest's RAM, as its dirty log tracks it, over
+ * the limit ends the protection (the pair degrades to a solo primary
+ * before the hosts run short). false when within it.
+ */
+static bool guest_over_limit(struct primary *p, char *why, size_t len)
+{
+	uint64_t max = p->cfg.guest.max_ram_mib << 20, total = 0;
+
+	for (size_t i = 0; max && i < p->dl->ram.nr_blocks; i++)
+		total += p->dl->ram.blocks[i]->len;
+	if (!max || total <= max)
+		return false;
+	snprintf(why, len, "the guest's RAM grew to %llu MiB, past [guest] "
+		 "max_ram_mib %llu: it runs unprotected; raise max_ram_mib on "
+		 "both nodes, then coloctl protect",
+		 (unsigned long long)(total >> 20),
+		 (unsigned long long)(max >> 20));
+	return true;
+}
+
 static void send_some(struct primary *p)
 {
+	char why[256];
+
 	for (int i = 0; i < STEPS_PER_WAKE; i++) {
 		bool done = false;
 
@@ -410,6 +433,11 @@ static void send_some(struct primary *p)
 				return;
 			}
 			p->pass_start = false;
+			if (guest_over_limit(p, why, sizeof(why))) {
+				pr_err("%s", why);
+				primary_lose_secondary(p, why);
+				return;
+			}
 			if (p->state == P_SYNC && primary_sync_converged(p)) {
 				primary_checkpoint_begin(p);
 				return;

@@ -90,8 +90,11 @@ static void on_closed(struct channel *ch, const char *why, void *opaque)
 	secondary_mirror_close(s);
 	if (s->state == S_STOPPING || s->state == S_TAKING_OVER)
 		return;
+	if (s->refused_why[0])
+		why = s->refused_why;	/* what "record refused" was */
 	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
-	pr_warn("lost the primary: %s", why);
+	s->refused_why[0] = '\0';
+	pr_warn("lost the primary: %s", s->lost_why);
 	hooks_run(s->hooks, HOOK_PEER_EVENT, "secondary", "peer-lost",
 		  s->primary_addr, why);
 	secondary_takeover_lost(s);
@@ -188,7 +191,7 @@ static const struct secondary_record {
 		      uint32_t len);
 } secondary_records[] = {
 	{ ANY_STATE, COLO_HEARTBEAT, on_heartbeat },
-	{ ANY_STATE, COLO_RAM_BLOCKS, secondary_checkpoint_ram_blocks },
+	{ ANY_STATE, COLO_RAM_BLOCKS, secondary_memory_admit },
 	{ ANY_STATE, COLO_PAGES, secondary_checkpoint_pages },
 	{ IN(S_SYNC) | IN(S_COLO), COLO_CHECKPOINT_REQUEST,
 	  secondary_checkpoint_request },
@@ -442,7 +445,8 @@ static void status(struct secondary *s, bool json, struct evbuffer *reply)
 	status_str(&so, "listen", s->cfg.checkpoint.listen);
 	status_str(&so, "peer", s->ch ? channel_peer(s->ch) : "none");
 	status_str(&so, "security", config_security_name(&s->cfg));
-	if (s->state == S_PEER_LOST || s->state == S_UNRESTORABLE)
+	if (s->state == S_PEER_LOST || s->state == S_UNRESTORABLE ||
+	    (s->state == S_WAITING && s->lost_why[0]))
 		status_str(&so, "lost_because", s->lost_why);
 	status_str(&so, "guest_restorable",
 		   s->state == S_UNRESTORABLE ? "no" :

@@ -123,7 +123,9 @@ struct secondary {
 	struct pending_peer pending[MAX_PENDING];
 	struct channel *dead[MAX_DEAD];	/* closed, freed at the next tick */
 	struct peer_watch watch;	/* the primary's heartbeats */
-	char lost_why[256];
+	char lost_why[512];
+	char refused_why[512];		/* a handler refused the primary:
+					 * why, for lost_because */
 
 	uint64_t ckpt_id;		/* in progress */
 	uint64_t ckpt_done;		/* last committed: the cache's image_id */
@@ -164,6 +166,11 @@ int secondary_unexpected(struct secondary *s, uint16_t type, uint32_t len);
  * guest's and our resident sets, the RAM cache and stage, LazyFree. */
 struct status_out;
 void secondary_memory_status(struct secondary *s, struct status_out *so);
+/* RAM_BLOCKS: refused (-EFBIG over [guest] max_ram_mib, -ENOMEM when
+ * this host lacks the memory for the guest's RAM twice over; the
+ * figures logged and kept for status), else taken. */
+int secondary_memory_admit(struct secondary *s, const uint8_t *payload,
+			   uint32_t len);
 
 /* --- the mirror link (secondary_mirror.c) --------------------------------- */
 

@@ -7,13 +7,21 @@
  * The stage is given back lazily after each commit (MADV_FREE,
  * ram_cache.h): resident until the kernel needs the memory, and counted
  * apart as LazyFree, which the kernel takes back before it runs short.
+ *
+ * Before it takes the primary's RAM blocks the secondary checks it can
+ * hold them: [guest] max_ram_mib, and the memory this host (or our
+ * memory cgroup) can still give for the guest's RAM twice over.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "secondary: "
+#include "log.h"
 #include "secondary_int.h"
 #include "status.h"
 
@@ -86,4 +94,122 @@ void secondary_memory_status(struct secondary *s, struct status_out *so)
 	status_num(so, "memory_over_guest_ram",
 		   ram ? (double)(guest + self - (lazy < self ? lazy : 0)) /
 			 (double)ram : 0, 2);
+}
+
+/* --- admitting the primary's RAM ------------------------------------------ */
+
+/* A number from the first line of a file (a cgroup's limit or usage);
+ * false when absent or "max". */
+static bool file_u64(const char *path, uint64_t *v)
+{
+	char line[64];
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(line, sizeof(line), f) &&
+		  sscanf(line, "%" SCNu64, v) == 1;
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/*
+ * What our memory cgroup still allows, or UINT64_MAX when it sets no
+ * limit: v2's memory.max - memory.current, v1's memory.limit_in_bytes
+ * - memory.usage_in_bytes (both found through /proc/self/cgroup).
+ */
+static uint64_t cgroup_room(char *what, size_t len)
+{
+	char line[512], path[700];
+	uint64_t limit, used, room = UINT64_MAX;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *dir = ctl ? strchr(ctl + 1, ':') : NULL;
+		bool v2 = ctl && ctl[1] == ':';
+
+		if (!dir)
+			continue;
+		dir[strcspn(dir, "\n")] = '\0';
+		if (!v2 && strncmp(ctl + 1, "memory:", 7))
+			continue;
+		snprintf(path, sizeof(path), v2 ? "/sys/fs/cgroup%s/memory.max" :
+			 "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", dir + 1);
+		if (!file_u64(path, &limit))
+			continue;
+		snprintf(path, sizeof(path), v2 ? "/sys/fs/cgroup%s/memory.current" :
+			 "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", dir + 1);
+		if (!file_u64(path, &used))
+			continue;
+		if (limit - (used < limit ? used : limit) < room) {
+			room = limit - (used < limit ? used : limit);
+			snprintf(what, len, "the limit of memory cgroup %s",
+				 dir + 1);
+		}
+	}
+	if (f)
+		fclose(f);
+	return room;
+}
+
+/* What this host can still give us, and which limit that is. */
+static uint64_t memory_available(char *what, size_t len)
+{
+	uint64_t host = proc_kb("/proc/meminfo", "MemAvailable:");
+	uint64_t room = cgroup_room(what, len);
+
+	if (room < host)
+		return room;
+	snprintf(what, len, "MemAvailable in /proc/meminfo");
+	return host;
+}
+
+#define MIB(b)	((unsigned long long)((b) >> 20))
+
+int secondary_memory_admit(struct secondary *s, const uint8_t *payload,
+			   uint32_t len)
+{
+	struct colo_ram_block *b = NULL;
+	uint64_t total = 0, held, needed, avail;
+	uint64_t max = s->cfg.guest.max_ram_mib << 20;
+	char what[300] = "";
+	uint32_t n = 0;
+	int ret;
+
+	ret = colo_ram_blocks_decode(payload, len, s->cache.page_size, &b, &n);
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < n; i++)
+		total += b[i].len;
+	free(b);
+	if (max && total > max) {
+		snprintf(s->refused_why, sizeof(s->refused_why), "the primary's "
+			 "guest has %llu MiB of RAM, over [guest] max_ram_mib %llu "
+			 "here: not protected; raise max_ram_mib or give the guest "
+			 "less memory", MIB(total), MIB(max));
+		pr_err("%s", s->refused_why);
+		return -EFBIG;
+	}
+	/* its RAM twice (our guest, the RAM cache), less what we hold of
+	 * it already */
+	held = proc_kb("/proc/self/status", "VmRSS:");
+	{
+		char gpath[64];
+
+		snprintf(gpath, sizeof(gpath), "/proc/%d/status", (int)s->g.pid);
+		held += proc_kb(gpath, "VmRSS:");
+	}
+	needed = 2 * total > held ? 2 * total - held : 0;
+	avail = memory_available(what, sizeof(what));
+	if (needed > avail) {
+		snprintf(s->refused_why, sizeof(s->refused_why), "this node "
+			 "lacks the memory for the primary's guest: %llu MiB more "
+			 "are needed (its %llu MiB of RAM in our guest and in the "
+			 "RAM cache, %llu MiB of which we hold), %llu MiB are "
+			 "available (%s); free memory on this node or give the "
+			 "guest less", MIB(needed), MIB(total), MIB(held),
+			 MIB(avail), what);
+		pr_err("%s", s->refused_why);
+		return -ENOMEM;
+	}
+	return secondary_checkpoint_ram_blocks(s, payload, len);
 }
