@@ -24,6 +24,7 @@
 #define LOG_PREFIX "channel: "
 #include "log.h"
 #include "channel.h"
+#include "fault.h"
 
 /* A record held in the handshake: be16 type, be32 length, payload. */
 #define HELD_HDR	6
@@ -45,6 +46,33 @@ struct channel {
 
 static int queue_record(struct channel *ch, uint16_t type,
 			const struct iovec *iov, int n, bool tagged);
+
+/*
+ * FI_CHANNEL_SEND_FAIL, FI_CHANNEL_RECV_SHORT (fault.h): true, once, for
+ * the first PAGES record in the pause of checkpoint COLO_FAULT_AT or a
+ * later one. A pause runs from a VMSTATE_SEND to its VMSTATE_SIZE; each
+ * record of the direction fault f watches (sent, received) passes here.
+ */
+static bool fault_pages_in_pause(enum colo_fault f, uint16_t type)
+{
+	static unsigned long pauses;
+	static bool in_pause, struck;
+
+	if (!fault_injected(f) || struck)
+		return false;
+	if (type == COLO_VMSTATE_SEND)
+		in_pause = ++pauses >= fault_at();
+	else if (type == COLO_VMSTATE_SIZE)
+		in_pause = false;
+	else if (type == COLO_PAGES && in_pause) {
+		struck = true;
+		pr_warn("fault injected (%s): a PAGES record in the pause of "
+			"checkpoint %lu (VMSTATE_SEND %lu of this daemon)",
+			fault_name(f), pauses, pauses);
+		return true;
+	}
+	return false;
+}
 
 static bool authenticating(const struct channel *ch)
 {
@@ -303,6 +331,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		ch->bytes_in += whole;
+		if (fault_pages_in_pause(FI_CHANNEL_RECV_SHORT, type) && len)
+			len--;		/* as if cut in the middle */
 		ch->in_callback = 1;
 		ret = ch->ops->record(ch, type, payload, len, ch->opaque);
 		ch->in_callback = 0;
@@ -466,6 +496,8 @@ static int queue_record(struct channel *ch, uint16_t type,
 		channel_drop(ch, "cannot tag a record (libcrypto failed)");
 		return -EIO;
 	}
+	if (fault_pages_in_pause(FI_CHANNEL_SEND_FAIL, type))
+		goto nomem;
 	if (evbuffer_add(out, hdr, sizeof(hdr)))
 		goto nomem;
 	for (int i = 0; i < n; i++)

@@ -10,6 +10,8 @@
 #include "fault.h"
 
 enum colo_fault fault_active = FI_NONE;
+/* fault_arm(): armed, not fired yet; fired: it did, never again */
+static bool fault_armed, fault_fired;
 
 static const char *const fault_names[FI_MAX] = {
 	[FI_NONE] = "none",
@@ -23,6 +25,12 @@ static const char *const fault_names[FI_MAX] = {
 	[FI_GUEST_WRITER_EIO] = "guest-writer-eio",
 	[FI_CACHE_COMMIT_ENOMEM] = "cache-commit-enomem",
 	[FI_GUEST_LATE_REPLY] = "guest-late-reply",
+	[FI_CHANNEL_SEND_FAIL] = "channel-send-fail",
+	[FI_CHANNEL_RECV_SHORT] = "channel-recv-short",
+	[FI_GUEST_READ_FAIL] = "guest-read-fail",
+	[FI_STAGE_ENOMEM] = "stage-enomem",
+	[FI_HASH_FILE_ENOSPC] = "hash-file-enospc",
+	[FI_GUEST_DIES_STOPPED] = "guest-dies-stopped",
 };
 
 const char *fault_name(enum colo_fault f)
@@ -61,4 +69,20 @@ unsigned long fault_at(void)
 	const char *at = getenv("COLO_FAULT_AT");
 
 	return at && *at ? strtoul(at, NULL, 10) : 3;
+}
+
+void fault_arm(enum colo_fault f)
+{
+	if (fault_injected(f) && !fault_fired)
+		fault_armed = true;
+}
+
+bool fault_fire_armed(void)
+{
+	if (!fault_armed)
+		return false;
+	fault_armed = false;
+	fault_fired = true;
+	pr_warn("fault injected: %s strikes now", fault_name(fault_active));
+	return true;
 }

@@ -39,6 +39,33 @@ enum colo_fault {
 	/* guest channel: the COLO_FAULT_AT-th CONTINUE gets its reply only
 	 * after the daemon's command timeout */
 	FI_GUEST_LATE_REPLY,
+	/* channel (primary): the first PAGES record queued in the pause of
+	 * checkpoint COLO_FAULT_AT or a later one (between the COLO_FAULT_AT-
+	 * th VMSTATE_SEND this process sent and its VMSTATE_SIZE) finds no
+	 * memory in the output buffer, as evbuffer_add failing would: the
+	 * link is dropped, -ENOMEM */
+	FI_CHANNEL_SEND_FAIL,
+	/* channel (secondary): the first PAGES record received in the pause
+	 * of checkpoint COLO_FAULT_AT or a later one (counted by the
+	 * VMSTATE_SENDs received) is handed on one byte short, its payload's
+	 * last byte lost as in a record cut in the middle */
+	FI_CHANNEL_RECV_SHORT,
+	/* ram_save (primary): the first process_vm_readv of the guest in the
+	 * pause of checkpoint COLO_FAULT_AT (armed at its final pass) fails
+	 * with EIO */
+	FI_GUEST_READ_FAIL,
+	/* RAM cache (secondary): the first page staged in the pause of
+	 * checkpoint COLO_FAULT_AT (armed by its PAGES) finds no memory for
+	 * its block's stage buffer, as map_buffer failing would (whether
+	 * the buffer is mapped yet or not: a block new in that checkpoint is
+	 * rare, and the page lost is the same) */
+	FI_STAGE_ENOMEM,
+	/* daemon_record_hash (either side): the [debug] record_hashes file
+	 * is on a full disk from checkpoint COLO_FAULT_AT on (ENOSPC) */
+	FI_HASH_FILE_ENOSPC,
+	/* secondary: its guest is killed (SIGKILL) while stopped for
+	 * checkpoint COLO_FAULT_AT, at the start of that checkpoint's load */
+	FI_GUEST_DIES_STOPPED,
 	FI_MAX,
 };
 
@@ -57,5 +84,20 @@ int fault_init_from_env(void);
 
 /* Where a counted fault strikes: COLO_FAULT_AT, default 3. */
 unsigned long fault_at(void);
+
+/*
+ * A fault whose count (a checkpoint's id) is known in one place and whose
+ * failure happens in another: the first arms it (if it is the active
+ * one), the second asks fault_fire() there, which is true once after the
+ * arming, logged.
+ */
+void fault_arm(enum colo_fault f);
+bool fault_fire_armed(void);
+
+/* Costs a compare where no fault is active (a page's path calls it). */
+static inline bool fault_fire(enum colo_fault f)
+{
+	return fault_injected(f) && fault_fire_armed();
+}
 
 #endif /* COLO_FAULT_H */

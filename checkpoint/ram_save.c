@@ -71,8 +71,13 @@ static ssize_t read_from(struct ram_save *rs, size_t i, size_t off,
 
 	rs->remote[i].iov_base = (char *)saved.iov_base + off;
 	rs->remote[i].iov_len = saved.iov_len - off;
-	n = process_vm_readv(rs->dl->pid, &local, 1, &rs->remote[i],
-			     rs->nr_remote - i, 0);
+	if (fault_fire(FI_GUEST_READ_FAIL)) {
+		errno = EIO;
+		n = -1;
+	} else {
+		n = process_vm_readv(rs->dl->pid, &local, 1, &rs->remote[i],
+				     rs->nr_remote - i, 0);
+	}
 	rs->remote[i] = saved;
 	rs->stats.reads++;
 	rs->stats.read_ns += dirty_log_now_ns() - t0;

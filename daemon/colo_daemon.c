@@ -13,6 +13,7 @@
 #include "log.h"
 #include "clock.h"
 #include "colo_daemon.h"
+#include "fault.h"
 
 #define MAX_GUEST_ARGS	64
 #define GUEST_CMD_MIN_TIMEOUT_MS	100
@@ -101,17 +102,36 @@ int daemon_launch_guest(const struct colo_config *cfg, const char *name,
 void daemon_record_hash(const char *path, uint64_t id, uint32_t crc,
 			uint64_t bytes)
 {
+	static bool warned;	/* a full disk stays full: said once */
+	int ret = 0;
 	FILE *f;
 
 	if (!path[0])
 		return;
+	if (fault_injected(FI_HASH_FILE_ENOSPC) && id >= fault_at()) {
+		ret = -ENOSPC;
+		goto fail;
+	}
 	f = fopen(path, "ae");
 	if (!f) {
-		pr_warn("cannot append to %s: %s", path, strerror(errno));
-		return;
+		ret = -errno;
+		goto fail;
 	}
-	fprintf(f, "%" PRIu64 " %08" PRIx32 " %" PRIu64 "\n", id, crc, bytes);
-	fclose(f);
+	if (fprintf(f, "%" PRIu64 " %08" PRIx32 " %" PRIu64 "\n", id, crc,
+		    bytes) < 0)
+		ret = -errno;
+	if (fclose(f) && !ret)		/* a full disk shows here */
+		ret = -errno;
+	if (!ret)
+		return;
+fail:
+	if (warned)
+		return;
+	warned = true;
+	pr_warn("cannot append checkpoint %" PRIu64 "'s hash to %s: %s; free "
+		"space there or point [debug] record_hashes elsewhere (empty: "
+		"none). The pair goes on; hashes from here on are not "
+		"recorded, and this is said once", id, path, strerror(-ret));
 }
 
 /*

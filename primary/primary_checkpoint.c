@@ -172,6 +172,8 @@ static int send_final_pages(struct primary *p)
 	read0 = p->rs.stats.read_ns;
 	if (!ret)
 		ret = page_stream_blocks(&p->ps, &p->dl->ram, false);
+	if (fault_injected(FI_GUEST_READ_FAIL) && p->ckpt_id == fault_at())
+		fault_arm(FI_GUEST_READ_FAIL);
 	if (!ret)
 		ret = ram_save_pass(&p->rs, &p->ps.sink);
 	p->pass_start = true;		/* the next gap syncs first */

@@ -270,6 +270,11 @@ static int inflate_page(struct ram_cache *rc, const uint8_t *in, uint32_t len,
 static uint8_t *stage_page(struct ram_cache *rc, struct ram_block *rb,
 			   size_t p)
 {
+	if (fault_fire(FI_STAGE_ENOMEM)) {	/* mapped yet or not */
+		pr_err("cannot map a %" PRIu64 " KiB RAM cache block: %s",
+		       rb->len >> 10, strerror(ENOMEM));
+		return NULL;
+	}
 	if (!rb->colo_stage && !(rb->colo_stage = map_buffer(rb->len)))
 		return NULL;
 	return rb->colo_stage + p * rc->page_size;

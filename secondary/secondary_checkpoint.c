@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 
 #define LOG_PREFIX "secondary: "
@@ -97,6 +98,9 @@ int secondary_checkpoint_pages(struct secondary *s, const uint8_t *payload,
 	uint64_t pages = 0, t0 = colo_now_ns();
 	int ret;
 
+	if (fault_injected(FI_STAGE_ENOMEM) && s->in_vmstate &&
+	    s->ckpt_id == fault_at())
+		fault_arm(FI_STAGE_ENOMEM);
 	ret = ram_cache_load_pages(&s->cache, payload, len, &pages);
 	if (s->in_vmstate) {
 		s->vm_pages += pages;
@@ -452,6 +456,14 @@ static int load_checkpoint(struct secondary *s, uint64_t flags,
 	int ret;
 
 	/* Step 1 */
+	if (fault_injected(FI_GUEST_DIES_STOPPED) && s->ckpt_id == fault_at()) {
+		pr_warn("fault injected: our guest (pid %d) is killed, stopped "
+			"for checkpoint %" PRIu64 " before its load",
+			(int)s->g.pid, s->ckpt_id);
+		if (kill(s->g.pid, SIGKILL))
+			pr_err("kill(%d, SIGKILL): %s", (int)s->g.pid,
+			       strerror(errno));
+	}
 	if (fault_injected(FI_LOAD_MAPS_EIO) && s->ckpt_id == fault_at()) {
 		pr_warn("fault injected: reading our guest's maps fails in "
 			"checkpoint %" PRIu64, s->ckpt_id);
