@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -401,14 +402,41 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_guest(evutil_socket_t fd, short what, void *arg)
 {
 	struct secondary *s = arg;
+	char why[512];
 
 	(void)fd;
 	(void)what;
-	if (guest_poll(&s->g, 0) == -EPIPE) {
-		event_del(s->ev_guest);		/* its EOF stays readable */
+	if (guest_poll(&s->g, 0) != -EPIPE)
+		return;
+	event_del(s->ev_guest);		/* its EOF stays readable */
+	if (s->state == S_STOPPING || (WIFEXITED(s->g.exit_status) &&
+				       WEXITSTATUS(s->g.exit_status) == 0)) {
 		pr_err("our guest exited; stopping");
 		secondary_stop(s, 1);
+		return;
 	}
+	/* killed, or failed: nothing here is a copy any more; the daemon
+	 * stays up to say so (status, the HA agent's monitor) */
+	if (WIFSIGNALED(s->g.exit_status))
+		snprintf(s->lost_why, sizeof(s->lost_why), "our guest (pid %d) "
+			 "was killed by signal %d (%s): there is no copy here "
+			 "to take over; coloctl stop, then start-secondary",
+			 (int)s->g.pid, WTERMSIG(s->g.exit_status),
+			 strsignal(WTERMSIG(s->g.exit_status)));
+	else
+		snprintf(s->lost_why, sizeof(s->lost_why), "our guest (pid %d) "
+			 "exited with status %d: there is no copy here to take "
+			 "over; coloctl stop, then start-secondary",
+			 (int)s->g.pid, WEXITSTATUS(s->g.exit_status));
+	pr_err("%s", s->lost_why);
+	snprintf(why, sizeof(why), "%s", s->lost_why);
+	s->state = S_UNRESTORABLE;
+	if (s->ch && channel_is_open(s->ch))
+		channel_drop(s->ch, why);	/* the primary goes solo */
+	/* whatever the drop's fall back made of it */
+	s->state = S_UNRESTORABLE;
+	s->restore_pending = false;
+	snprintf(s->lost_why, sizeof(s->lost_why), "%s", why);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
