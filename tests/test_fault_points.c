@@ -6,8 +6,9 @@
  * full, the secondary's guest killed while stopped. Each test shows the
  * rule: the secondary's guest stays at its last complete checkpoint
  * (byte-equal to the primary's recorded image of it), the primary's
- * guest keeps running, the daemons stay up, and status and log say why
- * (test_guest_dies_stopped says what holds there today).
+ * guest keeps running, the daemons stay up, and status and log say why.
+ * Three of them strike the initial sync's stop-and-copy too: the pair
+ * starts over (or is protected again) and ends byte-identical.
  *
  * One test per point. Fault points are picked with the daemon's
  * environment (COLO_FAULT, COLO_FAULT_AT: checkpoint/fault.h); what the
@@ -226,6 +227,68 @@ static void test_guest_dies_stopped(void **state)
 	assert_int_not_equal(pair_run("$C -c $D/sec failover"), 0);
 }
 
+/* --- the same faults in the initial sync's stop-and-copy ------------------- */
+
+/*
+ * A fault in checkpoint 1 (the initial sync's stop-and-copy) of role
+ * ("pri" or "sec"). Nothing was protected yet: a primary that failed
+ * before its VMSTATE_SIZE went out starts over; one whose checkpoint 1
+ * went out whole (the secondary failed loading it) goes solo, as it does
+ * when it cannot know whether the secondary committed it, and coloctl
+ * protect pairs it again. Its guest runs throughout; the secondary keeps
+ * its guest, half written by the sync, stopped and waiting; once
+ * protected, both are the same byte for byte.
+ */
+static void initial_sync_survives(const char *role, const char *fault)
+{
+	char prefix[96];
+	struct pair_role r = { .prefix = prefix };
+	bool pri = strcmp(role, "pri") == 0;
+	uint32_t c1, c2;
+
+	snprintf(prefix, sizeof(prefix), "COLO_FAULT=%s COLO_FAULT_AT=1", fault);
+	pair_must(pair_configs_roles(GUEST_ARGS, pri ? &r : NULL,
+				     pri ? NULL : &r));
+	pair_must(pair_start());
+	pair_must(pair_wait_log(role, "fault injected", 30000));
+	if (pri) {
+		pair_must(pair_wait_log("pri", "before the guest was protected",
+					LOST_MS));
+	} else {
+		pair_must(pair_wait_state("pri", "solo", LOST_MS));
+		pair_must(pair_wait_state("sec", "waiting", LOST_MS));
+		assert_int_equal(pair_run("$C -c $D/pri protect"), 0);
+	}
+	c1 = running_crc(pid_of("pri", "guest_pid"));
+	pair_sleep_ms(300);
+	c2 = running_crc(pid_of("pri", "guest_pid"));
+	assert_int_not_equal(c1, c2);
+	pair_must(pair_wait_num("pri", "checkpoints", 3, 60));
+	assert_int_equal(pair_run("$C -c $D/pri checkpoint --verify"), 0);
+	pair_must(pair_expect("the secondary's guest is identical"));
+	print_message("%s in the initial sync: the primary %s, its guest "
+		      "running; protected after, identical\n", fault,
+		      pri ? "started over" : "went solo and was protected again");
+}
+
+static void test_initial_sync_send_fail(void **state)
+{
+	(void)state;
+	initial_sync_survives("pri", "channel-send-fail");
+}
+
+static void test_initial_sync_read_fail(void **state)
+{
+	(void)state;
+	initial_sync_survives("pri", "guest-read-fail");
+}
+
+static void test_initial_sync_stage_enomem(void **state)
+{
+	(void)state;
+	initial_sync_survives("sec", "stage-enomem");
+}
+
 /* A test name pattern (cmocka's filter, '*' allowed) runs just those. */
 int main(int argc, char **argv)
 {
@@ -235,6 +298,9 @@ int main(int argc, char **argv)
 		T(test_channel_recv_short),
 		T(test_guest_read_fail),
 		T(test_stage_enomem),
+		T(test_initial_sync_send_fail),
+		T(test_initial_sync_read_fail),
+		T(test_initial_sync_stage_enomem),
 		T(test_hash_file_enospc),
 		T(test_guest_dies_stopped),
 	};
