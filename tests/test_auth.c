@@ -843,6 +843,29 @@ static void test_pair_peer_without_key(void **state)
 
 /* An authenticated peer's records replayed or altered: refused, the
  * secondary back to waiting, its guest untouched. */
+/*
+ * A connection to the secondary that proves the key and says HELLO
+ * (hello: its payload) as a primary would: the session (record 0 was
+ * the HELLO) and the socket in *fd. The secondary is then in its
+ * initial sync.
+ */
+static struct auth_session *authenticated_primary(int *fd,
+						  const uint8_t *hello)
+{
+	uint8_t rec[COLO_RECORD_HDR + COLO_HELLO_LEN + COLO_TAG_LEN];
+	struct auth_session *a;
+	size_t n;
+
+	*fd = connect_plain();
+	a = pair_handshake(*fd, AUTH_INITIATOR, NULL);
+	if (!a)
+		fail_msg("%s", pair_why);
+	n = pair_record_bytes(a, COLO_HELLO, hello, COLO_HELLO_LEN, rec);
+	pair_must(pair_send_bytes(*fd, rec, n));
+	pair_must(pair_wait_state("sec", "initial-sync", 3000));
+	return a;
+}
+
 static void test_pair_replay_and_flip(void **state)
 {
 	struct colo_hello h = { COLO_PROTO_MAGIC, COLO_PROTO_VERSION,
@@ -865,13 +888,7 @@ static void test_pair_replay_and_flip(void **state)
 	put_be64(hb, 12345);
 
 	/* HELLO (record 0), HEARTBEAT (1), the same HEARTBEAT again */
-	fd = connect_plain();
-	a = pair_handshake(fd, AUTH_INITIATOR, NULL);
-	if (!a)
-		fail_msg("%s", pair_why);
-	n = pair_record_bytes(a, COLO_HELLO, b, sizeof(b), rec);
-	pair_must(pair_send_bytes(fd, rec, n));
-	pair_must(pair_wait_state("sec", "initial-sync", 3000));
+	a = authenticated_primary(&fd, b);
 	n = pair_record_bytes(a, COLO_HEARTBEAT, hb, sizeof(hb), rec);
 	pair_must(pair_send_bytes(fd, rec, n));
 	pair_must(pair_send_bytes(fd, rec, n));		/* the replay */
@@ -884,13 +901,7 @@ static void test_pair_replay_and_flip(void **state)
 	secondary_untouched(guest, crc);
 
 	/* one bit of a HEARTBEAT flipped, its CRC made right again */
-	fd = connect_plain();
-	a = pair_handshake(fd, AUTH_INITIATOR, NULL);
-	if (!a)
-		fail_msg("%s", pair_why);
-	n = pair_record_bytes(a, COLO_HELLO, b, sizeof(b), rec);
-	pair_must(pair_send_bytes(fd, rec, n));
-	pair_must(pair_wait_state("sec", "initial-sync", 3000));
+	a = authenticated_primary(&fd, b);
 	n = pair_record_bytes(a, COLO_HEARTBEAT, hb, sizeof(hb), rec);
 	rec[COLO_RECORD_HDR + 3] ^= 0x01;
 	put_be32(rec + 8, colo_record_crc(rec, rec + COLO_RECORD_HDR,

@@ -54,6 +54,10 @@ void fuzz_setup(void);
 /* Lines logged at level since the last fuzz_log_reset(). */
 void fuzz_log_reset(void);
 unsigned fuzz_log_count(enum log_level level);
+/* A decoder's verdict: 0 with no error logged since errors0, or -EPROTO
+ * with exactly one, out (n bytes, when not NULL) left as before. */
+int fuzz_verdict(int ret, unsigned errors0, const void *out,
+		 const void *before, size_t n);
 
 /*
  * The input, read front to back. A read past the end gives zeros (and

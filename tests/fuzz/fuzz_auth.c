@@ -30,24 +30,6 @@
 #include "colo_proto.h"
 #include "fuzz.h"
 
-int fuzz_auth(const uint8_t *data, size_t size);
-
-/* The decoder's verdict, as records.c checks every decoder's. */
-static int verdict(int ret, unsigned errors0, const void *out,
-		   const void *before, size_t n)
-{
-	unsigned errors = fuzz_log_count(LOG_ERROR) - errors0;
-
-	if (ret == 0) {
-		FUZZ_CHECK(errors == 0);
-		return 0;
-	}
-	FUZZ_CHECK(ret == -EPROTO);
-	FUZZ_CHECK(errors == 1);
-	FUZZ_CHECK(memcmp(out, before, n) == 0);
-	return ret;
-}
-
 static bool nonzero(const uint8_t *p, size_t n)
 {
 	uint8_t any = 0;
@@ -65,7 +47,7 @@ static void hello(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	if (verdict(auth_hello_decode(p, len, &m), e0, &m, &before, sizeof(m)))
+	if (fuzz_verdict(auth_hello_decode(p, len, &m), e0, &m, &before, sizeof(m)))
 		return;
 	FUZZ_CHECK(len == AUTH_HELLO_LEN);
 	FUZZ_CHECK(m.version == AUTH_VERSION);
@@ -82,7 +64,7 @@ static void challenge(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	if (verdict(auth_challenge_decode(p, len, &m), e0, &m, &before,
+	if (fuzz_verdict(auth_challenge_decode(p, len, &m), e0, &m, &before,
 		    sizeof(m)))
 		return;
 	FUZZ_CHECK(len == AUTH_CHALLENGE_LEN);
@@ -99,7 +81,7 @@ static void proof(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	if (verdict(auth_proof_decode(p, len, &m), e0, &m, &before, sizeof(m)))
+	if (fuzz_verdict(auth_proof_decode(p, len, &m), e0, &m, &before, sizeof(m)))
 		return;
 	FUZZ_CHECK(len == AUTH_PROOF_LEN);
 	auth_proof_encode(&m, back);

@@ -20,24 +20,6 @@
 #include "fuzz.h"
 #include "mirror_proto.h"
 
-/* The decoder's verdict: ret, and the error lines it logged since
- * errors0; out (n bytes) unchanged from before when refused. */
-static int verdict(int ret, unsigned errors0, const void *out,
-		   const void *before, size_t n)
-{
-	unsigned errors = fuzz_log_count(LOG_ERROR) - errors0;
-
-	if (ret == 0) {
-		FUZZ_CHECK(errors == 0);
-		return 0;
-	}
-	FUZZ_CHECK(ret == -EPROTO);
-	FUZZ_CHECK(errors == 1);
-	if (out)
-		FUZZ_CHECK(memcmp(out, before, n) == 0);
-	return -EPROTO;
-}
-
 static int hello(const uint8_t *p, uint32_t len)
 {
 	struct colo_hello h, before;
@@ -47,7 +29,7 @@ static int hello(const uint8_t *p, uint32_t len)
 
 	memset(&h, 0xa5, sizeof(h));
 	before = h;
-	ret = verdict(colo_hello_decode(p, len, &h), e0, &h, &before,
+	ret = fuzz_verdict(colo_hello_decode(p, len, &h), e0, &h, &before,
 		      sizeof(h));
 	if (ret)
 		return ret;
@@ -68,7 +50,7 @@ static int id(uint16_t type, const uint8_t *p, uint32_t len)
 	unsigned e0 = fuzz_log_count(LOG_ERROR);
 	int ret;
 
-	ret = verdict(colo_id_decode(type, p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(colo_id_decode(type, p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -87,7 +69,7 @@ static int vmstate_size(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	ret = verdict(colo_vmstate_size_decode(p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(colo_vmstate_size_decode(p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -109,7 +91,7 @@ static int vmstate_loaded(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	ret = verdict(colo_vmstate_loaded_decode(p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(colo_vmstate_loaded_decode(p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -127,7 +109,7 @@ static int heartbeat(const uint8_t *p, uint32_t len)
 	unsigned e0 = fuzz_log_count(LOG_ERROR);
 	int ret;
 
-	ret = verdict(colo_heartbeat_decode(p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(colo_heartbeat_decode(p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -146,7 +128,7 @@ static int memhash(const uint8_t *p, uint32_t len)
 
 	memset(&m, 0xa5, sizeof(m));
 	before = m;
-	ret = verdict(colo_memhash_decode(p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(colo_memhash_decode(p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -256,7 +238,7 @@ static int mirror_u64(uint16_t type, const uint8_t *p, uint32_t len)
 	uint8_t back[8];
 	int ret;
 
-	ret = verdict(mirror_u64_decode(type, p, len, &v), e0, &v, &before,
+	ret = fuzz_verdict(mirror_u64_decode(type, p, len, &v), e0, &v, &before,
 		      sizeof(v));
 	if (ret)
 		return ret;
@@ -275,7 +257,7 @@ static int mirror_frame(uint16_t type, const uint8_t *p, uint32_t len)
 	uint8_t back[MIRROR_FRAME_HDR];
 	int ret;
 
-	ret = verdict(mirror_frame_decode(type, p, len, &m), e0, &m, &before,
+	ret = fuzz_verdict(mirror_frame_decode(type, p, len, &m), e0, &m, &before,
 		      sizeof(m));
 	if (ret)
 		return ret;
@@ -293,7 +275,7 @@ static int mirror_frame(uint16_t type, const uint8_t *p, uint32_t len)
 static int empty(uint16_t type, uint32_t len)
 {
 	unsigned e0 = fuzz_log_count(LOG_ERROR);
-	int ret = verdict(colo_empty_decode(type, len), e0, NULL, NULL, 0);
+	int ret = fuzz_verdict(colo_empty_decode(type, len), e0, NULL, NULL, 0);
 
 	if (!ret)
 		FUZZ_CHECK(len == 0);
@@ -321,7 +303,7 @@ static int auth_rec(uint16_t type, const uint8_t *p, uint32_t len)
 
 		memset(&m, 0xa5, sizeof(m));
 		before = m;
-		ret = verdict(auth_hello_decode(p, len, &m), e0, &m, &before,
+		ret = fuzz_verdict(auth_hello_decode(p, len, &m), e0, &m, &before,
 			      sizeof(m));
 		if (ret)
 			return ret;
@@ -333,7 +315,7 @@ static int auth_rec(uint16_t type, const uint8_t *p, uint32_t len)
 
 		memset(&m, 0xa5, sizeof(m));
 		before = m;
-		ret = verdict(auth_challenge_decode(p, len, &m), e0, &m,
+		ret = fuzz_verdict(auth_challenge_decode(p, len, &m), e0, &m,
 			      &before, sizeof(m));
 		if (ret)
 			return ret;
@@ -345,7 +327,7 @@ static int auth_rec(uint16_t type, const uint8_t *p, uint32_t len)
 
 		memset(&m, 0xa5, sizeof(m));
 		before = m;
-		ret = verdict(auth_proof_decode(p, len, &m), e0, &m, &before,
+		ret = fuzz_verdict(auth_proof_decode(p, len, &m), e0, &m, &before,
 			      sizeof(m));
 		if (ret)
 			return ret;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,4 +114,22 @@ const struct auth_key *fuzz_key(int which)
 	unlink(path);
 	loaded[which] = true;
 	return &keys[which];
+}
+
+/* The decoder's verdict: ret, and the error lines it logged since
+ * errors0; out (n bytes) unchanged from before when refused. */
+int fuzz_verdict(int ret, unsigned errors0, const void *out,
+		 const void *before, size_t n)
+{
+	unsigned errors = fuzz_log_count(LOG_ERROR) - errors0;
+
+	if (ret == 0) {
+		FUZZ_CHECK(errors == 0);
+		return 0;
+	}
+	FUZZ_CHECK(ret == -EPROTO);
+	FUZZ_CHECK(errors == 1);
+	if (out)
+		FUZZ_CHECK(memcmp(out, before, n) == 0);
+	return -EPROTO;
 }
