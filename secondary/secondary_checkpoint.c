@@ -369,6 +369,9 @@ static int restore_guest(struct secondary *s, bool rollback)
 			return 0;
 		if (!rollback && !rc->planned)
 			return ret;	/* no plan: our guest is untouched */
+		if (ret == -ETIMEDOUT)
+			break;	/* it does not answer: a retry would only
+				 * keep the loop waiting on it again */
 	}
 	pr_err("our guest is not restorable: it could not be put %s checkpoint "
 	       "%" PRIu64 " (%s); it stays stopped and must not be taken over",
