@@ -435,9 +435,9 @@ static int resume_guest(struct secondary *s, uint64_t flags, uint64_t clock_ms)
  * first page written, the checkpoint is committed whatever follows (a
  * flush that fails leaves our guest unrestorable, and checkpoint id its
  * last complete one), so the image and our guest are never of two
- * checkpoints. The copies into
- * the image wait until the primary has its VMSTATE_LOADED: each page is
- * written once in the pause, into our guest, from where it was staged.
+ * checkpoints. The copies into the image wait until the primary has its
+ * VMSTATE_LOADED: each page is written once in the pause, into our
+ * guest, from where it was staged.
  *
  * Step 1 -- check, changing nothing: our layout, compatible with A's;
  * Step 2 -- restore: mirror A's layout, plan the commit (-ENOMEM leaves

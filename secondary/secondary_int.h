@@ -126,6 +126,10 @@ struct secondary {
 	char lost_why[512];
 	char refused_why[512];		/* a handler refused the primary:
 					 * why, for lost_because */
+	uint64_t admitted_ram;		/* the most guest RAM (bytes) a
+					 * RAM_BLOCKS brought that we found
+					 * room for: less or as much again is
+					 * not checked again */
 
 	uint64_t ckpt_id;		/* in progress */
 	uint64_t ckpt_done;		/* last committed: the cache's image_id */

@@ -62,12 +62,20 @@ static uint64_t proc_kb(const char *path, const char *key)
 	return kb << 10;
 }
 
+/* Our guest's resident set, bytes. */
+static uint64_t guest_rss(const struct secondary *s)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)s->g.pid);
+	return proc_kb(path, "VmRSS:");
+}
+
 void secondary_memory_status(struct secondary *s, struct status_out *so)
 {
 	const struct ram_cache *rc = &s->cache;
 	uint64_t ram = 0, cache = 0, stage = 0, self, guest, lazy;
 	size_t ps = rc->page_size;
-	char path[64];
 
 	for (size_t i = 0; i < rc->image.nr_blocks; i++) {
 		const struct ram_block *rb = rc->image.blocks[i];
@@ -80,8 +88,7 @@ void secondary_memory_status(struct secondary *s, struct status_out *so)
 					rc->next.blocks[i]->len, ps);
 	self = proc_kb("/proc/self/status", "VmRSS:");
 	lazy = proc_kb("/proc/self/smaps_rollup", "LazyFree:");
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)s->g.pid);
-	guest = proc_kb(path, "VmRSS:");
+	guest = guest_rss(s);
 	status_num(so, "memory_guest_ram_bytes", (double)ram, 0);
 	status_num(so, "memory_guest_rss_bytes", (double)guest, 0);
 	status_num(so, "memory_daemon_rss_bytes", (double)self, 0);
@@ -189,15 +196,11 @@ int secondary_memory_admit(struct secondary *s, const uint8_t *payload,
 		pr_err("%s", s->refused_why);
 		return -EFBIG;
 	}
+	if (total <= s->admitted_ram)	/* no more than we hold room for */
+		return secondary_checkpoint_ram_blocks(s, payload, len);
 	/* its RAM twice (our guest, the RAM cache), less what we hold of
 	 * it already */
-	held = proc_kb("/proc/self/status", "VmRSS:");
-	{
-		char gpath[64];
-
-		snprintf(gpath, sizeof(gpath), "/proc/%d/status", (int)s->g.pid);
-		held += proc_kb(gpath, "VmRSS:");
-	}
+	held = proc_kb("/proc/self/status", "VmRSS:") + guest_rss(s);
 	needed = 2 * total > held ? 2 * total - held : 0;
 	avail = memory_available(what, sizeof(what));
 	if (needed > avail) {
@@ -211,5 +214,8 @@ int secondary_memory_admit(struct secondary *s, const uint8_t *payload,
 		pr_err("%s", s->refused_why);
 		return -ENOMEM;
 	}
-	return secondary_checkpoint_ram_blocks(s, payload, len);
+	ret = secondary_checkpoint_ram_blocks(s, payload, len);
+	if (!ret)
+		s->admitted_ram = total;
+	return ret;
 }
