@@ -780,13 +780,30 @@ static int connect_plain(void)
 	return fd;
 }
 
-/* Peers without the key: refused by the daemon, which stays waiting
- * with its guest untouched. */
-static void test_pair_peer_without_key(void **state)
+/*
+ * A secondary started alone (16 MiB guest): its guest's pid, its memory's
+ * crc in *crc, and at hello the HELLO payload a primary of that guest
+ * would send.
+ */
+static pid_t secondary_and_hello(uint8_t hello[COLO_HELLO_LEN], uint32_t *crc)
 {
 	struct colo_hello h = { COLO_PROTO_MAGIC, COLO_PROTO_VERSION,
 				(uint32_t)sysconf(_SC_PAGESIZE),
 				COLO_ROLE_PRIMARY, 0, 0, 0 };
+	pid_t guest;
+
+	pair_must(pair_configs("--ram 16", NULL));
+	pair_must(pair_start_role("sec"));
+	guest = secondary_guest(crc);
+	pair_must(pair_guest_hash(guest, &h.guest_hash));
+	colo_hello_encode(&h, hello);
+	return guest;
+}
+
+/* Peers without the key: refused by the daemon, which stays waiting
+ * with its guest untouched. */
+static void test_pair_peer_without_key(void **state)
+{
 	struct auth_hello ah = { .version = AUTH_VERSION };
 	uint8_t b[COLO_HELLO_LEN], ab[AUTH_HELLO_LEN], buf[256];
 	struct auth_session *a;
@@ -799,12 +816,8 @@ static void test_pair_peer_without_key(void **state)
 	int fd;
 
 	(void)state;
-	pair_must(pair_configs("--ram 16", NULL));
-	pair_must(pair_start_role("sec"));
+	guest = secondary_and_hello(b, &crc);
 	assert_true(pair_status_is("sec", "security", "psk"));
-	guest = secondary_guest(&crc);
-	pair_must(pair_guest_hash(guest, &h.guest_hash));
-	colo_hello_encode(&h, b);
 
 	/* a plain colo_proto client: HELLO first */
 	fd = connect_plain();
@@ -868,9 +881,6 @@ static struct auth_session *authenticated_primary(int *fd,
 
 static void test_pair_replay_and_flip(void **state)
 {
-	struct colo_hello h = { COLO_PROTO_MAGIC, COLO_PROTO_VERSION,
-				(uint32_t)sysconf(_SC_PAGESIZE),
-				COLO_ROLE_PRIMARY, 0, 0, 0 };
 	uint8_t b[COLO_HELLO_LEN], hb[COLO_HEARTBEAT_LEN];
 	uint8_t rec[COLO_RECORD_HDR + 64 + COLO_TAG_LEN];
 	struct auth_session *a;
@@ -880,11 +890,7 @@ static void test_pair_replay_and_flip(void **state)
 	int fd;
 
 	(void)state;
-	pair_must(pair_configs("--ram 16", NULL));
-	pair_must(pair_start_role("sec"));
-	guest = secondary_guest(&crc);
-	pair_must(pair_guest_hash(guest, &h.guest_hash));
-	colo_hello_encode(&h, b);
+	guest = secondary_and_hello(b, &crc);
 	put_be64(hb, 12345);
 
 	/* HELLO (record 0), HEARTBEAT (1), the same HEARTBEAT again */
